@@ -79,8 +79,12 @@ def cmd_data(a):
 
 
 def cmd_accounting(a):
-    from .accounting import accounting_table
-    print(accounting_table(latency=not a.no_latency).to_string(index=False))
+    import pandas as pd
+
+    from .accounting import save_accounting
+    rec = save_accounting(a.out, latency=not a.no_latency, repeats=a.repeats)
+    print(pd.DataFrame(rec["compute"]).to_string(index=False))
+    print(f"written to {a.out}")
 
 
 def main(argv=None) -> int:
@@ -94,6 +98,8 @@ def main(argv=None) -> int:
     d.add_argument("--data-root", default="data")
     acc = sub.add_parser("accounting", help="parameters, FLOPs and latency table")
     acc.add_argument("--no-latency", action="store_true")
+    acc.add_argument("--repeats", type=int, default=7)
+    acc.add_argument("--out", default="results/accounting/cpu.json")
     a = ap.parse_args(argv)
     from .data import DataError
     from .results import ResultsError

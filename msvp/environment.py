@@ -31,8 +31,10 @@ def hardware(device) -> str:
 
 
 def git_commit() -> str:
+    """Commit of the code as it was when this process imported it ('-dirty' if it had edits)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_DIR, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], cwd=PACKAGE_DIR,
+                             capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -47,9 +49,13 @@ def code_hash() -> str:
     return h.hexdigest()[:16]
 
 
+# Read once at import: a long grid must record the code it runs, not what the files say later.
+CODE_VERSION = {"git_commit": git_commit(), "code_sha": code_hash()}
+
+
 def describe(device) -> dict:
     return {"hardware": hardware(device), "device": str(device), "torch": torch.__version__,
-            "python": platform.python_version(), "git_commit": git_commit(), "code_sha": code_hash()}
+            "python": platform.python_version(), **CODE_VERSION}
 
 
 def _clean(obj):
