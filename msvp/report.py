@@ -1,0 +1,137 @@
+"""Tables and verdicts for the book, computed from the results store only."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .data import provenance_label
+from .datasets import DATASETS
+from .stats import fmt_ci, fmt_pct, paired, summarize
+
+HARDNESS_ORDER = ("mnist", "fashion_mnist", "cifar10")  # by baseline error, easiest first
+
+
+def dataset_label(df: pd.DataFrame, dataset: str) -> str:
+    """Data-set title with the variant and image counts that produced the rows (e.g. the offline CIFAR-10 copy)."""
+    rows = df[df.dataset == dataset]
+    if rows.empty:
+        return DATASETS[dataset].title
+    labels = {provenance_label({"dataset": dataset, "variant": r.data_variant, "n_train": int(r.data_n_train),
+                                "n_test": int(r.data_n_test)}) for r in rows.itertuples()}
+    return "; ".join(sorted(labels))
+
+
+def accuracy_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Per backbone and variant: seeds, last-epoch and best-validation test accuracy (mean ± std, %)."""
+    d = df[df.dataset == dataset]
+    last = summarize(d, "test_acc")
+    best = summarize(d, "test_acc_best_val").set_index(["backbone", "variant"])
+    rows = []
+    for r in last.itertuples():
+        b = best.loc[(r.backbone, r.variant)]
+        cell = d[(d.backbone == r.backbone) & (d.variant == r.variant)]
+        rows.append({"backbone": r.backbone, "variant": r.variant, "seeds": int(r.n),
+                     "test acc, last epoch (%)": fmt_pct(r.mean, r.std),
+                     "test acc, best-val checkpoint (%)": fmt_pct(b["mean"], b["std"]),
+                     "prompt params": int(cell.params_prompt.iloc[0]),
+                     "train / test images": f"{int(cell.n_train.iloc[0]):,} / {int(cell.n_test.iloc[0]):,}",
+                     "epochs": int(cell.epochs.iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def paired_table(df: pd.DataFrame, treatments=("msvp-add-full",), datasets=None) -> pd.DataFrame:
+    frames = [paired(df, t) for t in treatments]
+    p = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if datasets is not None and not p.empty:
+        p = p[p.dataset.isin(datasets)].reset_index(drop=True)
+    return p
+
+
+def format_paired(p: pd.DataFrame) -> pd.DataFrame:
+    if p.empty:
+        return pd.DataFrame(columns=["dataset", "backbone", "MSVP variant", "pairs", "Δ test acc [95% CI]", "seeds won", "verdict"])
+    return pd.DataFrame({
+        "dataset": [DATASETS[d].title for d in p.dataset], "backbone": p.backbone, "MSVP variant": p.treatment,
+        "pairs": p.n_pairs, "Δ test acc [95% CI]": [fmt_ci(r.diff_mean, r.ci_low, r.ci_high) for r in p.itertuples()],
+        "seeds won": [f"{w}/{n}" for w, n in zip(p.wins, p.n_pairs)], "verdict": p.verdict})
+
+
+def claim_accuracy(p: pd.DataFrame) -> tuple[str, str]:
+    """'MSVP improves accuracy' over the cells that were run."""
+    if p.empty:
+        return "not run here", "no paired results"
+    counts = p.verdict.value_counts().to_dict()
+    detail = ", ".join(f"{v}: {counts.get(v, 0)}" for v in ("improves", "inconclusive", "hurts"))
+    if counts.get("improves", 0) == len(p):
+        return "supported", f"every cell improves ({detail})"
+    if counts.get("hurts", 0) > 0 or counts.get("improves", 0) == 0:
+        return "not supported", f"cells by verdict: {detail}"
+    return "inconclusive", f"cells by verdict: {detail}"
+
+
+def claim_params(params: pd.DataFrame, threshold_pct: float = 0.02) -> tuple[str, str]:
+    """'< 0.02 % parameters' for the main setting (add fusion, full scales) on every backbone × input."""
+    main = params[(params.fusion == "add") & (params.scales == "full")]
+    over = main[main.overhead_pct >= threshold_pct]
+    worst = main.loc[main.overhead_pct.idxmax()]
+    text = (f"largest overhead {worst.overhead_pct:.4f} % ({worst.backbone}, {worst['input']}: "
+            f"{worst.prompt_params} / {worst.backbone_params:,})")
+    if over.empty:
+        return "supported", text
+    return "not supported", text + f"; {len(over)} of {len(main)} backbone × input pairs reach ≥ {threshold_pct} %"
+
+
+def claim_compute(compute: pd.DataFrame, flops_tol_pct: float = 1.0) -> tuple[str, str]:
+    """'Negligible compute': FLOPs overhead of add/full below 1 % on every pair, with measured latency."""
+    add = compute[compute.variant == "msvp-add-full"]
+    fl = add.flops_overhead_pct.max()
+    lat = add.latency_ratio.dropna()
+    text = f"FLOPs overhead at most {fl:.3f} % (conv/matmul FLOPs)"
+    if not lat.empty:
+        text += f"; forward latency ratio MSVP/baseline {lat.min():.3f}–{lat.max():.3f} (CPU, median)"
+    return ("supported" if fl < flops_tol_pct else "not supported"), text
+
+
+def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn") -> tuple[str, str]:
+    """'Largest gains on harder data': the hardest dataset run has the largest mean gain, and it is positive
+    with an interval excluding 0."""
+    d = p[(p.backbone == backbone) & (p.treatment == "msvp-add-full")]
+    order = [x for x in HARDNESS_ORDER if x in set(d.dataset)]
+    if len(order) < 2:
+        return "not run here", f"needs ≥ 2 datasets with paired {backbone} results"
+    d = d.set_index("dataset").loc[order]
+    hardest = d.iloc[-1]
+    gains = ", ".join(f"{DATASETS[k].title} {100 * v:+.2f} pp" for k, v in d.diff_mean.items())
+    if hardest.diff_mean == d.diff_mean.max() and hardest.verdict == "improves":
+        return "supported", f"{backbone}: {gains}"
+    if hardest.verdict == "hurts" or hardest.diff_mean < d.diff_mean.iloc[:-1].max():
+        return "not supported", f"{backbone}: {gains}"
+    return "inconclusive", f"{backbone}: {gains}"
+
+
+def claim_transformers(p: pd.DataFrame) -> tuple[str, str]:
+    """'Largest gains on transformers': ViT's mean gain exceeds the CNN's and ResNet's on the same datasets."""
+    d = p[p.treatment == "msvp-add-full"]
+    if "vit" not in set(d.backbone) or d.backbone.nunique() < 2:
+        return "not run here", "needs paired ViT results and another backbone on the same dataset"
+    wins, total = 0, 0
+    for _, cell in d.groupby("dataset"):
+        if "vit" in set(cell.backbone) and cell.backbone.nunique() > 1:
+            total += 1
+            wins += int(cell.set_index("backbone").diff_mean.idxmax() == "vit")
+    if total == 0:
+        return "not run here", "no dataset has ViT and another backbone"
+    verdict = "supported" if wins == total else ("not supported" if wins == 0 else "inconclusive")
+    return verdict, f"ViT has the largest mean gain on {wins} of {total} datasets"
+
+
+def seeds_text(p: pd.DataFrame) -> str:
+    if p.empty:
+        return "–"
+    n = p.n_pairs
+    return str(int(n.min())) if n.min() == n.max() else f"{int(n.min())}–{int(n.max())}"
+
+
+def is_finite(x) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
