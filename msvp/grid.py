@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .engine import RunConfig, TrainingDiverged, run
 from .results import checkpoint_path, result_path

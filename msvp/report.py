@@ -135,3 +135,32 @@ def seeds_text(p: pd.DataFrame) -> str:
 
 def is_finite(x) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+SCALE_VARIANTS = ["baseline", "msvp-add-global", "msvp-add-global_mid", "msvp-add-full"]
+FUSION_VARIANTS = ["baseline", "msvp-add-full", "msvp-concat-full", "msvp-gated-full"]
+
+
+def ablation_cells(df: pd.DataFrame, variants: list[str]) -> list[tuple[str, str]]:
+    """(dataset, backbone) cells that hold every MSVP variant of an ablation: never pooled across cells."""
+    need = set(variants) - {"baseline"}
+    return [cell for cell, g in df.groupby(["dataset", "backbone"]) if need <= set(g.variant)]
+
+
+def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list[str]) -> pd.DataFrame:
+    """One cell: per variant, seeds, test accuracy mean ± std, measured prompt parameters, paired Δ vs baseline."""
+    d = df[(df.dataset == dataset) & (df.backbone == backbone) & df.variant.isin(variants)]
+    s = summarize(d).set_index("variant")
+    rows = []
+    for v in variants:
+        if v not in s.index:
+            continue
+        cell = d[d.variant == v]
+        row = {"variant": v, "seeds": int(s.loc[v, "n"]), "test acc (%)": fmt_pct(s.loc[v, "mean"], s.loc[v, "std"]),
+               "prompt params (measured)": int(cell.params_prompt.iloc[0])}
+        if v != "baseline":
+            p = paired(d, v)
+            row["Δ vs baseline [95% CI]"] = fmt_ci(p.diff_mean[0], p.ci_low[0], p.ci_high[0]) if len(p) else "–"
+            row["verdict"] = p.verdict[0] if len(p) else "–"
+        rows.append(row)
+    return pd.DataFrame(rows)

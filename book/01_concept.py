@@ -1,0 +1,117 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. What is a multi-scale visual prompt?
+#
+# A *visual prompt* is a small learnable image that is added to every input before a network sees
+# it {cite}`bahng2022visual,jia2022vpt`. MSVP {cite}`khazem2025msvp` learns three such images at
+# different resolutions and trains them together with a small backbone from scratch.
+#
+# **What you will learn**
+# - the three prompt scales (1 × 1 *global*, 4 × 4 *mid*, 8 × 8 *local*) and how bilinear
+#   upsampling turns each into a full-size image;
+# - how the prompt is fused with the input (the default is a plain addition — no convolution);
+# - why the whole prompt costs only 81 parameters per image channel.
+
+# %% tags=["remove-cell"]
+# In Colab: clone the repository (code and committed results) and install it; a no-op elsewhere.
+import importlib.util, os, subprocess, sys
+if "google.colab" in sys.modules and importlib.util.find_spec("msvp") is None:
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/msvp-book/msvp-book", "/content/msvp-book"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/msvp-book"], check=True)
+    os.chdir("/content/msvp-book/book")
+
+# %% tags=["parameters"]
+PROFILE = "cpu"          # smoke | cpu | paper
+RESULTS_DIR = "../results"
+DATA_ROOT = "../data"
+RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
+
+# %%
+import torch
+from IPython.display import display
+from msvp import book, viz
+from msvp.prompting import PROMPT_SIZES, SCALE_SETS, MultiScalePrompt
+
+book.setup_plots()
+torch.manual_seed(0)
+
+# %% [markdown]
+# ## Three scales, one image each
+#
+# Each prompt is a tensor of shape (1, C, s, s) with s = 1, 4 or 8, initialised from N(0, 1) × 0.01.
+# For the figure we draw it at unit scale (N(0, 1)) so the patterns are visible; the shapes and the
+# upsampling are exactly what the model uses.
+
+# %% tags=["hide-input"]
+demo = MultiScalePrompt(1, scales="full", fusion="add")
+with torch.no_grad():
+    for p in demo.prompts.values():
+        p.normal_()
+viz.plot_prompt_scales(demo, (28, 28), title="Prompt maps at 1×1, 4×4 and 8×8, upsampled to 28×28 (random values)");
+
+# %% [markdown]
+# Top row: the raw parameters. Bottom row: each map after `F.interpolate(mode="bilinear",
+# align_corners=False)` to the image size, and their mean P̄. The 1 × 1 map becomes a constant
+# (a brightness shift per channel), the 4 × 4 map a smooth coarse pattern, the 8 × 8 map a finer one.
+#
+# ## Fusion with the input
+#
+# With `add` fusion (the official default, used for all the paper's main results) the model sees
+# y = x + P̄. The paper's abstract says that the prompts are "fused with the input via a lightweight
+# 1 × 1 convolution"; in the official code that convolution exists only in the optional `concat` and
+# `gated` fusions, not in the default path. This book follows the code and says so wherever it matters.
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+from msvp.data import load_dataset
+from msvp.datasets import DATASETS
+
+data = load_dataset("mnist", DATA_ROOT)
+spec = DATASETS["mnist"]
+x = (data.x_test[:1].float() / 255 - spec.mean[0]) / spec.std[0]
+with torch.no_grad():
+    y = demo(x)
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.8))
+for ax, img, title in zip(axes, (x[0, 0], (y - x)[0, 0], y[0, 0]),
+                          ("input x (normalised)", "prompt P̄ (unit-scale demo)", "model input x + P̄")):
+    im = ax.imshow(img.numpy(), cmap="gray")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    fig.colorbar(im, ax=ax, shrink=0.7)
+fig.suptitle("Add fusion on the first MNIST test image (values in normalised units)");
+
+# %% [markdown]
+# The trained prompts are much smaller than this demonstration (they start at 0.01 and stay small;
+# chapters 3–5 show the learned ones).
+#
+# ## Counting parameters
+#
+# A prompt with side s has s² values per channel, so the three scales cost (1 + 16 + 64)·C = 81·C
+# parameters; `concat` adds a 1 × 1 convolution of C(K+1)·C weights and `gated` one of C² + C.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import pandas as pd
+from msvp import FUSIONS, count_params
+rows = []
+for c in (1, 3):
+    for scales in SCALE_SETS:
+        rows.append({"channels": c, "scales": scales, "maps": " + ".join(f"{PROMPT_SIZES[s]}²" for s in SCALE_SETS[scales]),
+                     **{f: count_params(MultiScalePrompt(c, scales=scales, fusion=f)) for f in FUSIONS}})
+display(pd.DataFrame(rows))
+
+# %% [markdown]
+# These counts are measured on the module; chapter 9 compares them with the analytic formula and
+# with the size of each backbone.

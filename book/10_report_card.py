@@ -1,0 +1,148 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10. Report card
+#
+# **What you will learn**
+# - each claim of the abstract, with a verdict computed from the result files and the evidence behind it;
+# - the flaws of the official code and what this package does instead;
+# - why, on the ViT, an additive prompt cannot add anything the position embedding could not learn.
+#
+# Verdicts: *supported* (the evidence agrees in every cell run), *not supported* (it contradicts),
+# *inconclusive* (intervals include zero, or mixed), *not run here* (no results in this profile).
+
+# %% tags=["remove-cell"]
+# In Colab: clone the repository (code and committed results) and install it; a no-op elsewhere.
+import importlib.util, os, subprocess, sys
+if "google.colab" in sys.modules and importlib.util.find_spec("msvp") is None:
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/msvp-book/msvp-book", "/content/msvp-book"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/msvp-book"], check=True)
+    os.chdir("/content/msvp-book/book")
+
+# %% tags=["parameters"]
+PROFILE = "cpu"          # smoke | cpu | paper
+RESULTS_DIR = "../results"
+DATA_ROOT = "../data"
+RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
+
+# %%
+from pathlib import Path
+from IPython.display import display
+import pandas as pd
+from msvp import book, report
+from msvp.accounting import load_accounting, save_accounting
+
+df = book.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN, data_root=DATA_ROOT)
+paired = report.paired_table(df)
+acc_path = Path(RESULTS_DIR) / "accounting" / "cpu.json"
+if RETRAIN or not acc_path.exists():
+    save_accounting(acc_path, repeats=3 if PROFILE == "smoke" else 7)
+params, compute, env = load_accounting(acc_path)
+
+# %% [markdown]
+# ## Claims
+
+# %%
+# NBVAL_CHECK_OUTPUT
+claims = [
+    ("MSVP improves accuracy (add fusion, full scales; every data set × backbone run)", report.claim_accuracy(paired),
+     "[ch. 3](03_mnist.ipynb), [4](04_fashion_mnist.ipynb), [5](05_cifar10.ipynb), [8](08_backbones.ipynb)", report.seeds_text(paired)),
+    ("adds < 0.02 % parameters", report.claim_params(params), "[ch. 9](09_accounting.ipynb)", "–"),
+    ("negligible compute overhead", report.claim_compute(compute), "[ch. 9](09_accounting.ipynb)", "–"),
+    ("largest gains on harder data (CNN: MNIST → Fashion-MNIST → CIFAR-10)", report.claim_harder_data(paired),
+     "[ch. 8](08_backbones.ipynb)", report.seeds_text(paired[paired.backbone == "cnn"])),
+    ("largest gains on transformers (ViT)", report.claim_transformers(paired), "[ch. 8](08_backbones.ipynb)",
+     report.seeds_text(paired[paired.backbone == "vit"])),
+]
+card = pd.DataFrame([{"claim": c, "verdict": v, "measured": m, "seeds": s, "evidence": e}
+                     for c, (v, m), e, s in claims])
+print(f"profile {PROFILE}; data: " + "; ".join(report.dataset_label(df, d) for d in sorted(df.dataset.unique())))
+for r in card.itertuples():
+    print(f"- {r.claim}: {r.verdict.upper()} — {r.measured} (seeds per cell: {r.seeds})")
+
+# %% [markdown]
+# The same verdicts as a table, with links to the chapters that hold the evidence:
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown
+Markdown("\n".join(["| claim | verdict | measured | seeds per cell | evidence |", "|---|---|---|---|---|"] +
+                   [f"| {r.claim} | **{r.verdict}** | {r.measured} | {r.seeds} | {r.evidence} |" for r in card.itertuples()]))
+
+# %% [markdown]
+# ## The paper's accuracy claims, cell by cell
+
+# %%
+# NBVAL_CHECK_OUTPUT
+display(report.format_paired(paired))
+
+# %% [markdown]
+# ## Flaws of the official code, and what we do instead
+#
+# | official code | consequence | this package |
+# |---|---|---|
+# | one seed (42) | no error bars: a difference of a few tenths of a percent cannot be told from noise | ≥ 3 seeds, mean ± std and a paired 95 % t-interval ([ch. 3](03_mnist.ipynb)) |
+# | prompt module built before the backbone | at the same seed the baseline and MSVP get different backbone weights and data order | backbone first, prompt on a forked random stream; batches, augmentation and dropout from the seed alone; tested bit for bit ([ch. 2](02_implementation.ipynb)) |
+# | validation images carry the training augmentation | model selection on noisy, augmented images | clean validation; both last-epoch and best-validation test accuracy reported |
+# | ablation scripts pool runs across data sets and models; fusion chart's parameter bars are hard-coded | ablation effects mixed with data-set effects; parameter bars not measured | one table per (data set, backbone); parameters measured ([ch. 6](06_scale_ablation.ipynb), [7](07_fusion_ablation.ipynb)) |
+# | `--multi_gpu` crashes on one GPU; the OneCycle option never steps its scheduler | options that silently do nothing or fail | one code path; the cosine schedule is stepped per epoch and recorded in every result's history |
+# | test accuracy of the last-epoch model only | — (the paper's metric) | kept as the headline, best-validation checkpoint reported beside it |
+# | abstract: fusion "via a lightweight 1 × 1 convolution" | the default `add` path has no convolution | said in [ch. 1](01_concept.ipynb); `concat`/`gated` ablated in [ch. 7](07_fusion_ablation.ipynb) |
+#
+# (vit-absorption)=
+# ## On the ViT, an additive prompt is absorbed by the position embedding
+#
+# With `add` (or `gated`) fusion the prompt adds the same image A to every input. The ViT's patch
+# embedding is linear, so proj(x + A) = proj(x) + W∗A: a constant per token position, exactly what the
+# learned position embedding already is. Folding W∗A into the position embedding gives a plain ViT with
+# identical logits — so MSVP adds no representational capacity to the ViT; any gain must come from
+# optimisation (a different parameterisation of the same function class).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import torch
+from msvp import build_model
+from msvp.analysis import fold_prompt_into_vit
+
+for dataset in ("mnist", "cifar10"):
+    for fusion in ("add", "gated"):
+        m = build_model("vit", dataset, prompt="full", fusion=fusion, seed=0).eval()
+        with torch.no_grad():
+            for p in m.prompt.prompts.values():
+                p.normal_(generator=torch.Generator().manual_seed(1))  # a strong prompt, far from zero
+        folded = fold_prompt_into_vit(m)
+        x = torch.randn(8, *m.input_shape, generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            gap = (m(x) - folded(x)).abs().max().item()
+            effect = (m(x) - m.backbone(x)).abs().max().item()
+        print(f"ViT {dataset} {fusion}: prompt changes logits by up to {effect:.2f}; "
+              f"folded into pos-embed: identical logits (max diff < 1e-4): {gap < 1e-4}")
+
+# %% [markdown]
+# For the CNN and ResNet-18 the picture is similar but not exact: the global (1 × 1) prompt is a constant
+# per channel that the first convolution's bias absorbs everywhere except at the zero-padded border,
+# and the mid and local maps are a fixed per-pixel input bias. `concat` is different: it mixes the image
+# with the prompts through a learned 1 × 1 convolution and is not a constant shift.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from msvp.analysis import global_prompt_as_bias
+m = build_model("cnn", "mnist", prompt="global", seed=0).eval()
+with torch.no_grad():
+    m.prompt.prompts["global"].fill_(0.5)
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    a = m.backbone.features[0][0](m.prompt(x))
+    b = global_prompt_as_bias(m).features[0][0](x)
+diff = (a - b).abs()
+print(f"first-conv output, prompt vs folded bias: interior max diff < 1e-5: {diff[..., 1:-1, 1:-1].max().item() < 1e-5}; "
+      f"border differs: {diff.max().item() > 1e-3}")
