@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +71,7 @@ def read_npz(path: Path, keys=("x_train", "y_train", "x_test", "y_test")) -> dic
             return {k: f[k] for k in keys}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, zlib.error, lzma.LZMAError) as e:
         raise DataError(f"{path} is truncated or corrupt ({type(e).__name__}: {e}); "
                         f"delete it and fetch it again") from e
 
@@ -129,8 +131,11 @@ def read_cache(name: str, root) -> tuple[dict, dict] | None:
     npz, meta = cache_paths(name, root)
     if not (npz.exists() and meta.exists()):
         return None
-    prov = json.loads(meta.read_text())
-    if prov.get("cache_version") != CACHE_VERSION or sha256(npz) != prov.get("cache_sha256"):
+    try:
+        prov = json.loads(meta.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DataError(f"the cache record {meta} is unreadable ({e}); delete it and {npz.name}, then load again") from e
+    if not isinstance(prov, dict) or prov.get("cache_version") != CACHE_VERSION or sha256(npz) != prov.get("cache_sha256"):
         raise DataError(f"the cache {npz} does not match its record {meta}; delete both and load again")
     arrays = read_npz(npz)
     check_structure(name, arrays, prov["variant"], str(npz))

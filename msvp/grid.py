@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from tqdm import tqdm
 
 from .engine import RunConfig, TrainingDiverged, run
-from .results import checkpoint_path, result_path
+from .results import checkpoint_path, read_record, result_path
 
 MAIN_VARIANTS = ((None, "add"), ("full", "add"))
 ABLATION_VARIANTS = (("global", "add"), ("global+mid", "add"), ("full", "add"), ("full", "concat"), ("full", "gated"))
@@ -86,8 +86,18 @@ def parse_only(spec: str | None) -> dict:
     return out
 
 
+def check_only(configs: list[RunConfig], only: dict) -> None:
+    """A filter value that matches nothing in the profile is a typo, not an empty selection."""
+    for key, values in only.items():
+        known = {str(getattr(c, key)) for c in configs}
+        if values - known:
+            raise ValueError(f"--only {key}: {', '.join(sorted(values - known))} not in this profile; "
+                             f"valid choices: {', '.join(sorted(known))}")
+
+
 def select(configs: list[RunConfig], only: dict | str | None = None, shard: tuple[int, int] | None = None):
     only = parse_only(only) if isinstance(only, str) or only is None else only
+    check_only(configs, only)
     picked = [c for c in configs if all(str(getattr(c, k)) in v for k, v in only.items())]
     if shard:
         i, n = shard
@@ -95,6 +105,14 @@ def select(configs: list[RunConfig], only: dict | str | None = None, shard: tupl
             raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
         picked = picked[i::n]
     return picked
+
+
+def is_current(path, cfg: RunConfig) -> bool:
+    """A finished result exists for exactly this config (a profile edit makes old files stale)."""
+    if not path.exists():
+        return False
+    rec = read_record(path)
+    return rec.get("status") in ("done", "diverged") and rec["config"] == asdict(cfg)
 
 
 def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root="data",
@@ -107,7 +125,7 @@ def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, 
     todo = []
     for cfg in configs:
         path = result_path(results, profile, cfg)
-        (todo.append((cfg, path)) if force or not path.exists() else summary["skipped"].append(path))
+        (todo.append((cfg, path)) if force or not is_current(path, cfg) else summary["skipped"].append(path))
     if not train:
         summary["missing"] = [p for _, p in todo]
         return summary

@@ -56,6 +56,8 @@ class TensorLoader:
         spec = DATASETS[dataset]
         if images.dtype != torch.uint8 or tuple(images.shape[1:]) != spec.shape:
             raise ValueError(f"expected uint8 images of shape (N, {spec.shape}), got {images.dtype} {tuple(images.shape)}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise ValueError(f"need one label per image: {len(images)} images, labels of shape {tuple(labels.shape)}")
         self.device = torch.device(device)
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.mean = torch.tensor(spec.mean, device=self.device).view(1, -1, 1, 1)

@@ -34,7 +34,9 @@ def checkpoint_path(result: Path) -> Path:
 def read_record(path: Path) -> dict:
     try:
         rec = json.loads(Path(path).read_text())
-        rec["config"]["dataset"]  # noqa: B018 - a record without a config is malformed
+        for key in ("dataset", "backbone", "prompt", "fusion", "seed", "epochs"):
+            rec["config"][key]  # noqa: B018 - a record without its config is malformed
+        rec["variant"]  # noqa: B018
         return rec
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as e:
         raise ResultsError(f"malformed result file {path}: {type(e).__name__}: {e}") from e

@@ -1,0 +1,183 @@
+"""The grid runner and results store: profiles expand to unique configs, finished runs are skipped,
+shards partition the grid, --only is parsed strictly, results load into one row per run."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import msvp.grid as grid
+from msvp.engine import TrainingDiverged
+from msvp.grid import PROFILES, get_profile, parse_only, run_grid, select
+from msvp.results import ResultsError, load, result_path
+
+ONLY = "dataset=mnist,backbone=cnn,variant=baseline|msvp-add-full"  # two smoke runs keep this fast
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, data_root):
+    """The smoke grid restricted to MNIST/CNN baseline + MSVP, run once into a tmp results root."""
+    results = tmp_path_factory.mktemp("results")
+    log: list[str] = []
+    summary = run_grid("smoke", only=ONLY, results=results, data_root=data_root, progress=False, log=log.append)
+    return results, summary, log
+
+
+@pytest.mark.timeout(180)
+def test_grid_writes_one_result_per_run(smoke):
+    """Both runs train, write their result at the documented path, and leave no checkpoint behind."""
+    results, summary, log = smoke
+    configs = select(get_profile("smoke").configs(), ONLY)
+    assert [c.variant for c in configs] == ["baseline", "msvp-add-full"]
+    paths = [result_path(results, "smoke", c) for c in configs]
+    assert summary["done"] == paths and summary["skipped"] == [] and summary["failed"] == []
+    for c, p in zip(configs, paths):
+        assert p == results / "smoke" / "mnist" / "cnn" / c.variant / "seed0.json"
+        rec = json.loads(p.read_text())
+        assert rec["status"] == "done" and rec["profile"] == "smoke" and rec["config"] == c.__dict__
+        assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (256, 128, 256)
+    assert not list(results.rglob("*.ckpt.pt")) and not list(results.rglob("*.tmp"))
+    assert len(log) == 2 and all("test acc" in line for line in log)
+
+
+def test_grid_rerun_trains_nothing(smoke, monkeypatch, data_root):
+    """A second call finds every result and skips it: nothing is trained (run is never called)."""
+    results, first, _ = smoke
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+    monkeypatch.setattr(grid, "run", must_not_run)
+    summary = run_grid("smoke", only=ONLY, results=results, data_root=data_root, progress=False, log=print)
+    assert summary["done"] == [] and summary["failed"] == [] and summary["missing"] == []
+    assert summary["skipped"] == first["done"]
+
+
+def test_grid_listing_without_training(smoke, monkeypatch, data_root):
+    """train=False lists the missing runs of the wider selection without training any."""
+    results, first, _ = smoke
+    monkeypatch.setattr(grid, "run", lambda *a, **k: pytest.fail("train=False must not train"))
+    summary = run_grid("smoke", only="dataset=mnist,backbone=cnn", results=results, data_root=data_root,
+                       train=False, progress=False)
+    assert summary["skipped"] == first["done"]
+    assert len(summary["missing"]) == 4  # global, global+mid, concat and gated ablations
+    assert not any(p.exists() for p in summary["missing"])
+
+
+def test_grid_reports_diverged_runs(tmp_path, monkeypatch, data_root):
+    """A diverging run is logged and listed as failed; the grid goes on with the next run."""
+    calls = []
+
+    def fake_run(cfg, **kwargs):
+        calls.append(cfg.variant)
+        if cfg.variant == "baseline":
+            raise TrainingDiverged("loss became nan at epoch 1, step 2")
+        return {"test_acc": 0.5}
+    monkeypatch.setattr(grid, "run", fake_run)
+    log: list[str] = []
+    summary = run_grid("smoke", only=ONLY, results=tmp_path, data_root=data_root, progress=False, log=log.append)
+    assert calls == ["baseline", "msvp-add-full"]
+    assert [p.parent.name for p in summary["failed"]] == ["baseline"]
+    assert [p.parent.name for p in summary["done"]] == ["msvp-add-full"]
+    assert any(line.startswith("diverged:") for line in log)
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_profile_configs_are_unique_and_paired(profile):
+    """Each profile expands to unique configs; every MSVP config has its baseline (same cell, seed)."""
+    configs = get_profile(profile).configs()
+    assert len(set(configs)) == len(configs)
+    baselines = {(c.dataset, c.backbone, c.seed) for c in configs if c.prompt is None}
+    assert all((c.dataset, c.backbone, c.seed) in baselines for c in configs)
+    paths = {result_path("r", profile, c) for c in configs}
+    assert len(paths) == len(configs)  # no two runs share a result file
+
+
+def test_smoke_profile_size():
+    """smoke: 9 main cells x {baseline, MSVP} + 4 extra ablation variants on MNIST/CNN, one seed."""
+    configs = get_profile("smoke").configs()
+    assert len(configs) == 22
+    assert {c.epochs for c in configs} == {1} and {c.train_subset for c in configs} == {256}
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_shards_partition_the_grid(profile, n):
+    """shard (i, n) over i = 0..n-1 covers every config exactly once, in near-equal parts."""
+    configs = get_profile(profile).configs()
+    parts = [select(configs, shard=(i, n)) for i in range(n)]
+    flat = [c for part in parts for c in part]
+    assert sorted(map(repr, flat)) == sorted(map(repr, configs))
+    assert len(flat) == len(configs)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_shards_after_only():
+    """--only and --shard compose: the shards partition the selected configs."""
+    configs = select(get_profile("paper").configs(), "dataset=cifar10")
+    parts = [select(get_profile("paper").configs(), "dataset=cifar10", shard=(i, 4)) for i in range(4)]
+    assert sorted(map(repr, (c for p in parts for c in p))) == sorted(map(repr, configs))
+
+
+@pytest.mark.parametrize("shard", [(2, 2), (-1, 2), (0, 0)])
+def test_bad_shard(shard):
+    with pytest.raises(ValueError, match="shard"):
+        select(get_profile("smoke").configs(), shard=shard)
+
+
+def test_parse_only():
+    """'key=a|b' items separated by commas; seed values compare as strings."""
+    assert parse_only("dataset=mnist,backbone=cnn|vit") == {"dataset": {"mnist"}, "backbone": {"cnn", "vit"}}
+    assert parse_only(None) == {} and parse_only("") == {}
+    picked = select(get_profile("cpu").configs(), "dataset=mnist,seed=1|2,variant=msvp-add-full")
+    assert picked and all(c.dataset == "mnist" and c.seed in (1, 2) and c.variant == "msvp-add-full" for c in picked)
+
+
+@pytest.mark.parametrize("spec", ["model=cnn", "dataset", "dataset=mnist,fusion=add", "Dataset=mnist"])
+def test_parse_only_rejects_bad_keys(spec):
+    """Unknown keys or items without '=' are errors that name the valid keys."""
+    with pytest.raises(ValueError, match="key in dataset, backbone, variant, seed"):
+        parse_only(spec)
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="valid choices: smoke, cpu, paper"):
+        get_profile("gpu")
+
+
+def test_results_load_one_row_per_run(smoke):
+    """results.load: a DataFrame with one row per finished run and the values of its record."""
+    results, summary, _ = smoke
+    df = load("smoke", results)
+    assert len(df) == 2
+    assert sorted(df["variant"]) == ["baseline", "msvp-add-full"]
+    for path in summary["done"]:
+        rec = json.loads(path.read_text())
+        row = df[df["path"] == str(path)].iloc[0]
+        assert row["test_acc"] == rec["test_acc"] and row["seed"] == 0 and row["status"] == "done"
+        assert row["data_variant"] == "complete" and row["n_train"] == 256
+    assert df.set_index("variant").loc["msvp-add-full", "params_prompt"] == 81
+    assert df.set_index("variant").loc["baseline", "params_prompt"] == 0
+    assert load("cpu", results).empty and "test_acc" in load("cpu", results).columns
+
+
+def test_results_load_skips_unfinished_and_rejects_malformed(smoke, tmp_path):
+    """Diverged records are kept on disk but not loaded as results; a malformed file is a ResultsError
+    naming its path."""
+    results, _, _ = smoke
+    root = tmp_path / "results"
+    shutil.copytree(results, root)
+    diverged = root / "smoke" / "mnist" / "cnn" / "msvp-add-global" / "seed0.json"
+    diverged.parent.mkdir(parents=True)
+    rec = json.loads((root / "smoke" / "mnist" / "cnn" / "baseline" / "seed0.json").read_text())
+    diverged.write_text(json.dumps({**rec, "variant": "msvp-add-global", "status": "diverged"}))
+    assert len(load("smoke", root)) == 2
+
+    bad = root / "smoke" / "mnist" / "cnn" / "baseline" / "seed1.json"
+    bad.write_text('{"config": {"dataset": "mnist"')  # truncated JSON
+    with pytest.raises(ResultsError) as e:
+        load("smoke", root)
+    assert str(bad) in str(e.value)
+    bad.write_text('{"no_config": 1}')  # valid JSON, not a record
+    with pytest.raises(ResultsError, match="malformed result file"):
+        load("smoke", root)
