@@ -65,7 +65,7 @@ def claim_accuracy(p: pd.DataFrame) -> tuple[str, str]:
     detail = ", ".join(f"{v}: {counts.get(v, 0)}" for v in ("improves", "inconclusive", "hurts"))
     if counts.get("improves", 0) == len(p):
         return "supported", f"every cell improves ({detail})"
-    if counts.get("hurts", 0) > 0 or counts.get("improves", 0) == 0:
+    if counts.get("hurts", 0) > 0:
         return "not supported", f"cells by verdict: {detail}"
     return "inconclusive", f"cells by verdict: {detail}"
 

@@ -70,7 +70,8 @@ def paired_frame(diffs: dict) -> pd.DataFrame:
 
 def test_claim_accuracy_rules():
     assert report.claim_accuracy(paired_frame({("mnist", "cnn"): (0.01, 0.005, 0.02)}))[0] == "supported"
-    assert report.claim_accuracy(paired_frame({("mnist", "cnn"): (0.01, -0.01, 0.02)}))[0] == "not supported"
+    assert report.claim_accuracy(paired_frame({("mnist", "cnn"): (0.01, -0.01, 0.02)}))[0] == "inconclusive"
+    assert report.claim_accuracy(paired_frame({("mnist", "cnn"): (-0.01, -0.02, -0.005)}))[0] == "not supported"
     mixed = paired_frame({("mnist", "cnn"): (0.01, 0.005, 0.02), ("cifar10", "cnn"): (0.0, -0.01, 0.01)})
     assert report.claim_accuracy(mixed)[0] == "inconclusive"
     assert report.claim_accuracy(pd.DataFrame())[0] == "not run here"
