@@ -53,31 +53,17 @@ params, compute, env = load_accounting(acc_path)
 # %% [markdown]
 # ## Claims
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-claims = [
-    ("MSVP improves accuracy (add fusion, full scales; every data set × backbone run)", report.claim_accuracy(paired),
-     "[ch. 3](03_mnist.ipynb), [4](04_fashion_mnist.ipynb), [5](05_cifar10.ipynb), [8](08_backbones.ipynb)", report.seeds_text(paired)),
-    ("adds < 0.02 % parameters", report.claim_params(params), "[ch. 9](09_accounting.ipynb)", "–"),
-    ("negligible compute overhead", report.claim_compute(compute), "[ch. 9](09_accounting.ipynb)", "–"),
-    ("largest gains on harder data (CNN: MNIST → Fashion-MNIST → CIFAR-10)", report.claim_harder_data(paired),
-     "[ch. 8](08_backbones.ipynb)", report.seeds_text(paired[paired.backbone == "cnn"])),
-    ("largest gains on transformers (ViT)", report.claim_transformers(paired), "[ch. 8](08_backbones.ipynb)",
-     report.seeds_text(paired[paired.backbone == "vit"])),
-]
-card = pd.DataFrame([{"claim": c, "verdict": v, "measured": m, "seeds": s, "evidence": e}
-                     for c, (v, m), e, s in claims])
+from IPython.display import Markdown
 print(f"profile {PROFILE}; data: " + "; ".join(report.dataset_label(df, d) for d in sorted(df.dataset.unique())))
-for r in card.itertuples():
-    print(f"- {r.claim}: {r.verdict.upper()} — {r.measured} (seeds per cell: {r.seeds})")
+card = report.report_card(paired, params, compute)
+Markdown(report.markdown_table(card, bold="verdict"))
 
 # %% [markdown]
-# The same verdicts as a table, with links to the chapters that hold the evidence:
-
-# %% tags=["hide-input"]
-from IPython.display import Markdown
-Markdown("\n".join(["| claim | verdict | measured | seeds per cell | evidence |", "|---|---|---|---|---|"] +
-                   [f"| {r.claim} | **{r.verdict}** | {r.measured} | {r.seeds} | {r.evidence} |" for r in card.itertuples()]))
+# Each verdict is computed by a function of `msvp.report` (`claim_accuracy`, `claim_params`,
+# `claim_compute`, `claim_harder_data`, `claim_transformers`) from the result files; the last column
+# links to the chapter that shows the evidence.
 
 # %% [markdown]
 # ## The paper's accuracy claims, cell by cell

@@ -164,3 +164,28 @@ def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list
             row["verdict"] = p.verdict[0] if len(p) else "–"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def report_card(paired_df: pd.DataFrame, params: pd.DataFrame, compute: pd.DataFrame) -> pd.DataFrame:
+    """Each claim of the abstract: verdict, what was measured, seeds per cell, link to the evidence."""
+    cnn, vit = paired_df[paired_df.backbone == "cnn"], paired_df[paired_df.backbone == "vit"]
+    claims = [
+        ("MSVP improves accuracy (add fusion, full scales; every data set × backbone run)", claim_accuracy(paired_df),
+         seeds_text(paired_df), "[ch. 3](03_mnist.ipynb), [4](04_fashion_mnist.ipynb), [5](05_cifar10.ipynb), [8](08_backbones.ipynb)"),
+        ("adds < 0.02 % parameters", claim_params(params), "–", "[ch. 9](09_accounting.ipynb)"),
+        ("negligible compute overhead", claim_compute(compute), "–", "[ch. 9](09_accounting.ipynb)"),
+        ("largest gains on harder data (CNN: MNIST → Fashion-MNIST → CIFAR-10)", claim_harder_data(paired_df),
+         seeds_text(cnn), "[ch. 8](08_backbones.ipynb)"),
+        ("largest gains on transformers (ViT)", claim_transformers(paired_df), seeds_text(vit), "[ch. 8](08_backbones.ipynb)"),
+    ]
+    return pd.DataFrame([{"claim": c, "verdict": v, "measured": m, "seeds per cell": s, "evidence": e}
+                         for c, (v, m), s, e in claims])
+
+
+def markdown_table(df: pd.DataFrame, bold: str | None = None) -> str:
+    """A DataFrame as a Markdown table (cells may hold Markdown links); ``bold`` column in bold."""
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    for row in df.itertuples(index=False):
+        cells = [f"**{v}**" if c == bold else str(v) for c, v in zip(df.columns, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
