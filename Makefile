@@ -79,7 +79,7 @@ book: $(STAMP)
 # stay the source), then build the book.
 reproduce: $(STAMP)
 	@echo "PROFILE=$(PROFILE)"
-	$(PY) tools/eta.py $(PROFILE)
+	$(PY) -m msvp grid --profile $(PROFILE) --plan
 	$(PY) -m msvp grid --profile $(PROFILE)
 	$(MAKE) notebooks PROFILE=$(PROFILE)
 	$(MAKE) book

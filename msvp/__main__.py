@@ -39,6 +39,8 @@ def add_grid(sub):
     p.add_argument("--results", help="results root (default $MSVP_RESULTS or results/)")
     p.add_argument("--data-root", default="data")
     p.add_argument("--list", action="store_true", help="list the runs and whether they exist; train nothing")
+    p.add_argument("--plan", action="store_true", help="count the missing runs and estimate their time "
+                                                      "from a short measured warm-up; train nothing")
 
 
 def cmd_train(a):
@@ -58,12 +60,31 @@ def cmd_grid(a):
             raise ValueError(f"--shard must look like 0/4, got {a.shard!r}")
         shard = (int(i), int(n))
     s = run_grid(a.profile, only=a.only, shard=shard, force=a.force, results=a.results,
-                 data_root=a.data_root, train=not a.list)
+                 data_root=a.data_root, train=not (a.list or a.plan))
+    if a.plan:
+        return print_plan(a, s)
     for p in s["missing"]:
         print("missing", p)
     print(f"{len(s['done'])} trained, {len(s['skipped'])} already done, {len(s['missing'])} missing, "
           f"{len(s['failed'])} diverged")
     return 1 if s["failed"] else 0
+
+
+def print_plan(a, summary) -> int:
+    from .grid import get_profile, select
+    from .plan import estimate
+    from .results import result_path
+
+    missing = {str(p) for p in summary["missing"]}
+    todo = [c for c in select(get_profile(a.profile).configs(), a.only)
+            if str(result_path(a.results, a.profile, c)) in missing]
+    print(f"profile {a.profile}: {len(summary['skipped'])} runs done, {len(todo)} to train")
+    if todo:
+        est = estimate(todo, a.data_root)
+        print(f"estimated time: {est['seconds'] / 60:.0f} min on {est['hardware']} "
+              f"(from a {len(est['per_cell_ms_per_image'])}-cell warm-up; ms per training image: "
+              + ", ".join(f"{k} {v}" for k, v in est["per_cell_ms_per_image"].items()) + ")")
+    return 0
 
 
 def cmd_data(a):

@@ -6,6 +6,7 @@ runs, so several processes, GPUs or a SLURM array can share one grid.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -116,7 +117,7 @@ def is_current(path, cfg: RunConfig) -> bool:
 
 
 def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root="data",
-             train=True, progress=None, log=print) -> dict:
+             train=True, progress=None, log=functools.partial(print, flush=True)) -> dict:
     """Run every missing result of a profile. With ``train=False`` nothing is trained and the
     missing runs are only listed. Returns {'done': [...], 'skipped': [...], 'missing': [...], 'failed': [...]}."""
     prof = get_profile(profile)
