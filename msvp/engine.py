@@ -143,21 +143,26 @@ def train_epoch(parts: RunParts, epoch: int, config: RunConfig, progress) -> dic
     model.train()
     parts.train.set_epoch(epoch)
     torch.manual_seed(7919 * (config.seed + 1) + epoch)  # dropout stream: same seed, same masks
-    tot_loss, correct, n, t0 = 0.0, 0, 0, time.perf_counter()
+    losses, correct, n, t0 = [], 0, 0, time.perf_counter()
     bar = tqdm(parts.train, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=progress)
-    for step, (x, y) in enumerate(bar):
+    for x, y in bar:
         with torch.autocast(parts.device.type, dtype=torch.bfloat16, enabled=parts.bf16):
             logits = model(x)
             loss = F.cross_entropy(logits.float(), y)
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} "
-                                   f"({config.dataset}/{config.backbone}/{config.variant}, seed {config.seed})")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        tot_loss += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        # kept on the device: one host sync per epoch instead of one per step (matters on a GPU)
+        losses.append(loss.detach() * len(y))
+        correct += (logits.argmax(1) == y).sum()
         n += len(y)
+    losses = torch.stack(losses)
+    bad = (~torch.isfinite(losses)).nonzero()
+    if len(bad):
+        step = int(bad[0])
+        raise TrainingDiverged(f"loss became {losses[step].item()} at epoch {epoch + 1}, "
+                               f"step {step + 1} ({config.dataset}/{config.backbone}/{config.variant}, seed {config.seed})")
+    tot_loss, correct = losses.double().sum().item(), int(correct)
     if parts.device.type == "cuda":
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
