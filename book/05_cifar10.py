@@ -43,7 +43,6 @@ DATASET = "cifar10"
 # %%
 from IPython.display import display
 from msvp import book, report, viz
-from msvp.grid import get_profile
 
 book.setup_plots()
 df = book.ensure_results(PROFILE, RESULTS_DIR, only=f"dataset={DATASET}", retrain=RETRAIN, data_root=DATA_ROOT)
@@ -57,12 +56,7 @@ df = df[df.dataset == DATASET]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("profile:", PROFILE, "-", get_profile(PROFILE).description)
-print("data:", report.dataset_label(df, DATASET))
-print("hardware:", ", ".join(sorted(set(df.hardware.dropna()))) or "-", "| torch", ", ".join(sorted(set(df.torch.dropna()))) or "-")
-missing = book.not_run(PROFILE, df, DATASET)
-if missing:
-    print(f"not run in this profile: {', '.join(missing)}; run them with: python -m msvp grid --profile paper --only dataset={DATASET}")
+book.print_setting(PROFILE, df, DATASET)
 
 # %% [markdown]
 # (cifar10-accuracy)=
@@ -99,10 +93,7 @@ if not paired.empty:
 # ## Learning curves
 
 # %% tags=["hide-input"]
-for backbone in sorted(df.backbone.unique()):
-    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET, backbone=backbone)
-    recs = [r for r in recs if r["variant"] in ("baseline", "msvp-add-full")]
-    viz.plot_learning_curves(recs, f"{report.dataset_label(df, DATASET)} · {backbone}: learning curves")
+book.show_learning_curves(PROFILE, RESULTS_DIR, df, DATASET)
 
 # %% [markdown]
 # Lines are the mean over seeds, shaded bands the range. Validation images are never augmented
@@ -111,13 +102,7 @@ for backbone in sorted(df.backbone.unique()):
 # ## Confusion matrices (seed 0)
 
 # %% tags=["hide-input"]
-from msvp.datasets import DATASETS
-for backbone in sorted(df.backbone.unique()):
-    mats = {r["variant"]: r["confusion"] for r in book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET, backbone=backbone, seed=0)
-            if r["variant"] in ("baseline", "msvp-add-full")}
-    if mats:
-        viz.plot_confusions({viz.label(k): v for k, v in sorted(mats.items())}, DATASETS[DATASET].classes,
-                            f"{report.dataset_label(df, DATASET)} · {backbone}: test confusion (seed 0, last epoch)")
+book.show_confusions(PROFILE, RESULTS_DIR, df, DATASET)
 
 # %% [markdown]
 # Rows are true classes, normalised to 100 %; red numbers mark confusions of at least 1 %.
@@ -125,10 +110,7 @@ for backbone in sorted(df.backbone.unique()):
 # ## What did the prompt learn?
 
 # %% tags=["hide-input"]
-for backbone in sorted(df.backbone.unique()):
-    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET, backbone=backbone, variant="msvp-add-full", seed=0)
-    if recs:
-        viz.plot_learned_prompts(recs[0], f"Learned prompt, {DATASETS[DATASET].title} · {backbone} (seed 0, channel 0)")
+book.show_learned_prompts(PROFILE, RESULTS_DIR, df, DATASET)
 
 # %% [markdown]
 # The learned maps are shown in normalised input units (the input itself spans about −1 to 1 for the
@@ -138,15 +120,7 @@ for backbone in sorted(df.backbone.unique()):
 # ## Where does the model look?
 
 # %% tags=["hide-input"]
-for backbone in sorted(df.backbone.unique()):
-    recs = {viz.label(r["variant"]): r for r in book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET, backbone=backbone, seed=0)
-            if r["variant"] in ("baseline", "msvp-add-full") and "explanations" in r}
-    if recs:
-        first = next(iter(recs.values()))
-        imgs = book.example_images(first, DATA_ROOT)
-        names = [DATASETS[DATASET].classes[c] for c in first["explanations"]["labels"]]
-        viz.plot_saliency(imgs, dict(sorted(recs.items())), names,
-                          f"{DATASETS[DATASET].title} · {backbone}: {first['explanations']['method']} on one test image per class (seed 0)")
+book.show_saliency(PROFILE, RESULTS_DIR, df, DATASET, DATA_ROOT)
 
 # %% [markdown]
 # The first row shows the first test image of each class; the other rows overlay each model's map

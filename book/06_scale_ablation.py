@@ -54,16 +54,10 @@ print("planned in the paper profile:", ", ".join(f"{d} · {b}" for d, b in get_p
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for dataset, backbone in cells:
-    print(f"{report.dataset_label(df, dataset)} · {backbone}")
-    display(report.ablation_table(df, dataset, backbone, variants))
+book.show_ablation_tables(df, variants)
 
 # %% tags=["hide-input"]
-for dataset, backbone in cells:
-    d = df[(df.dataset == dataset) & (df.backbone == backbone)]
-    params = d.groupby("variant").params_prompt.first().to_dict()
-    viz.plot_ablation(report.summarize(d[d.variant.isin(variants)]), params, variants,
-                      f"Scale ablation (add fusion): {report.dataset_label(df, dataset)} · {backbone}")
+book.show_ablation_figures(df, variants, "Scale ablation (add fusion)")
 
 # %% [markdown]
 # Bars show mean test accuracy ± one standard deviation over seeds, in percent; the label under each

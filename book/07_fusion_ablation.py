@@ -56,16 +56,10 @@ print("planned in the paper profile:", ", ".join(f"{d} · {b}" for d, b in get_p
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for dataset, backbone in cells:
-    print(f"{report.dataset_label(df, dataset)} · {backbone}")
-    display(report.ablation_table(df, dataset, backbone, variants))
+book.show_ablation_tables(df, variants)
 
 # %% tags=["hide-input"]
-for dataset, backbone in cells:
-    d = df[(df.dataset == dataset) & (df.backbone == backbone)]
-    params = d.groupby("variant").params_prompt.first().to_dict()
-    viz.plot_ablation(report.summarize(d[d.variant.isin(variants)]), params, variants,
-                      f"Fusion ablation (full scales): {report.dataset_label(df, dataset)} · {backbone}")
+book.show_ablation_figures(df, variants, "Fusion ablation (full scales)")
 
 # %% [markdown]
 # Bars show mean test accuracy ± one standard deviation over seeds (%); labels give the measured prompt

@@ -68,3 +68,91 @@ def results_path_label(results_dir) -> str:
     """How a page names its results folder (relative, machine-independent)."""
     p = Path(results_dir)
     return p.name if p.is_absolute() else str(p)
+
+
+# --- figures of the experiment chapters (3-5): one call per section -----------------------------
+MAIN_PAIR = ("baseline", "msvp-add-full")
+
+
+def _seed0_pair(profile, results_dir, dataset, backbone) -> dict:
+    return {r["variant"]: r for r in records_for(profile, results_dir, dataset=dataset, backbone=backbone, seed=0)
+            if r["variant"] in MAIN_PAIR}
+
+
+def show_learning_curves(profile, results_dir, df: pd.DataFrame, dataset: str) -> None:
+    from . import report, viz
+
+    for backbone in sorted(df.backbone.unique()):
+        recs = [r for r in records_for(profile, results_dir, dataset=dataset, backbone=backbone) if r["variant"] in MAIN_PAIR]
+        viz.plot_learning_curves(recs, f"{report.dataset_label(df, dataset)} · {backbone}: learning curves")
+
+
+def show_confusions(profile, results_dir, df: pd.DataFrame, dataset: str) -> None:
+    from . import report, viz
+    from .datasets import DATASETS
+
+    for backbone in sorted(df.backbone.unique()):
+        pair = _seed0_pair(profile, results_dir, dataset, backbone)
+        if pair:
+            viz.plot_confusions({viz.label(k): pair[k]["confusion"] for k in sorted(pair)}, DATASETS[dataset].classes,
+                                f"{report.dataset_label(df, dataset)} · {backbone}: test confusion (seed 0, last epoch)")
+
+
+def show_learned_prompts(profile, results_dir, df: pd.DataFrame, dataset: str) -> None:
+    from . import viz
+    from .datasets import DATASETS
+
+    for backbone in sorted(df.backbone.unique()):
+        rec = _seed0_pair(profile, results_dir, dataset, backbone).get("msvp-add-full")
+        if rec:
+            viz.plot_learned_prompts(rec, f"Learned prompt, {DATASETS[dataset].title} · {backbone} (seed 0, channel 0)")
+
+
+def show_saliency(profile, results_dir, df: pd.DataFrame, dataset: str, data_root="../data") -> None:
+    from . import viz
+    from .datasets import DATASETS
+
+    for backbone in sorted(df.backbone.unique()):
+        pair = {viz.label(k): r for k, r in sorted(_seed0_pair(profile, results_dir, dataset, backbone).items())
+                if "explanations" in r}
+        if pair:
+            first = next(iter(pair.values()))
+            names = [DATASETS[dataset].classes[c] for c in first["explanations"]["labels"]]
+            viz.plot_saliency(example_images(first, data_root), pair, names,
+                              f"{DATASETS[dataset].title} · {backbone}: {first['explanations']['method']} "
+                              "on one test image per class (seed 0)")
+
+
+# --- ablation chapters (6-7) -----------------------------------------------------------------------
+def show_ablation_tables(df: pd.DataFrame, variants: list[str]) -> None:
+    from IPython.display import display
+
+    from . import report
+
+    for dataset, backbone in report.ablation_cells(df, variants):
+        print(f"{report.dataset_label(df, dataset)} · {backbone}")
+        display(report.ablation_table(df, dataset, backbone, variants))
+
+
+def show_ablation_figures(df: pd.DataFrame, variants: list[str], title: str) -> None:
+    from . import report, viz
+
+    for dataset, backbone in report.ablation_cells(df, variants):
+        d = df[(df.dataset == dataset) & (df.backbone == backbone)]
+        params = d.groupby("variant").params_prompt.first().to_dict()
+        viz.plot_ablation(report.summarize(d[d.variant.isin(variants)]), params, variants,
+                          f"{title}: {report.dataset_label(df, dataset)} · {backbone}")
+
+
+def print_setting(profile: str, df: pd.DataFrame, dataset: str) -> None:
+    """Profile (with its deviation from the paper), data copy, hardware, and what was not run."""
+    from .report import dataset_label
+
+    print("profile:", profile, "-", get_profile(profile).description)
+    print("data:", dataset_label(df, dataset))
+    print("hardware:", ", ".join(sorted(set(df.hardware.dropna()))) or "-",
+          "| torch", ", ".join(sorted(set(df.torch.dropna()))) or "-")
+    missing = not_run(profile, df, dataset)
+    if missing:
+        print(f"not run in this profile: {', '.join(missing)}; run them with: "
+              f"python -m msvp grid --profile paper --only dataset={dataset}")
