@@ -32,7 +32,7 @@ def forward_flops(model, shape) -> int:
 
 
 def interleaved_latency(models: dict, shape, *, batch: int = 32, repeats: int = 7) -> dict:
-    """Median forward time (ms per batch) of each model, timing them in turn in every repeat so
+    """Median CPU forward time (ms per batch) of each model, timing them in turn in every repeat so
     that load changes on the machine hit all of them alike."""
     x = torch.randn(batch, *shape)
     times = {k: [] for k in models}

@@ -138,13 +138,14 @@ def confusion(labels: torch.Tensor, pred: torch.Tensor, k: int) -> list[list[int
     return torch.bincount(labels.cpu() * k + pred, minlength=k * k).view(k, k).tolist()
 
 
-def train_epoch(parts: RunParts, epoch: int, config: RunConfig, progress) -> dict:
+def train_epoch(parts: RunParts, epoch: int, config: RunConfig, disable_bar=None) -> dict:
+    """One epoch of training; ``disable_bar`` as tqdm's ``disable`` (None = only on a terminal)."""
     model, opt = parts.model, parts.optimizer
     model.train()
     parts.train.set_epoch(epoch)
     torch.manual_seed(7919 * (config.seed + 1) + epoch)  # dropout stream: same seed, same masks
     losses, correct, n, t0 = [], 0, 0, time.perf_counter()
-    bar = tqdm(parts.train, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=progress)
+    bar = tqdm(parts.train, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable_bar)
     for x, y in bar:
         with torch.autocast(parts.device.type, dtype=torch.bfloat16, enabled=parts.bf16):
             logits = model(x)

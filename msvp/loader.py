@@ -75,7 +75,7 @@ class TensorLoader:
         self.epoch = epoch
 
     def generator(self) -> torch.Generator:
-        # CPU generator for portability of the stream; a CUDA run draws on the device generator
+        # on the run's device: CPU runs (and CUDA runs) are each reproducible, but the two streams differ
         g = torch.Generator(device=self.device)
         g.manual_seed(1_000_003 * (self.seed + 1) + self.epoch)
         return g
