@@ -48,7 +48,8 @@ book.setup_plots()
 df = book.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN, data_root=DATA_ROOT)
 variants = report.FUSION_VARIANTS
 cells = report.ablation_cells(df, variants)
-print("profile:", PROFILE, "| ablation cells with results:", ", ".join(f"{d} · {b}" for d, b in cells) or "none")
+book.print_provenance(PROFILE, df)
+print("ablation cells with results:", ", ".join(f"{d} · {b}" for d, b in cells) or "none")
 print("planned in the paper profile:", ", ".join(f"{d} · {b}" for d, b in get_profile("paper").ablation))
 
 # %% [markdown]

@@ -49,6 +49,7 @@ df = book.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN, data_root=DATA_R
 
 # %%
 # NBVAL_CHECK_OUTPUT
+book.print_provenance(PROFILE, df)
 paired = report.paired_table(df)
 rows = []
 for (dataset, backbone), g in df[df.variant.isin(["baseline", "msvp-add-full"])].groupby(["dataset", "backbone"], sort=False):

@@ -56,7 +56,8 @@ params, compute, env = load_accounting(acc_path)
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 from IPython.display import Markdown
-print(f"profile {PROFILE}; data: " + "; ".join(report.dataset_label(df, d) for d in sorted(df.dataset.unique())))
+book.print_provenance(PROFILE, df)
+print("data: " + "; ".join(report.dataset_label(df, d) for d in sorted(df.dataset.unique())))
 card = report.report_card(paired, params, compute)
 Markdown(report.markdown_table(card, bold="verdict"))
 

@@ -144,14 +144,19 @@ def show_ablation_figures(df: pd.DataFrame, variants: list[str], title: str) -> 
                           f"{title}: {report.dataset_label(df, dataset)} · {backbone}")
 
 
-def print_setting(profile: str, df: pd.DataFrame, dataset: str) -> None:
-    """Profile (with its deviation from the paper), data copy, hardware, and what was not run."""
-    from .report import dataset_label
-
+def print_provenance(profile: str, df: pd.DataFrame) -> None:
+    """Which profile (and its deviation from the paper) and which hardware made the numbers below."""
     print("profile:", profile, "-", get_profile(profile).description)
-    print("data:", dataset_label(df, dataset))
     print("hardware:", ", ".join(sorted(set(df.hardware.dropna()))) or "-",
           "| torch", ", ".join(sorted(set(df.torch.dropna()))) or "-")
+
+
+def print_setting(profile: str, df: pd.DataFrame, dataset: str) -> None:
+    """Profile, data copy, hardware, and what was not run for one dataset."""
+    from .report import dataset_label
+
+    print_provenance(profile, df)
+    print("data:", dataset_label(df, dataset))
     missing = not_run(profile, df, dataset)
     if missing:
         print(f"not run in this profile: {', '.join(missing)}; run them with: "
