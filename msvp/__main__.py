@@ -10,6 +10,13 @@ from .datasets import DATASETS
 from .prompting import FUSIONS, SCALE_SETS
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """A bad flag or value gets one line naming the valid choices, not a usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def add_train(sub):
     from .engine import PRECISIONS, SCHEDULES, RunConfig
     p = sub.add_parser("train", help="one training run")
@@ -109,8 +116,8 @@ def cmd_accounting(a):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m msvp", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap = OneLineErrors(prog="python -m msvp", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=OneLineErrors)
     add_train(sub)
     add_grid(sub)
     d = sub.add_parser("data", help="dataset status / fetch")
