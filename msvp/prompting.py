@@ -48,10 +48,12 @@ class MultiScalePrompt(nn.Module):
         if not isinstance(channels, int) or channels < 1:
             raise ValueError(f"channels must be a positive int, got {channels!r}")
         self.channels, self.scales, self.fusion = channels, scales, fusion
-        self.prompts = nn.ParameterDict({
-            name: nn.Parameter(torch.randn(1, channels, PROMPT_SIZES[name], PROMPT_SIZES[name]) * INIT_STD)
+        # a list of pairs, not a dict: ParameterDict sorts a dict's keys, and concat's channel order
+        # must stay global, mid, local as in the official code
+        self.prompts = nn.ParameterDict([
+            (name, nn.Parameter(torch.randn(1, channels, PROMPT_SIZES[name], PROMPT_SIZES[name]) * INIT_STD))
             for name in SCALE_SETS[scales]
-        })
+        ])
         k = len(self.prompts)
         if fusion == "concat":
             self.fuse = nn.Conv2d(channels * (k + 1), channels, kernel_size=1, bias=False)

@@ -39,22 +39,24 @@ def plot_prompt_scales(prompt, size: tuple[int, int], channel: int = 0, title: s
     raw = prompt.get_prompts()
     ups = [m.detach()[0, channel] for m in prompt.prompt_maps(size)]
     k = len(raw)
-    fig, axes = plt.subplots(2, k + 1, figsize=(2.3 * (k + 1), 4.6))
+    fig, axes = plt.subplots(2, k + 1, figsize=(2.6 * (k + 1) + 1, 5.0))
     lim = max(float(torch.stack(ups).abs().max()), 1e-12)
     for i, (name, p) in enumerate(raw.items()):
         s = p.shape[-1]
         axes[0, i].imshow(p[0, channel].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[0, i].set_title(f"{name}: {s}×{s} parameters", fontsize=9)
+        axes[0, i].set_title(f"{name} ({s}×{s})", fontsize=9)
         axes[1, i].imshow(ups[i].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[1, i].set_title(f"{name} upsampled to {size[0]}×{size[1]}", fontsize=9)
+        axes[1, i].set_title(f"{name} → {size[0]}×{size[1]}", fontsize=9)
     im = axes[1, k].imshow(torch.stack(ups).mean(0).numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-    axes[1, k].set_title("mean P̄ (added to x)", fontsize=9)
+    axes[1, k].set_title("mean P̄", fontsize=9)
     axes[0, k].axis("off")
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=axes, shrink=0.6, label="prompt value (normalised input units)")
     fig.suptitle(title or "The three prompt scales and their bilinear upsampling")
+    fig.text(0.02, 0.02, "top: raw parameters · bottom: bilinear upsampling to the image and their mean, "
+             "which add fusion adds to x", fontsize=8)
     return fig
 
 

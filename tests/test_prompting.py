@@ -224,3 +224,11 @@ def test_bad_channel_count(channels):
     """channels must be a positive int."""
     with pytest.raises(ValueError, match="channels must be a positive int"):
         MultiScalePrompt(channels)
+
+
+def test_prompt_order_is_global_mid_local():
+    """concat's input channels follow the official order [x, global, mid, local] (ParameterDict would sort a dict)."""
+    from msvp.prompting import MultiScalePrompt
+    p = MultiScalePrompt(1, scales="full", fusion="concat")
+    assert list(p.prompts) == ["global", "mid", "local"]
+    assert [m.shape[-1] for m in p.prompts.values()] == [1, 4, 8]
