@@ -19,7 +19,8 @@
 # - the flaws of the official code and what this package does instead;
 # - why, on the ViT, an additive prompt cannot add anything the position embedding could not learn.
 #
-# Verdicts: *supported* (the evidence agrees in every cell run), *not supported* (it contradicts),
+# Verdicts: *supported* (the evidence agrees in every cell run), *not supported* (the measurements point
+# the other way: a cell where MSVP hurts, a bound that is exceeded, or gains ordered against the claim),
 # *inconclusive* (intervals include zero, or mixed), *not run here* (no results in this profile).
 
 # %% tags=["remove-cell"]

@@ -102,7 +102,7 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn") -> tuple[str, str]
         return "not run here", f"needs ≥ 2 datasets with paired {backbone} results"
     d = d.set_index("dataset").loc[order]
     hardest = d.iloc[-1]
-    gains = ", ".join(f"{DATASETS[k].title} {100 * v:+.2f} pp" for k, v in d.diff_mean.items())
+    gains = ", ".join(f"{DATASETS[k].title} {fmt_ci(r.diff_mean, r.ci_low, r.ci_high)}" for k, r in d.iterrows())
     if hardest.diff_mean == d.diff_mean.max() and hardest.verdict == "improves":
         return "supported", f"{backbone}: {gains}"
     if hardest.verdict == "hurts" or hardest.diff_mean < d.diff_mean.iloc[:-1].max():

@@ -119,7 +119,8 @@ def plot_learned_prompts(record: dict, title: str) -> plt.Figure:
 def plot_saliency(images: np.ndarray, records: dict[str, dict], classes, title: str) -> plt.Figure:
     """Row 1: test images (one per class). Next rows: each model's saliency map over the image."""
     n = len(images)
-    fig, axes = plt.subplots(1 + len(records), n, figsize=(1.25 * n, 1.45 * (1 + len(records))), squeeze=False)
+    fig, axes = plt.subplots(1 + len(records), n, figsize=(1.25 * n, 1.5 * (1 + len(records)) + 0.4), squeeze=False,
+                             layout="constrained")
     for j in range(n):
         show_image(axes[0, j], images[j], classes[j] if isinstance(classes[j], str) else str(classes[j]))
     for i, (name, rec) in enumerate(records.items(), start=1):
@@ -135,7 +136,6 @@ def plot_saliency(images: np.ndarray, records: dict[str, dict], classes, title: 
             axes[i, j].set_yticks([])
         axes[i, 0].set_ylabel(f"{name}\n{ex['method']}", fontsize=7)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
