@@ -140,9 +140,9 @@ def plot_saliency(images: np.ndarray, records: dict[str, dict], classes, title: 
 
 
 def plot_paired(paired_df: pd.DataFrame, title: str) -> plt.Figure:
-    """Forest plot: per cell, the mean paired difference (pp) and its 95 % interval; each seed a dot."""
+    """Forest plot: per cell, the mean paired difference (pp) and its 95 % interval."""
     df = paired_df.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(df) + 1.4))
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(df) + 2.0), layout="constrained")
     for i, r in df.iterrows():
         lo = r.ci_low if np.isfinite(r.ci_low) else r.diff_mean
         hi = r.ci_high if np.isfinite(r.ci_high) else r.diff_mean
@@ -152,10 +152,9 @@ def plot_paired(paired_df: pd.DataFrame, title: str) -> plt.Figure:
         ax.text(100 * hi, i + 0.18, f"  {r.verdict} (n={r.n_pairs})", fontsize=8, va="bottom")
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(range(len(df)), [f"{DATASETS[r.dataset].title} · {r.backbone} · {r.treatment}" for r in df.itertuples()])
-    ax.invert_yaxis()
     ax.set(xlabel="paired difference in test accuracy, MSVP − baseline (percentage points)", title=title)
+    ax.set_ylim(len(df) - 0.4, -0.6)
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
