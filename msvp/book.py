@@ -1,7 +1,6 @@
 """Small helpers the chapters share, so that notebooks stay a sequence of one-line calls."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -63,11 +62,6 @@ def example_images(record: dict, data_root="../data") -> np.ndarray:
     idx = stratified_prefix(data.y_test, cfg["test_subset"])[record["explanations"]["test_positions"]]
     return data.x_test[idx].numpy()
 
-
-def results_path_label(results_dir) -> str:
-    """How a page names its results folder (relative, machine-independent)."""
-    p = Path(results_dir)
-    return p.name if p.is_absolute() else str(p)
 
 
 # --- figures of the experiment chapters (3-5): one call per section -----------------------------

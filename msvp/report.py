@@ -1,8 +1,6 @@
 """Tables and verdicts for the book, computed from the results store only."""
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from .data import provenance_label
@@ -132,9 +130,6 @@ def seeds_text(p: pd.DataFrame) -> str:
     n = p.n_pairs
     return str(int(n.min())) if n.min() == n.max() else f"{int(n.min())}–{int(n.max())}"
 
-
-def is_finite(x) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
 SCALE_VARIANTS = ["baseline", "msvp-add-global", "msvp-add-global_mid", "msvp-add-full"]
