@@ -89,6 +89,10 @@ def test_claim_transformers_needs_vit():
     assert report.claim_transformers(paired_frame({("mnist", "cnn"): (0.01, 0.0, 0.02)}))[0] == "not run here"
     both = paired_frame({("mnist", "cnn"): (0.001, 0.0, 0.002), ("mnist", "vit"): (0.01, 0.005, 0.02)})
     assert report.claim_transformers(both)[0] == "supported"
+    noisy = paired_frame({("mnist", "cnn"): (0.001, 0.0, 0.002), ("mnist", "vit"): (0.01, -0.01, 0.03)})
+    assert report.claim_transformers(noisy)[0] == "inconclusive"
+    smaller = paired_frame({("mnist", "cnn"): (0.01, 0.005, 0.02), ("mnist", "vit"): (0.001, 0.0005, 0.002)})
+    assert report.claim_transformers(smaller)[0] == "not supported"
 
 
 def test_claim_params_on_measured_table():
