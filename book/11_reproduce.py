@@ -98,7 +98,7 @@ for name in PROFILES:
 # ## Deviations from the paper's protocol
 #
 # - The `cpu` profile is smaller than the paper (see its description above): fewer epochs, a
-#   class-balanced subset of the training split, CNN only. Its numbers answer "does the prompt help
+#   class-balanced subset of the training split, the CNN everywhere and the ViT on MNIST only. Its numbers answer "does the prompt help
 #   at this budget", not "does it reproduce the paper's table".
 # - Every profile pairs seeds (see [chapter 2](02_implementation.ipynb)) and validates on clean images.
 # - CIFAR-10 here is the offline copy (49,914 training and 9,975 test images); with internet,
