@@ -138,21 +138,26 @@ def confusion(labels: torch.Tensor, pred: torch.Tensor, k: int) -> list[list[int
     return torch.bincount(labels.cpu() * k + pred, minlength=k * k).view(k, k).tolist()
 
 
+def train_step(parts: RunParts, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on a batch: (loss, logits), both still on the device."""
+    with torch.autocast(parts.device.type, dtype=torch.bfloat16, enabled=parts.bf16):
+        logits = parts.model(x)
+        loss = F.cross_entropy(logits.float(), y)
+    parts.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    parts.optimizer.step()
+    return loss, logits
+
+
 def train_epoch(parts: RunParts, epoch: int, config: RunConfig, disable_bar=None) -> dict:
     """One epoch of training; ``disable_bar`` as tqdm's ``disable`` (None = only on a terminal)."""
-    model, opt = parts.model, parts.optimizer
-    model.train()
+    parts.model.train()
     parts.train.set_epoch(epoch)
     torch.manual_seed(7919 * (config.seed + 1) + epoch)  # dropout stream: same seed, same masks
     losses, correct, n, t0 = [], 0, 0, time.perf_counter()
     bar = tqdm(parts.train, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=disable_bar)
     for x, y in bar:
-        with torch.autocast(parts.device.type, dtype=torch.bfloat16, enabled=parts.bf16):
-            logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss, logits = train_step(parts, x, y)
         # kept on the device: one host sync per epoch instead of one per step (matters on a GPU)
         losses.append(loss.detach() * len(y))
         correct += (logits.argmax(1) == y).sum()

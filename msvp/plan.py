@@ -4,9 +4,8 @@ from __future__ import annotations
 import time
 
 import torch
-import torch.nn.functional as F
 
-from .engine import RunConfig, build_run
+from .engine import RunConfig, build_run, train_step
 from .environment import hardware
 
 WARMUP_STEPS, TIMED_STEPS = 1, 3
@@ -15,18 +14,14 @@ WARMUP_STEPS, TIMED_STEPS = 1, 3
 def measure_step(config: RunConfig, data_root="data") -> tuple[float, float]:
     """Seconds per training image (fwd+bwd+step) and per evaluation image, from a few real batches."""
     parts = build_run(config, data_root)
-    model, opt = parts.model, parts.optimizer
+    model = parts.model
     batches = iter(parts.train)
     model.train()
     times = []
     for i in range(WARMUP_STEPS + TIMED_STEPS):
         x, y = next(batches)
         t0 = time.perf_counter()
-        with torch.autocast(parts.device.type, dtype=torch.bfloat16, enabled=parts.bf16):
-            loss = F.cross_entropy(model(x).float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train_step(parts, x, y)
         if parts.device.type == "cuda":
             torch.cuda.synchronize()
         if i >= WARMUP_STEPS:
