@@ -24,7 +24,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from msvp.data import load_dataset, train_val_split
+from msvp.data import load_dataset
+from msvp.splits import train_val_split
 from msvp.datasets import DATASETS
 from msvp.environment import hardware
 from msvp.loader import TensorLoader

@@ -42,7 +42,8 @@ from torchvision import transforms
 from torchvision.utils import _Image_fromarray   # what torchvision's MNIST calls: Image.fromarray(img, mode="L")
 
 from msvp.accounting import SHAPES, interleaved_latency
-from msvp.data import MIRROR_ENV, train_val_split
+from msvp.data import MIRROR_ENV
+from msvp.splits import train_val_split
 from msvp.engine import RunConfig, build_run, train_epoch
 from msvp.environment import hardware
 from msvp.loader import TensorLoader

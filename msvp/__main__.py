@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 
@@ -17,80 +18,120 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+CHOICE_FIELDS = ("dataset", "backbone", "prompt", "fusion", "schedule", "precision", "memory_format", "augment")
+
+
+def optional_int(text: str) -> int | None:
+    return None if text.lower() in ("none", "all") else int(text)
+
+
 def add_train(sub):
-    from .engine import PRECISIONS, SCHEDULES, RunConfig
+    from .config import AUGMENTATIONS, MEMORY_FORMATS, PRECISIONS, SCHEDULES, RunConfig
+    from .prompting import CONTROLS
     p = sub.add_parser("train", help="one training run")
     p.add_argument("--dataset", choices=list(DATASETS), default="mnist")
     p.add_argument("--backbone", choices=list(BACKBONES), default="cnn")
-    p.add_argument("--prompt", choices=["none"] + list(SCALE_SETS), default="none", help="none = baseline")
+    p.add_argument("--prompt", choices=["none"] + list(SCALE_SETS) + list(CONTROLS), default="none",
+                   help="none = baseline; pad, fullres, frozen = controls")
     p.add_argument("--fusion", choices=list(FUSIONS), default="add")
     p.add_argument("--schedule", choices=list(SCHEDULES), default="cosine")
     p.add_argument("--precision", choices=list(PRECISIONS), default="auto")
+    p.add_argument("--memory-format", choices=list(MEMORY_FORMATS), default="auto")
+    p.add_argument("--augment", choices=list(AUGMENTATIONS), default="official")
     defaults = RunConfig()
     for f in fields(RunConfig):
-        if f.name in ("dataset", "backbone", "prompt", "fusion", "schedule", "precision"):
+        if f.name in CHOICE_FIELDS:
             continue
-        typ = {"lr": float, "weight_decay": float, "device": str}.get(f.name, int)
-        p.add_argument("--" + f.name.replace("_", "-"), type=typ, default=getattr(defaults, f.name))
+        value = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, tuple):
+            p.add_argument(flag, type=float, nargs=len(value), default=value)
+        elif value is None:
+            p.add_argument(flag, type=optional_int, default=None, help="images (default: all)")
+        else:
+            p.add_argument(flag, type=type(value), default=value)
     p.add_argument("--out", help="write the result JSON here")
     p.add_argument("--data-root", default="data")
 
 
 def add_grid(sub):
+    from .cluster import EXECUTORS
     from .grid import PROFILES
     p = sub.add_parser("grid", help="run a profile's grid, skipping finished runs")
     p.add_argument("--profile", choices=list(PROFILES), required=True)
     p.add_argument("--only", help="filter, e.g. dataset=mnist,backbone=cnn|vit")
     p.add_argument("--shard", help="i/n: run every n-th job starting at i")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes sharing the runs (default 1)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="start no run expected to end after this many seconds; exit 0 and list what is left")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+    p.add_argument("--executor", choices=list(EXECUTORS), help="submit the workers through submitit")
     p.add_argument("--force", action="store_true", help="re-run even if a result exists")
+    p.add_argument("--retry-diverged", action="store_true", help="re-run the runs recorded as diverged")
+    p.add_argument("--no-explain", action="store_true", help="skip the Grad-CAM / attention examples")
     p.add_argument("--results", help="results root (default $MSVP_RESULTS or results/)")
     p.add_argument("--data-root", default="data")
-    p.add_argument("--list", action="store_true", help="list the runs and whether they exist; train nothing")
-    p.add_argument("--plan", action="store_true", help="count the missing runs and estimate their time "
-                                                      "from a short measured warm-up; train nothing")
+    p.add_argument("--list", action="store_true", help="list every run with its state; train nothing")
+    p.add_argument("--plan", action="store_true", help="count the runs to train and estimate their time; train nothing")
 
 
 def cmd_train(a):
-    from .engine import RunConfig, run
+    from .config import RunConfig
+    from .engine import run
     kw = {f.name: getattr(a, f.name) for f in fields(RunConfig)}
     kw["prompt"] = None if a.prompt == "none" else a.prompt
+    kw["cnn_dropout"] = tuple(kw["cnn_dropout"])
     rec = run(RunConfig(**kw), out_path=a.out, data_root=a.data_root, progress=True)
     print(f"test accuracy {rec['test_acc']:.4f} (last epoch), {rec['test_acc_best_val']:.4f} (best validation)")
 
 
+def parse_shard(text: str | None):
+    if not text:
+        return None
+    i, _, n = text.partition("/")
+    if not (i.isdigit() and n.isdigit()):
+        raise ValueError(f"--shard must look like 0/4, got {text!r}")
+    return int(i), int(n)
+
+
 def cmd_grid(a):
-    from .grid import run_grid
-    shard = None
-    if a.shard:
-        i, _, n = a.shard.partition("/")
-        if not (i.isdigit() and n.isdigit()):
-            raise ValueError(f"--shard must look like 0/4, got {a.shard!r}")
-        shard = (int(i), int(n))
-    s = run_grid(a.profile, only=a.only, shard=shard, force=a.force, results=a.results,
-                 data_root=a.data_root, train=not (a.list or a.plan))
+    from .grid import plan_runs, run_grid
+    shard = parse_shard(a.shard)
+    if a.list:
+        return print_list(plan_runs(a.profile, only=a.only, shard=shard, results=a.results, device=a.device))
+    s = run_grid(a.profile, only=a.only, shard=shard, force=a.force, results=a.results, data_root=a.data_root,
+                 train=not a.plan, jobs=a.jobs, time_budget=a.time_budget, device=a.device,
+                 retry_diverged=a.retry_diverged, explain=not a.no_explain, executor=a.executor)
     if a.plan:
         return print_plan(a, s)
-    for p in s["missing"]:
-        print("missing", p)
-    print(f"{len(s['done'])} trained, {len(s['skipped'])} already done, {len(s['missing'])} missing, "
-          f"{len(s['failed'])} diverged")
+    for p in s["left"]:
+        print("left for later (time budget):", p)
+    print(f"{len(s['done'])} trained, {len(s['skipped'])} already done, {len(s['failed'])} diverged, "
+          f"{len(s['left'])} left for later, {len(s['elsewhere'])} held by other workers")
     return 1 if s["failed"] else 0
 
 
-def print_plan(a, summary) -> int:
-    from .grid import get_profile, select
-    from .plan import estimate
-    from .results import result_path
+def print_list(plan) -> int:
+    counts = {}
+    for cfg, path, state, why in plan:
+        counts[state] = counts.get(state, 0) + 1
+        print(f"{state:<9} {path}" + (f"  ({why})" if why else ""))
+    print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no runs selected")
+    return 0
 
-    missing = {str(p) for p in summary["missing"]}
-    todo = [c for c in select(get_profile(a.profile).configs(), a.only)
-            if str(result_path(a.results, a.profile, c)) in missing]
+
+def print_plan(a, summary) -> int:
+    from .grid import plan_runs
+    from .plan import estimate
+    todo = [c for c, p, _, _ in plan_runs(a.profile, only=a.only, shard=parse_shard(a.shard), results=a.results,
+                                          device=a.device) if p in set(summary["missing"])]
     print(f"profile {a.profile}: {len(summary['skipped'])} runs done, {len(todo)} to train")
     if todo:
-        est = estimate(todo, a.data_root)
-        print(f"estimated time: {est['seconds'] / 60:.0f} min on {est['hardware']} "
-              f"(from a {len(est['per_cell_ms_per_image'])}-cell warm-up; ms per training image: "
-              + ", ".join(f"{k} {v}" for k, v in est["per_cell_ms_per_image"].items()) + ")")
+        est = estimate(todo, a.data_root, a.results, a.profile)
+        jobs = max(a.jobs, 1)
+        print(f"estimated time: {est['seconds'] / 60:.0f} min of run time on {est['hardware']}, "
+              f"about {est['seconds'] / 60 / jobs:.0f} min of wall time with {jobs} worker(s) "
+              f"(from finished runs of the same cell where there are some, else a short warm-up)")
     return 0
 
 
@@ -128,14 +169,25 @@ def main(argv=None) -> int:
     acc.add_argument("--no-latency", action="store_true")
     acc.add_argument("--repeats", type=int, default=7)
     acc.add_argument("--out", default="results/accounting/cpu.json")
+    ap.add_argument("--debug", action="store_true", help="full tracebacks (also MSVP_DEBUG=1)")
     a = ap.parse_args(argv)
     from .data import DataError
     from .results import ResultsError
+    from .training import TrainingDiverged
+    debug = a.debug or os.environ.get("MSVP_DEBUG") == "1"
     try:
         return {"train": cmd_train, "grid": cmd_grid, "data": cmd_data, "accounting": cmd_accounting}[a.cmd](a) or 0
-    except (ValueError, DataError, ResultsError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are saved; an unfinished run resumes from its last checkpoint "
+              "when you run the same command again", file=sys.stderr)
+        return 130
+    except (ValueError, DataError, ResultsError, TrainingDiverged, OSError) as e:
+        if debug:
+            raise
+        kind = "diverged" if isinstance(e, TrainingDiverged) else "error"
+        print(f"{kind}: {e}" + ("" if isinstance(e, (ValueError, TrainingDiverged)) else
+                                " (--debug for the traceback)"), file=sys.stderr)
+        return 1 if isinstance(e, TrainingDiverged) else 2
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def records_for(profile: str, results_dir, **match) -> list[dict]:
 
 def example_images(record: dict, data_root="../data") -> np.ndarray:
     """The uint8 test images (C, H, W) that a record's saliency maps were computed on."""
-    from .data import load_dataset, stratified_prefix
+    from .data import load_dataset
+    from .splits import stratified_prefix
 
     cfg = record["config"]
     data = load_dataset(cfg["dataset"], data_root)

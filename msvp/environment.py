@@ -41,22 +41,34 @@ def git_commit() -> str:
         return "unknown"
 
 
-def code_hash() -> str:
-    """sha256 over the package's sources: identifies the code even outside git."""
+# The sources that decide a run's numbers: settings, data splits, loader, models, training loop.
+# Not here: data.py (reads files; their contents are pinned by sha256 in each record), engine.py
+# (checkpoints, records), and everything for the book. Edit one of these and results go stale.
+TRAINING_SOURCES = ("config.py", "datasets.py", "splits.py", "loader.py", "prompting.py", "models.py",
+                    "backbones/*.py", "training.py")
+
+
+def source_hash(patterns) -> str:
+    """sha256 over the named package sources (path and bytes), first 16 hex digits."""
     h = hashlib.sha256()
-    for f in sorted(PACKAGE_DIR.rglob("*.py")):
+    files = sorted({f for pat in patterns for f in PACKAGE_DIR.glob(pat)})
+    for f in files:
         h.update(f.relative_to(PACKAGE_DIR).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
 # Read once at import: a long grid must record the code it runs, not what the files say later.
-CODE_VERSION = {"git_commit": git_commit(), "code_sha": code_hash()}
+CODE_VERSION = {"git_commit": git_commit(), "code_sha": source_hash(["**/*.py"]),
+                "fingerprint": source_hash(TRAINING_SOURCES)}
+FINGERPRINT = CODE_VERSION["fingerprint"]
 
 
-def describe(device) -> dict:
-    return {"hardware": hardware(device), "device": str(device), "torch": torch.__version__,
-            "python": platform.python_version(), **CODE_VERSION}
+def describe(device, *, precision: str | None = None, memory_format: str | None = None) -> dict:
+    device = torch.device(device)
+    return {"hardware": hardware(device), "device": str(device), "device_class": device.type,
+            "threads": torch.get_num_threads(), "precision": precision, "memory_format": memory_format,
+            "torch": torch.__version__, "python": platform.python_version(), **CODE_VERSION}
 
 
 def _clean(obj):

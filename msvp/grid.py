@@ -1,73 +1,111 @@
-"""Profiles and the grid runner: expand a profile into runs, skip finished ones, resume the rest.
+"""Profiles and the grid runner: expand a profile into runs, skip current ones, train the rest.
 
-Every run writes its result file as soon as it finishes and checkpoints each epoch beside it, so
-an interrupted grid restarts where it stopped. ``shard=(i, n)`` gives a deterministic 1/n of the
-runs, so several processes, GPUs or a SLURM array can share one grid.
+Every run writes its result file when it finishes and checkpoints beside it, so an interrupted grid
+restarts where it stopped. Workers (``jobs``), shards (``shard=(i, n)``), several grids on one
+folder and SLURM array tasks can all share one results folder: each run is claimed by exactly one
+live worker (``msvp.claims``), and a claim left by a dead worker is taken over.
 """
 from __future__ import annotations
 
 import functools
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
 
 from tqdm import tqdm
 
-from .engine import RunConfig, TrainingDiverged, run
-from .results import checkpoint_path, read_record, result_path
+from .claims import try_claim
+from .config import CONTROL_VARIANTS, MAIN_VARIANTS, RunConfig, config_for
+from .engine import TrainingDiverged, run
+from .results import checkpoint_path, read_record, result_path, ResultsError, staleness
 
-MAIN_VARIANTS = ((None, "add"), ("full", "add"))
-ABLATION_VARIANTS = (("global", "add"), ("global+mid", "add"), ("full", "add"), ("full", "concat"), ("full", "gated"))
+ABLATION_EXTRA = ("msvp-add-global", "msvp-add-global_mid", "msvp-gated-full")  # beside MAIN_VARIANTS
+
+
+@dataclass(frozen=True)
+class Part:
+    """Cells × variants × seeds: one block of a profile."""
+    name: str                          # "main", "ablation" or "controls"
+    cells: tuple                       # (dataset, backbone) pairs
+    variants: tuple                    # names in msvp.config.VARIANTS
+    seeds: tuple
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     description: str                   # how it deviates from the paper's protocol, for the book
-    main: tuple                        # (dataset, backbone) cells: baseline vs MSVP add/full
-    ablation: tuple                    # cells that also get the scale and fusion ablation
-    seeds: tuple = (0, 1, 2)
-    epochs: int = 10
+    parts: tuple
+    settings: dict = field(default_factory=dict)      # RunConfig fields shared by every run
     train_subset: dict = field(default_factory=dict)  # dataset -> images (absent = all)
-    val_subset: int | None = None
-    test_subset: int | None = None
+
+    def part(self, name: str) -> Part | None:
+        return next((p for p in self.parts if p.name == name), None)
+
+    @property
+    def main(self) -> tuple:
+        return self.part("main").cells
+
+    @property
+    def ablation(self) -> tuple:
+        return self.part("ablation").cells if self.part("ablation") else ()
+
+    @property
+    def seeds(self) -> tuple:
+        return self.part("main").seeds
+
+    @property
+    def epochs(self) -> int:
+        return self.settings.get("epochs", RunConfig.epochs)
 
     def configs(self) -> list[RunConfig]:
+        """Every run, in order (earlier parts and cells first), each once."""
         out, seen = [], set()
-        cells = [(c, v) for c in self.main for v in MAIN_VARIANTS]
-        cells += [(c, v) for c in self.ablation for v in ((None, "add"),) + ABLATION_VARIANTS]
-        for (dataset, backbone), (prompt, fusion) in cells:
-            for seed in self.seeds:
-                cfg = RunConfig(dataset=dataset, backbone=backbone, prompt=prompt, fusion=fusion, seed=seed,
-                                epochs=self.epochs, train_subset=self.train_subset.get(dataset),
-                                val_subset=self.val_subset, test_subset=self.test_subset)
-                if cfg not in seen:
-                    seen.add(cfg)
-                    out.append(cfg)
+        for part in self.parts:
+            for dataset, backbone in part.cells:
+                for variant in part.variants:
+                    for seed in part.seeds:
+                        cfg = config_for(variant, dataset=dataset, backbone=backbone, seed=seed,
+                                         train_subset=self.train_subset.get(dataset), **self.settings)
+                        if cfg not in seen:
+                            seen.add(cfg)
+                            out.append(cfg)
         return out
 
 
 ALL = ("mnist", "fashion_mnist", "cifar10")
+CNN_CELLS = tuple((d, "cnn") for d in ALL)
 PROFILES = {
     "smoke": Profile(
         "smoke", "CI only, never shown as results: 256 training images, 1 epoch, 128 validation and "
                  "256 test images, one seed.",
-        main=tuple((d, b) for d in ALL for b in ("cnn", "resnet18", "vit")), ablation=(("mnist", "cnn"),),
-        seeds=(0,), epochs=1, train_subset={d: 256 for d in ALL}, val_subset=128, test_subset=256),
+        parts=(Part("main", tuple((d, b) for d in ALL for b in ("cnn", "resnet18", "vit")), MAIN_VARIANTS, (0,)),
+               Part("ablation", (("mnist", "cnn"),), ABLATION_EXTRA, (0,)),
+               Part("controls", (("mnist", "cnn"),), CONTROL_VARIANTS, (0,))),
+        settings=dict(epochs=1, val_subset=128, test_subset=256), train_subset={d: 256 for d in ALL}),
     "cpu": Profile(
-        "cpu", "Sized for a 2-core CPU: the CNN on all three data sets and the ViT-Tiny on MNIST; 3 epochs "
-               "instead of 10 (cosine schedule over those 3); "
-               "a class-balanced subset of the training split (10,000 images for MNIST and Fashion-MNIST, "
-               "15,000 for CIFAR-10) and 2,000 validation images; full official test sets; 3 paired seeds.",
-        main=(("mnist", "cnn"), ("fashion_mnist", "cnn"), ("cifar10", "cnn"), ("mnist", "vit")),
-        ablation=(("fashion_mnist", "cnn"),),
-        epochs=3, train_subset={"mnist": 10_000, "fashion_mnist": 10_000, "cifar10": 15_000}, val_subset=2000),
+        "cpu", "The official protocol for the CNN (full 90 % training split, 10 epochs, batch 128, full "
+               "validation and test sets) on all three data sets; bf16 autocast where the CPU has native "
+               "bf16; 1 thread per run; 5 paired seeds for baseline and MSVP add/full, 3 for MSVP "
+               "concat/full, the ablation (Fashion-MNIST) and the controls (Fashion-MNIST, CIFAR-10).",
+        parts=(Part("main", CNN_CELLS, ("baseline", "msvp-add-full"), (0, 1, 2, 3, 4)),
+               Part("main-concat", CNN_CELLS, ("msvp-concat-full",), (0, 1, 2)),
+               Part("ablation", (("fashion_mnist", "cnn"),), ABLATION_EXTRA, (0, 1, 2)),
+               Part("controls", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), CONTROL_VARIANTS, (0, 1, 2))),
+        settings=dict(threads=1)),
     "paper": Profile(
-        "paper", "The official protocol (design §3): full training split, 10 epochs, all datasets and backbones, "
-                 "3 paired seeds; ablations on CIFAR-10 + ResNet-18 and Fashion-MNIST + CNN.",
-        main=tuple((d, b) for d in ALL for b in ("cnn", "resnet18", "vit")),
-        ablation=(("cifar10", "resnet18"), ("fashion_mnist", "cnn"))),
+        "paper", "The official protocol: full training split, 10 epochs, all data sets and backbones "
+                 "(ResNet-18 and ViT cells first), 3 paired seeds; bf16 and channels_last on the GPU; "
+                 "ablation on CIFAR-10 + ResNet-18.",
+        parts=(Part("main", tuple((d, b) for b in ("resnet18", "vit", "cnn") for d in ALL), MAIN_VARIANTS,
+                    (0, 1, 2)),
+               Part("ablation", (("cifar10", "resnet18"),), ABLATION_EXTRA, (0, 1, 2))),
+        settings=dict(threads=4)),
 }
+ONLY_KEYS = ("dataset", "backbone", "variant", "seed")
 
 
 def get_profile(name: str) -> Profile:
@@ -77,15 +115,16 @@ def get_profile(name: str) -> Profile:
 
 
 def parse_only(spec: str | None) -> dict:
-    """'dataset=mnist,backbone=cnn|vit' -> {'dataset': {'mnist'}, 'backbone': {'cnn', 'vit'}}."""
+    """'dataset=mnist,backbone=cnn|vit' -> {'dataset': {'mnist'}, 'backbone': {'cnn', 'vit'}}.
+    A key given twice keeps both values (dataset=mnist,dataset=cifar10 = dataset=mnist|cifar10)."""
     if not spec:
         return {}
     out = {}
     for part in spec.split(","):
         key, sep, val = part.partition("=")
-        if not sep or key not in ("dataset", "backbone", "variant", "seed"):
-            raise ValueError(f"bad --only item {part!r}; use key=value with key in dataset, backbone, variant, seed")
-        out[key] = set(val.split("|"))
+        if not sep or key not in ONLY_KEYS or not val:
+            raise ValueError(f"bad --only item {part!r}; use key=value with key in {', '.join(ONLY_KEYS)}")
+        out.setdefault(key, set()).update(val.split("|"))
     return out
 
 
@@ -110,39 +149,128 @@ def select(configs: list[RunConfig], only: dict | str | None = None, shard: tupl
     return picked
 
 
-def is_current(path, cfg: RunConfig) -> bool:
-    """A finished result exists for exactly this config (a profile edit makes old files stale)."""
+def run_state(path: Path, cfg: RunConfig) -> tuple[str, str]:
+    """('done' | 'diverged' | 'missing' | 'stale', why) for one run's result file."""
     if not path.exists():
-        return False
-    rec = read_record(path)
-    return rec.get("status") in ("done", "diverged") and rec["config"] == asdict(cfg)
+        return "missing", ""
+    try:
+        rec = read_record(path)
+    except ResultsError as e:
+        return "stale", str(e)
+    why = staleness(rec, cfg)
+    return ("stale", why) if why else (rec["status"], rec.get("error", ""))
 
 
-def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root="data",
-             train=True, progress=None, log=functools.partial(print, flush=True)) -> dict:
-    """Run every missing result of a profile. With ``train=False`` nothing is trained and the
-    missing runs are only listed. Returns {'done': [...], 'skipped': [...], 'missing': [...], 'failed': [...]}."""
-    prof = get_profile(profile)
-    configs = select(prof.configs(), only, shard)
-    summary = {"done": [], "skipped": [], "missing": [], "failed": []}
-    todo = []
-    for cfg in configs:
-        path = result_path(results, profile, cfg)
-        (todo.append((cfg, path)) if force or not is_current(path, cfg) else summary["skipped"].append(path))
-    if not train:
-        summary["missing"] = [p for _, p in todo]
-        return summary
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
-    for cfg, path in tqdm(todo, desc=f"grid {profile}", disable=disable):
-        t0 = time.perf_counter()
-        try:
-            rec = run(cfg, out_path=path, checkpoint_path=checkpoint_path(path), data_root=data_root,
-                      profile=profile, progress=None if progress is None else progress)
-        except TrainingDiverged as e:
-            log(f"diverged: {e}")
-            summary["failed"].append(path)
+def check_results_root(results) -> None:
+    if results is not None and str(results).strip() in ("", "."):
+        raise ValueError("--results is empty; name a folder (default: $MSVP_RESULTS or results/)")
+    root = Path(results) if results else None
+    if root is not None and root.exists() and not root.is_dir():
+        raise ValueError(f"--results {root} is a file, not a folder")
+
+
+@dataclass
+class Job:
+    profile: str
+    results: object
+    data_root: str
+    force: bool
+    retry_diverged: bool
+    deadline: float | None
+    progress: bool | None
+    explain: bool
+    started: float
+
+
+def needs_training(job: Job, cfg: RunConfig, path: Path) -> bool:
+    state, _ = run_state(path, cfg)
+    if job.force:  # once per grid call, even with several workers
+        return not (path.exists() and path.stat().st_mtime >= job.started)
+    return state in ("missing", "stale") or (state == "diverged" and job.retry_diverged)
+
+
+def work(job: Job, todo: list[tuple[RunConfig, Path]], log=functools.partial(print, flush=True)) -> dict:
+    """One worker: claim each run in turn, train it unless it is done by now, release it."""
+    from .plan import expected_seconds
+    summary = {"done": [], "failed": [], "left": [], "elsewhere": []}
+    disable = (not sys.stderr.isatty()) if job.progress is None else not job.progress
+    for cfg, path in tqdm(todo, desc=f"grid {job.profile}", disable=disable):
+        if job.deadline and time.time() + expected_seconds(cfg, job.data_root, job.results, job.profile) > job.deadline:
+            summary["left"].append(path)
             continue
+        claim = try_claim(path)
+        if claim is None:
+            summary["elsewhere"].append(path)
+            continue
+        with claim:
+            if not needs_training(job, cfg, path):
+                continue
+            if claim.previous:
+                log(f"taking over {path.name} of {cfg.dataset}/{cfg.backbone}/{cfg.variant} from a stopped worker "
+                    f"(pid {claim.previous.get('pid')} on {claim.previous.get('host')})")
+            t0 = time.perf_counter()
+            try:
+                rec = run(cfg, out_path=path, checkpoint_path=checkpoint_path(path), data_root=job.data_root,
+                          profile=job.profile, progress=job.progress, explain=job.explain)
+            except TrainingDiverged as e:
+                log(f"diverged: {e}")
+                summary["failed"].append(path)
+                continue
         summary["done"].append(path)
         log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: test acc {rec['test_acc']:.4f} "
             f"({time.perf_counter() - t0:.0f} s)")
+    return summary
+
+
+def plan_runs(profile: str, *, only=None, shard=None, results=None, device=None) -> list[tuple[RunConfig, Path, str, str]]:
+    """(config, result path, state, why) for every selected run of a profile."""
+    check_results_root(results)
+    configs = select(get_profile(profile).configs(), only, shard)
+    if device:
+        configs = [replace(c, device=device) for c in configs]
+    out = []
+    for cfg in configs:
+        path = result_path(results, profile, cfg)
+        out.append((cfg, path, *run_state(path, cfg)))
+    return out
+
+
+def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root="data",
+             train=True, progress=None, jobs: int = 1, time_budget: float | None = None, device: str | None = None,
+             retry_diverged: bool = False, explain: bool = True, executor: str | None = None,
+             log=functools.partial(print, flush=True)) -> dict:
+    """Train every run of a profile that is missing or stale (``force``: all; ``retry_diverged``: also
+    the diverged ones). With ``train=False`` nothing is trained. ``jobs`` worker processes share the
+    runs; ``time_budget`` (seconds) starts no run expected to end after it. Returns lists of paths:
+    done, skipped, missing (not trained), failed (diverged), left (out of time), elsewhere (claimed
+    by another worker), plus 'stale': {path: why}."""
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    plan = plan_runs(profile, only=only, shard=shard, results=results, device=device)
+    job = Job(profile, results, str(data_root), force, retry_diverged,
+              time.time() + time_budget if time_budget else None, progress, explain, time.time())
+    todo = [(c, p) for c, p, state, _ in plan
+            if force or state in ("missing", "stale") or (state == "diverged" and retry_diverged)]
+    summary = {"done": [], "failed": [], "left": [], "elsewhere": [], "missing": [],
+               "skipped": [p for c, p, _, _ in plan if (c, p) not in todo],
+               "stale": {p: why for _, p, state, why in plan if state == "stale"}}
+    if not train:
+        summary["missing"] = [p for _, p in todo]
+        return summary
+    if executor:
+        from .cluster import submit
+        parts = submit(executor, job, todo, jobs)
+    elif jobs == 1:
+        parts = [work(job, todo, log)]
+    else:
+        # spawn, not fork: each worker gets a clean torch (thread pools, CUDA) of its own
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            parts = list(pool.map(work, [job] * jobs, [todo] * jobs))
+    for part in parts:
+        for key in ("done", "failed"):
+            summary[key] += part[key]
+    done = set(summary["done"]) | set(summary["failed"])
+    # a run is 'left' or 'elsewhere' only if no worker of ours trained it
+    for key in ("left", "elsewhere"):
+        summary[key] = sorted({p for part in parts for p in part[key]} - done)
     return summary

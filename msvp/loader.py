@@ -45,14 +45,14 @@ class TensorLoader:
     Args:
         images: (N, C, H, W) uint8. labels: (N,) int64.
         dataset: name, for normalisation and the augmentation recipe.
-        train: shuffle and augment; otherwise fixed order, clean images.
+        train: shuffle (and augment, unless ``augment`` is False); otherwise fixed order, clean images.
         seed: the epoch-``e`` order and augmentation come from a generator seeded by (seed, e),
             so two runs with the same seed see identical batches, and a resumed run continues
             exactly where it stopped.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, *, dataset: str, batch_size: int = 128,
-                 train: bool = False, seed: int = 0, device="cpu", drop_last: bool = False):
+                 train: bool = False, augment: bool = True, seed: int = 0, device="cpu", drop_last: bool = False):
         spec = DATASETS[dataset]
         if images.dtype != torch.uint8 or tuple(images.shape[1:]) != spec.shape:
             raise ValueError(f"expected uint8 images of shape (N, {spec.shape}), got {images.dtype} {tuple(images.shape)}")
@@ -63,6 +63,7 @@ class TensorLoader:
         self.mean = torch.tensor(spec.mean, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(spec.std, device=self.device).view(1, -1, 1, 1)
         self.batch_size, self.train, self.seed, self.drop_last = batch_size, train, seed, drop_last
+        self.augment = train and augment
         self.rotate = MAX_ROTATION if spec.augment == "crop+rotate" else 0
         self.flip = spec.augment == "crop+flip"
         self.epoch = 0
@@ -90,6 +91,6 @@ class TensorLoader:
         for i in range(len(self)):
             idx = order[i * self.batch_size:(i + 1) * self.batch_size]
             x = self.images[idx].float() / 255
-            if self.train:
+            if self.augment:
                 x = random_affine(x, g, shift=PAD, degrees=self.rotate, flip=self.flip)
             yield (x - self.mean) / self.std, self.labels[idx]

@@ -5,9 +5,9 @@ import torch
 
 from .backbones import BACKBONES
 from .datasets import DATASETS
-from .prompting import FUSIONS, SCALE_SETS, MultiScalePrompt, PromptedModel, check_choice
+from .prompting import CONTROLS, FUSIONS, INIT_STD, SCALE_SETS, PromptedModel, build_prompt, check_choice
 
-PROMPTS = (None,) + tuple(SCALE_SETS)
+PROMPTS = (None,) + tuple(SCALE_SETS) + CONTROLS
 
 
 def input_shape(dataset) -> tuple[int, int, int]:
@@ -20,18 +20,22 @@ def input_shape(dataset) -> tuple[int, int, int]:
     return DATASETS[dataset].shape
 
 
-def build_backbone(backbone: str, shape: tuple[int, int, int], num_classes: int = 10):
+def build_backbone(backbone: str, shape: tuple[int, int, int], num_classes: int = 10, *,
+                   cnn_dropout=(0.5, 0.3), vit_dropout: float = 0.1):
     check_choice("backbone", backbone, tuple(BACKBONES))
     c, h, w = shape
     if backbone == "vit":
         if h != w:
             raise ValueError(f"the ViT needs square images, got {h}x{w}")
-        return BACKBONES[backbone](in_channels=c, num_classes=num_classes, image_size=h)
+        return BACKBONES[backbone](in_channels=c, num_classes=num_classes, image_size=h, dropout=vit_dropout)
+    if backbone == "cnn":
+        return BACKBONES[backbone](in_channels=c, num_classes=num_classes, dropout=tuple(cnn_dropout))
     return BACKBONES[backbone](in_channels=c, num_classes=num_classes)
 
 
 def build_model(backbone: str, dataset, *, prompt: str | None = None, fusion: str = "add",
-                num_classes: int = 10, seed: int | None = None) -> PromptedModel:
+                num_classes: int = 10, seed: int | None = None, prompt_init_std: float = INIT_STD,
+                pad_width: int = 1, cnn_dropout=(0.5, 0.3), vit_dropout: float = 0.1) -> PromptedModel:
     """Build ``backbone`` for ``dataset`` (a name or a (C, H, W) shape), with an optional prompt.
 
     Pairing guarantee: the backbone is built first and the prompt is initialised on a forked
@@ -43,21 +47,12 @@ def build_model(backbone: str, dataset, *, prompt: str | None = None, fusion: st
     shape = input_shape(dataset)
     if seed is not None:
         torch.manual_seed(seed)
-    net = build_backbone(backbone, shape, num_classes)
-    msvp = None
-    if prompt is not None:
-        with torch.random.fork_rng(devices=[]):
-            msvp = MultiScalePrompt(shape[0], scales=prompt, fusion=fusion)
-    return PromptedModel(msvp, net, shape)
+    net = build_backbone(backbone, shape, num_classes, cnn_dropout=cnn_dropout, vit_dropout=vit_dropout)
+    with torch.random.fork_rng(devices=[]):
+        front = build_prompt(prompt, fusion, shape, init_std=prompt_init_std, pad_width=pad_width)
+    return PromptedModel(front, net, shape)
 
 
 def count_params(module) -> int:
     """Trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def variant_name(prompt: str | None, fusion: str = "add") -> str:
-    """'baseline' or e.g. 'msvp-add-full' (path-safe: 'global+mid' becomes 'global_mid')."""
-    if prompt is None:
-        return "baseline"
-    return f"msvp-{fusion}-{prompt.replace('+', '_')}"

@@ -1,11 +1,14 @@
-"""How long will a grid take? A short measured warm-up per (dataset, backbone), scaled up."""
+"""How long will a run or a grid take? Measured: from finished runs of the same cell where there
+are some, else from a short warm-up of real training steps, scaled up."""
 from __future__ import annotations
 
+import functools
+import statistics
 import time
 
 import torch
 
-from .engine import RunConfig, build_run, train_step
+from .config import RunConfig
 from .environment import hardware
 
 WARMUP_STEPS, TIMED_STEPS = 1, 3
@@ -13,10 +16,11 @@ WARMUP_STEPS, TIMED_STEPS = 1, 3
 
 def measure_step(config: RunConfig, data_root="data") -> tuple[float, float]:
     """Seconds per training image (fwd+bwd+step) and per evaluation image, from a few real batches."""
+    from .engine import build_run
+    from .training import train_step
     parts = build_run(config, data_root)
-    model = parts.model
     batches = iter(parts.train)
-    model.train()
+    parts.model.train()
     times = []
     for i in range(WARMUP_STEPS + TIMED_STEPS):
         x, y = next(batches)
@@ -26,33 +30,56 @@ def measure_step(config: RunConfig, data_root="data") -> tuple[float, float]:
             torch.cuda.synchronize()
         if i >= WARMUP_STEPS:
             times.append((time.perf_counter() - t0) / len(y))
-    model.eval()
+    parts.model.eval()
     x, _ = next(iter(parts.test))
     t0 = time.perf_counter()
     with torch.no_grad(), torch.autocast(parts.device.type, dtype=torch.bfloat16, enabled=parts.bf16):
-        model(x)
+        parts.model(parts.prepare(x))
     if parts.device.type == "cuda":
         torch.cuda.synchronize()
     return min(times), (time.perf_counter() - t0) / len(x)
 
 
-def estimate(configs: list[RunConfig], data_root="data") -> dict:
-    """Estimated seconds for ``configs``: one warm-up per (dataset, backbone), then
-    epochs × (train images × train cost + validation images × eval cost) + test images × eval cost × 2."""
-    from .data import train_val_split
-    from .engine import cached_dataset
+@functools.lru_cache(maxsize=None)
+def _cell_cost(dataset: str, backbone: str, threads: int, device: str, data_root: str) -> tuple[float, float]:
+    return measure_step(RunConfig(dataset=dataset, backbone=backbone, threads=threads, device=device), data_root)
 
-    cost, total = {}, 0.0
-    for cfg in configs:
-        key = (cfg.dataset, cfg.backbone)
-        if key not in cost:
-            cost[key] = measure_step(cfg, data_root)
-        t_train, t_eval = cost[key]
-        data = cached_dataset(cfg.dataset, str(data_root))
-        n_tr, n_va = (len(i) for i in train_val_split(len(data.y_train)))
-        n_tr, n_va = min(n_tr, cfg.train_subset or n_tr), min(n_va, cfg.val_subset or n_va)
-        n_te = min(len(data.y_test), cfg.test_subset or len(data.y_test))
-        total += cfg.epochs * (n_tr * t_train + n_va * t_eval) + 2 * n_te * t_eval
+
+def warmup_seconds(cfg: RunConfig, data_root="data") -> float:
+    """epochs × (train images × train cost + validation images × eval cost) + 2 × test images × eval cost."""
+    from .engine import cached_dataset
+    from .training import split_indices
+    t_train, t_eval = _cell_cost(cfg.dataset, cfg.backbone, cfg.threads, cfg.device, str(data_root))
+    data = cached_dataset(cfg.dataset, str(data_root))
+    n_tr, n_va, n_te = (len(i) for i in split_indices(cfg, data.y_train, data.y_test))
+    return cfg.epochs * (n_tr * t_train + n_va * t_eval) + 2 * n_te * t_eval
+
+
+def measured_seconds(cfg: RunConfig, results, profile: str) -> float | None:
+    """Median wall time of this profile's finished runs of the same cell and epochs on this device class."""
+    device = "cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu"
+    times = [r["wall_time_s"] for r in _records(profile, str(results))
+             if r.get("status") == "done" and r["config"]["dataset"] == cfg.dataset
+             and r["config"]["backbone"] == cfg.backbone and r["config"]["epochs"] == cfg.epochs
+             and (r.get("environment") or {}).get("device_class") == device and r.get("wall_time_s")]
+    return statistics.median(times) if times else None
+
+
+def _records(profile: str, results: str) -> list[dict]:
+    from .results import ResultsError, load_records
+    try:
+        return load_records(profile, None if results == "None" else results)
+    except ResultsError:
+        return []
+
+
+def expected_seconds(cfg: RunConfig, data_root="data", results=None, profile: str | None = None) -> float:
+    measured = measured_seconds(cfg, results, profile) if profile else None
+    return measured if measured is not None else warmup_seconds(cfg, data_root)
+
+
+def estimate(configs: list[RunConfig], data_root="data", results=None, profile: str | None = None) -> dict:
+    """Estimated seconds for ``configs`` run one after another, and where the estimate came from."""
+    total = sum(expected_seconds(c, data_root, results, profile) for c in configs)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return {"seconds": total, "runs": len(configs), "hardware": hardware(device),
-            "per_cell_ms_per_image": {f"{d}/{b}": round(1e3 * c[0], 3) for (d, b), c in cost.items()}}
+    return {"seconds": total, "runs": len(configs), "hardware": hardware(device)}

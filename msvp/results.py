@@ -5,11 +5,15 @@ else ``$MSVP_RESULTS``, else ``results/``.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 
 RESULTS_ENV = "MSVP_RESULTS"
 
@@ -42,7 +46,47 @@ def read_record(path: Path) -> dict:
         raise ResultsError(f"malformed result file {path}: {type(e).__name__}: {e}") from e
 
 
+def encode_bits(mask: torch.Tensor) -> dict:
+    """A boolean vector as base64 packed bits (10,000 test images -> 1,668 characters)."""
+    bits = np.packbits(np.asarray(mask.cpu(), dtype=bool), bitorder="little")
+    return {"n": int(mask.numel()), "packbits": base64.b64encode(bits.tobytes()).decode()}
+
+
+def decode_bits(d: dict | None) -> np.ndarray | None:
+    if not d:
+        return None
+    raw = np.frombuffer(base64.b64decode(d["packbits"]), dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:d["n"]].astype(bool)
+
+
+def encode_labels(pred: torch.Tensor) -> dict:
+    """Predicted class indices (< 256) as base64 bytes."""
+    return {"n": int(pred.numel()), "uint8": base64.b64encode(pred.cpu().to(torch.uint8).numpy().tobytes()).decode()}
+
+
+def decode_labels(d: dict | None) -> np.ndarray | None:
+    return None if not d else np.frombuffer(base64.b64decode(d["uint8"]), dtype=np.uint8)[:d["n"]].astype(np.int64)
+
+
+def staleness(rec: dict, config) -> str | None:
+    """Why a record does not count for ``config`` under the current training code (None = it counts)."""
+    from .environment import FINGERPRINT
+    if rec.get("status") not in ("done", "diverged"):
+        return f"unfinished (status {rec.get('status')!r})"
+    # the device asked for is not part of a run's identity: the one used is in the environment,
+    # and the statistics refuse to pair runs from different device classes
+    want = config.to_dict()
+    changed = sorted(k for k in set(rec["config"]) | set(want)
+                     if k != "device" and rec["config"].get(k) != want.get(k))
+    if changed:
+        return "config changed: " + ", ".join(changed)
+    if rec.get("fingerprint") != FINGERPRINT:
+        return f"training code changed (fingerprint {rec.get('fingerprint')}, now {FINGERPRINT})"
+    return None
+
+
 def load_records(profile: str, root=None) -> list[dict]:
+    """Every record file under the profile's folder, as stored (no currency check)."""
     base = results_root(root) / profile
     out = []
     for path in sorted(base.rglob("seed*.json")):
@@ -52,9 +96,35 @@ def load_records(profile: str, root=None) -> list[dict]:
     return out
 
 
+def current_records(profile: str, root=None) -> tuple[list[dict], Counter]:
+    """The records of the profile's configs that count for the current code, done or diverged, and a
+    count of the files skipped by reason: stale (config or code), foreign (not a config of the
+    profile), malformed."""
+    from .grid import get_profile
+    base = results_root(root)
+    wanted = {result_path(base, profile, c): c for c in get_profile(profile).configs()}
+    kept, skipped = [], Counter()
+    for path in sorted((base / profile).rglob("seed*.json")):
+        if path not in wanted:
+            skipped["foreign"] += 1
+            continue
+        try:
+            rec = read_record(path)
+        except ResultsError:
+            skipped["malformed"] += 1
+            continue
+        reason = staleness(rec, wanted[path])
+        if reason:
+            skipped["stale"] += 1
+            continue
+        rec["path"] = str(path)
+        kept.append(rec)
+    return kept, skipped
+
+
 def flatten(rec: dict) -> dict:
     c = rec["config"]
-    env = rec.get("environment", {})
+    env = rec.get("environment") or {}
     data = rec.get("data", {})
     params = rec.get("params", {})
     return {
@@ -66,14 +136,33 @@ def flatten(rec: dict) -> dict:
         "n_val": rec.get("n_val"), "n_test": rec.get("n_test"),
         "params_backbone": params.get("backbone"), "params_prompt": params.get("prompt"),
         "wall_time_s": rec.get("wall_time_s"), "hardware": env.get("hardware"), "torch": env.get("torch"),
+        "fingerprint": rec.get("fingerprint"), "device_class": env.get("device_class"),
+        "threads": env.get("threads"), "precision": env.get("precision"),
+        "correct": decode_bits(rec.get("test_correct")),
+        "val_acc_curve": [h.get("val_acc") for h in rec.get("history", [])],
         "data_variant": data.get("variant"), "data_n_train": data.get("n_train"), "data_n_test": data.get("n_test"),
         "path": rec.get("path"),
     }
 
 
 def load(profile: str, root=None) -> pd.DataFrame:
-    """All finished runs of a profile, one row per run (empty frame with the columns if none)."""
-    rows = [flatten(r) for r in load_records(profile, root) if r.get("status") == "done"]
+    """The finished, current runs of a profile, one row per run (an empty frame with the columns if
+    none). ``df.attrs``: 'diverged' (records of runs that diverged: shown, never averaged) and
+    'skipped' (files not loaded, by reason); ``skipped_line(df)`` says both in one line."""
+    recs, skipped = current_records(profile, root)
     cols = list(flatten({"config": {"dataset": None, "backbone": None, "prompt": None, "fusion": None,
                                     "seed": None, "epochs": None}, "variant": None}))
-    return pd.DataFrame(rows, columns=cols)
+    df = pd.DataFrame([flatten(r) for r in recs if r["status"] == "done"], columns=cols)
+    df.attrs["diverged"] = [flatten(r) for r in recs if r["status"] == "diverged"]
+    df.attrs["skipped"] = dict(skipped)
+    return df
+
+
+def skipped_line(df: pd.DataFrame) -> str:
+    """e.g. 'Not counted: 2 diverged runs (cifar10/cnn/msvp-add-full seed 3, ...); 36 stale files.'"""
+    parts = []
+    if df.attrs.get("diverged"):
+        names = ", ".join(f"{r['dataset']}/{r['backbone']}/{r['variant']} seed {r['seed']}" for r in df.attrs["diverged"])
+        parts.append(f"{len(df.attrs['diverged'])} diverged run(s) ({names})")
+    parts += [f"{n} {reason} file(s)" for reason, n in sorted(df.attrs.get("skipped", {}).items())]
+    return ("Not counted: " + "; ".join(parts) + ".") if parts else ""

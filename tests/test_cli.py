@@ -26,4 +26,5 @@ def test_bad_values_one_line(args, needle):
 def test_grid_list_names_runs(tmp_path):
     r = cli("grid", "--profile", "smoke", "--only", "dataset=mnist,backbone=cnn", "--results", str(tmp_path), "--list")
     assert r.returncode == 0
-    assert "0 trained, 0 already done, 6 missing" in r.stdout
+    assert r.stdout.splitlines()[-1] == "9 missing"
+    assert "missing   " + str(tmp_path / "smoke" / "mnist" / "cnn" / "control-pad" / "seed0.json") in r.stdout

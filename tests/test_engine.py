@@ -12,7 +12,10 @@ import torch
 
 import msvp.engine as engine
 from msvp.engine import RunConfig, TrainingDiverged, build_run, run
+from msvp.environment import FINGERPRINT
+from msvp.results import decode_bits, decode_labels
 from msvp.store import write_atomic
+import msvp.training as training
 
 CFG = RunConfig(dataset="mnist", backbone="cnn", seed=0, epochs=2, train_subset=256, val_subset=64,
                 test_subset=128, device="cpu")
@@ -33,7 +36,7 @@ def test_record_has_documented_fields(reference, mnist):
     environment and timing, with sane values."""
     rec, _ = reference
     assert rec["status"] == "done" and rec["variant"] == "baseline" and rec["profile"] == "test"
-    assert rec["config"] == {**CFG.__dict__}
+    assert rec["config"] == CFG.to_dict() and rec["fingerprint"] == FINGERPRINT
     assert len(rec["history"]) == 2
     for i, row in enumerate(rec["history"]):
         assert HISTORY_KEYS <= set(row), HISTORY_KEYS - set(row)
@@ -56,7 +59,11 @@ def test_record_has_documented_fields(reference, mnist):
     assert rec["prompts"] == {}
     assert rec["data"] == mnist.provenance
     env = rec["environment"]
-    assert {"hardware", "torch", "git_commit"} <= set(env)
+    assert {"hardware", "torch", "git_commit", "device_class", "threads", "precision", "memory_format"} <= set(env)
+    assert env["device_class"] == "cpu" and env["threads"] == CFG.threads == 1
+    correct, pred = decode_bits(rec["test_correct"]), decode_labels(rec["test_pred"])
+    assert correct.shape == pred.shape == (128,) and correct.mean() == pytest.approx(rec["test_acc"])
+    assert (pred[correct] < 10).all() and conf.diagonal().sum().item() == correct.sum()
     assert env["torch"] == torch.__version__ and env["hardware"] and env["git_commit"]
     assert rec["wall_time_s"] > 0
     datetime.fromisoformat(rec["started_at"])
@@ -95,6 +102,7 @@ def test_resume_after_interruption_is_exact(tmp_path, monkeypatch, data_root):
     ref = run(cfg, data_root=data_root, progress=False, explain=False)
     ckpt, out = tmp_path / "seed0.ckpt.pt", tmp_path / "seed0.json"
     real, calls = engine.train_epoch, []
+    monkeypatch.setattr(engine, "CHECKPOINT_EVERY_S", 0)  # every epoch (the default is at most once a minute)
 
     def interrupted(parts, epoch, config, progress):
         calls.append(epoch)
@@ -107,7 +115,7 @@ def test_resume_after_interruption_is_exact(tmp_path, monkeypatch, data_root):
         run(cfg, out_path=out, checkpoint_path=ckpt, data_root=data_root, progress=False, explain=False)
     assert calls == [0, 1]
     assert ckpt.is_file() and not out.exists()
-    assert len(torch.load(ckpt, weights_only=False)["history"]) == 1
+    assert len(torch.load(ckpt, weights_only=True)["history"]) == 1
 
     calls.clear()
     monkeypatch.setattr(engine, "train_epoch", lambda *a: (calls.append(a[1]), real(*a))[1])
@@ -126,7 +134,7 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_path, monkeypatch, data
     """A checkpoint written for a different config is ignored: the run starts from epoch 1."""
     ckpt = tmp_path / "x.ckpt.pt"
     one = RunConfig(**{**CFG.__dict__, "epochs": 1})
-    torch.save({"config": {**CFG.__dict__}, "history": [{"epoch": 1}]}, ckpt)
+    torch.save({"config": CFG.to_dict(), "history": [{"epoch": 1}]}, ckpt)
     real, calls = engine.train_epoch, []
     monkeypatch.setattr(engine, "train_epoch", lambda *a: (calls.append(a[1]), real(*a))[1])
     rec = run(one, checkpoint_path=ckpt, data_root=data_root, progress=False, explain=False)
@@ -168,7 +176,7 @@ def test_divergence_raises_and_keeps_the_record(tmp_path, data_root):
     with status 'diverged' and valid JSON."""
     cfg = RunConfig(**{**CFG.__dict__, "epochs": 1, "lr": 1e30})
     out = tmp_path / "seed0.json"
-    with pytest.raises(TrainingDiverged, match=r"at epoch 1, step \d+ \(mnist/cnn/baseline, seed 0\)") as e:
+    with pytest.raises(TrainingDiverged, match=r"at step \d+ of epoch 1 \(mnist/cnn/baseline, seed 0\)") as e:
         run(cfg, out_path=out, data_root=data_root, progress=False, explain=False)
     rec = json.loads(out.read_text())
     assert rec["status"] == "diverged" and rec["error"] == str(e.value)
@@ -177,21 +185,23 @@ def test_divergence_raises_and_keeps_the_record(tmp_path, data_root):
 
 def test_divergence_on_a_later_step(tmp_path, data_root, monkeypatch):
     """The step count is the 1-based batch index of the first non-finite loss (here the 3rd of epoch 1)."""
-    real_ce, n = engine.F.cross_entropy, []
+    real_ce, n = training.F.cross_entropy, []
 
     def ce(*args, **kwargs):
         loss = real_ce(*args, **kwargs)
         n.append(1)
         return loss * float("nan") if len(n) == 3 else loss
-    monkeypatch.setattr(engine.F, "cross_entropy", ce)
+    monkeypatch.setattr(training.F, "cross_entropy", ce)
     cfg = RunConfig(**{**CFG.__dict__, "epochs": 1, "batch_size": 32})
-    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 1, step 3 "):
+    with pytest.raises(TrainingDiverged, match=r"training loss nan at step 3 of epoch 1 "):
         run(cfg, out_path=tmp_path / "r.json", data_root=data_root, progress=False, explain=False)
 
 
 @pytest.mark.parametrize("bad", [dict(dataset="svhn"), dict(backbone="vgg"), dict(prompt="local"),
                                  dict(fusion="mul"), dict(schedule="step"), dict(precision="fp16"),
-                                 dict(epochs=0), dict(batch_size=0)])
+                                 dict(epochs=0), dict(batch_size=0), dict(train_subset=0), dict(train_subset=-5),
+                                 dict(threads=0), dict(memory_format="nhwc"), dict(augment="heavy"),
+                                 dict(prompt="pad", fusion="concat"), dict(val_fraction=1.0)])
 def test_config_validation(bad):
     """A bad config fails when it is made, not hours into a grid."""
     with pytest.raises(ValueError):
@@ -200,5 +210,5 @@ def test_config_validation(bad):
 
 def test_config_from_dict_roundtrip():
     """Records store asdict(config); from_dict rebuilds it (ignoring unknown keys)."""
-    assert RunConfig.from_dict({**CFG.__dict__, "something_new": 1}) == CFG
+    assert RunConfig.from_dict({**CFG.to_dict(), "something_new": 1}) == CFG
     assert RunConfig(prompt="global+mid", fusion="gated").variant == "msvp-gated-global_mid"

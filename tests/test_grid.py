@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 
 import pytest
 
 import msvp.grid as grid
 from msvp.engine import TrainingDiverged
 from msvp.grid import PROFILES, get_profile, parse_only, run_grid, select
-from msvp.results import ResultsError, load, result_path
+from msvp.results import load, result_path, skipped_line
 
 ONLY = "dataset=mnist,backbone=cnn,variant=baseline|msvp-add-full"  # two smoke runs keep this fast
 
@@ -35,7 +36,7 @@ def test_grid_writes_one_result_per_run(smoke):
     for c, p in zip(configs, paths):
         assert p == results / "smoke" / "mnist" / "cnn" / c.variant / "seed0.json"
         rec = json.loads(p.read_text())
-        assert rec["status"] == "done" and rec["profile"] == "smoke" and rec["config"] == c.__dict__
+        assert rec["status"] == "done" and rec["profile"] == "smoke" and rec["config"] == c.to_dict()
         assert (rec["n_train"], rec["n_val"], rec["n_test"]) == (256, 128, 256)
     assert not list(results.rglob("*.ckpt.pt")) and not list(results.rglob("*.tmp"))
     assert len(log) == 2 and all("test acc" in line for line in log)
@@ -60,7 +61,7 @@ def test_grid_listing_without_training(smoke, monkeypatch, data_root):
     summary = run_grid("smoke", only="dataset=mnist,backbone=cnn", results=results, data_root=data_root,
                        train=False, progress=False)
     assert summary["skipped"] == first["done"]
-    assert len(summary["missing"]) == 4  # global, global+mid, concat and gated ablations
+    assert len(summary["missing"]) == 7  # concat, 3 ablations, 3 controls
     assert not any(p.exists() for p in summary["missing"])
 
 
@@ -94,10 +95,24 @@ def test_profile_configs_are_unique_and_paired(profile):
 
 
 def test_smoke_profile_size():
-    """smoke: 9 main cells x {baseline, MSVP} + 4 extra ablation variants on MNIST/CNN, one seed."""
+    """smoke: 9 main cells x {baseline, MSVP add, MSVP concat} + 3 ablation + 3 controls on MNIST/CNN."""
     configs = get_profile("smoke").configs()
-    assert len(configs) == 22
+    assert len(configs) == 33
     assert {c.epochs for c in configs} == {1} and {c.train_subset for c in configs} == {256}
+
+
+def test_cpu_profile_is_the_official_protocol_for_the_cnn():
+    """cpu: full splits, 10 epochs, batch 128, 1 thread; 5 seeds for baseline/add, 3 for the rest."""
+    configs = get_profile("cpu").configs()
+    assert {(c.epochs, c.batch_size, c.threads, c.train_subset, c.val_subset, c.test_subset) for c in configs} == {
+        (10, 128, 1, None, None, None)}
+    assert {c.backbone for c in configs} == {"cnn"}
+    count = Counter((c.dataset, c.variant) for c in configs)
+    for d in ("mnist", "fashion_mnist", "cifar10"):
+        assert count[d, "baseline"] == count[d, "msvp-add-full"] == 5 and count[d, "msvp-concat-full"] == 3
+    assert {v for (d, v) in count if d == "fashion_mnist"} >= {"msvp-add-global", "msvp-add-global_mid",
+                                                             "msvp-gated-full", "control-pad"}
+    assert len(configs) == 66
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
@@ -161,23 +176,29 @@ def test_results_load_one_row_per_run(smoke):
     assert load("cpu", results).empty and "test_acc" in load("cpu", results).columns
 
 
-def test_results_load_skips_unfinished_and_rejects_malformed(smoke, tmp_path):
-    """Diverged records are kept on disk but not loaded as results; a malformed file is a ResultsError
-    naming its path."""
+def test_results_load_counts_only_current_records_and_names_the_rest(smoke, tmp_path):
+    """load(): diverged runs are listed apart (never averaged); stale (other code or config), foreign
+    (not a config of the profile) and malformed files are skipped and counted in one line."""
     results, _, _ = smoke
     root = tmp_path / "results"
     shutil.copytree(results, root)
-    diverged = root / "smoke" / "mnist" / "cnn" / "msvp-add-global" / "seed0.json"
-    diverged.parent.mkdir(parents=True)
-    rec = json.loads((root / "smoke" / "mnist" / "cnn" / "baseline" / "seed0.json").read_text())
-    diverged.write_text(json.dumps({**rec, "variant": "msvp-add-global", "status": "diverged"}))
-    assert len(load("smoke", root)) == 2
+    cell = root / "smoke" / "mnist" / "cnn"
+    msvp = json.loads((cell / "msvp-add-full" / "seed0.json").read_text())
+    (cell / "msvp-add-full" / "seed0.json").write_text(json.dumps({**msvp, "status": "diverged", "error": "x"}))
+    df = load("smoke", root)
+    assert list(df["variant"]) == ["baseline"]
+    assert [r["variant"] for r in df.attrs["diverged"]] == ["msvp-add-full"]
+    assert "1 diverged run(s) (mnist/cnn/msvp-add-full seed 0)" in skipped_line(df)
 
-    bad = root / "smoke" / "mnist" / "cnn" / "baseline" / "seed1.json"
-    bad.write_text('{"config": {"dataset": "mnist"')  # truncated JSON
-    with pytest.raises(ResultsError) as e:
-        load("smoke", root)
-    assert str(bad) in str(e.value)
-    bad.write_text('{"no_config": 1}')  # valid JSON, not a record
-    with pytest.raises(ResultsError, match="malformed result file"):
-        load("smoke", root)
+    base = json.loads((cell / "baseline" / "seed0.json").read_text())
+    (cell / "baseline" / "seed7.json").write_text(json.dumps({**base, "config": {**base["config"], "seed": 7}}))
+    (cell / "msvp-add-global" / "seed0.json").parent.mkdir()
+    (cell / "msvp-add-global" / "seed0.json").write_text('{"config": {"dataset": "mnist"')  # truncated
+    (cell / "msvp-gated-full" / "seed0.json").parent.mkdir()
+    gated = {**base, "variant": "msvp-gated-full",
+             "config": {**base["config"], "prompt": "full", "fusion": "gated"}, "fingerprint": "0" * 16}
+    (cell / "msvp-gated-full" / "seed0.json").write_text(json.dumps(gated))
+    df = load("smoke", root)
+    assert list(df["variant"]) == ["baseline"]
+    assert df.attrs["skipped"] == {"foreign": 1, "malformed": 1, "stale": 1}
+    assert skipped_line(df).endswith("1 foreign file(s); 1 malformed file(s); 1 stale file(s).")

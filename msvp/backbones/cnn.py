@@ -17,7 +17,8 @@ def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
 class SimpleCNN(nn.Module):
     """Input (B, C, H, W) -> logits (B, num_classes). 1,207,786 parameters at C=1, 10 classes."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 10, widths=(32, 64, 128, 256)):
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, widths=(32, 64, 128, 256),
+                 dropout: tuple[float, float] = (0.5, 0.3)):
         super().__init__()
         chans = (in_channels,) + tuple(widths)
         self.features = nn.Sequential(*[
@@ -26,8 +27,8 @@ class SimpleCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.num_features = widths[-1]
         self.head = nn.Sequential(
-            nn.Dropout(0.5), nn.Linear(widths[-1], 128), nn.ReLU(inplace=True),
-            nn.Dropout(0.3), nn.Linear(128, num_classes),
+            nn.Dropout(dropout[0]), nn.Linear(widths[-1], 128), nn.ReLU(inplace=True),
+            nn.Dropout(dropout[1]), nn.Linear(128, num_classes),
         )
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

@@ -61,12 +61,14 @@ class ViTTiny(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.num_features = dim
         self.head = nn.Linear(dim, num_classes)
+        # the official initialisation (salimkhazem/msvp msvp/models/vit.py): every other Linear
+        # keeps PyTorch's default, the head is N(0, 0.02), the patch conv Kaiming-normal
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
+        nn.init.kaiming_normal_(self.patch_embed.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(self.patch_embed.bias)
+        nn.init.normal_(self.head.weight, 0, 0.02)
+        nn.init.zeros_(self.head.bias)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Patch tokens plus cls token plus position embedding, (B, 1 + grid^2, dim)."""

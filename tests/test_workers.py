@@ -1,0 +1,114 @@
+"""Provenance and workers: stale results are re-trained, several workers or grids on one folder
+train each run exactly once, a killed worker's claim is taken over, the GPU script's CPU dry run."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from msvp.claims import claim_path, try_claim
+from msvp.grid import plan_runs, run_grid
+
+REPO = Path(__file__).resolve().parents[1]
+ONE = "dataset=mnist,backbone=cnn,variant=baseline"
+CNN = "dataset=mnist,backbone=cnn"
+
+
+def cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "msvp", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, **kw)
+
+
+@pytest.mark.timeout(120)
+def test_result_of_other_training_code_is_stale_and_retrained(tmp_path, data_root):
+    """A record whose fingerprint differs is listed as stale, with the reason, and trained again."""
+    first = run_grid("smoke", only=ONE, results=tmp_path, data_root=data_root, progress=False, explain=False)
+    (path,) = first["done"]
+    rec = json.loads(path.read_text())
+    path.write_text(json.dumps({**rec, "fingerprint": "0123456789abcdef"}))
+    (cfg, _, state, why) = plan_runs("smoke", only=ONE, results=tmp_path)[0]
+    assert state == "stale" and "training code changed (fingerprint 0123456789abcdef" in why
+    again = run_grid("smoke", only=ONE, results=tmp_path, data_root=data_root, progress=False, explain=False)
+    assert again["done"] == [path] and json.loads(path.read_text())["fingerprint"] == rec["fingerprint"]
+    rec = json.loads(path.read_text())
+    path.write_text(json.dumps({**rec, "config": {**rec["config"], "lr": 0.5}}))
+    assert plan_runs("smoke", only=ONE, results=tmp_path)[0][2:] == ("stale", "config changed: lr")
+
+
+@pytest.mark.timeout(240)
+def test_two_grids_on_one_folder_train_each_run_once(tmp_path):
+    """Two grid processes (the second with 2 workers) started together: each run is trained once."""
+    args = ("grid", "--profile", "smoke", "--only", CNN, "--results", str(tmp_path), "--no-explain")
+    procs = [cli(*args), cli(*args, "--jobs", "2")]
+    outs = [p.communicate(timeout=220)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    trained = Counter(line.split(":")[0] for out in outs for line in out.splitlines() if ": test acc" in line)
+    assert len(trained) == 9 and set(trained.values()) == {1}, trained
+    plan = plan_runs("smoke", only=CNN, results=tmp_path)
+    assert {state for *_, state, _ in plan} == {"done"}
+    assert not list(tmp_path.rglob("*.claim")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_claims_are_exclusive_and_released(tmp_path):
+    result = tmp_path / "seed0.json"
+    a = try_claim(result)
+    assert a is not None and try_claim(result) is None
+    a.release()
+    assert not claim_path(result).exists()
+    b = try_claim(result)
+    assert b is not None and b.previous is None
+    b.release()
+
+
+@pytest.mark.timeout(120)
+def test_claim_of_a_killed_worker_is_taken_over(tmp_path, data_root):
+    """SIGKILL a process holding a claim: the claim file stays, and the next grid takes the run over."""
+    (cfg, path, _, _), = plan_runs("smoke", only=ONE, results=tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", f"import time; from msvp.claims import try_claim; "
+                               f"c = try_claim({str(path)!r}); print('held', flush=True); time.sleep(120)"],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert holder.stdout.readline().strip() == "held"
+    assert try_claim(path) is None  # alive: held
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    assert claim_path(path).exists()
+    log = []
+    summary = run_grid("smoke", only=ONE, results=tmp_path, data_root=data_root, progress=False, explain=False,
+                       log=log.append)
+    assert summary["done"] == [path]
+    assert any(line.startswith("taking over seed0.json") and f"pid {holder.pid}" in line for line in log), log
+
+
+@pytest.mark.timeout(180)
+def test_gpu_script_dry_run_on_cpu(tmp_path, mirror_dir):
+    """tools/gpu_paper.sh with the smoke profile on the CPU: trains, resumes, packs the results."""
+    env = {**os.environ, "PROFILE": "smoke", "DEVICE": "cpu", "JOBS": "2", "BUDGET": "600",
+           "ONLY": "dataset=mnist,backbone=cnn,variant=baseline|msvp-add-full", "OUT": str(tmp_path),
+           "MSVP_DATA_MIRROR": str(mirror_dir), "PYTHON": sys.executable}
+    results = tmp_path / "results"
+    r = subprocess.run(["bash", "tools/gpu_paper.sh", str(results)], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=170)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 trained, 0 already done" in r.stdout and r.stdout.strip().endswith("2 done")
+    assert (tmp_path / "results.tgz").stat().st_size > 1000
+    r = subprocess.run(["bash", "tools/gpu_paper.sh", str(results)], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=170)
+    assert "0 trained, 2 already done" in r.stdout
+
+
+@pytest.mark.timeout(120)
+def test_time_budget_starts_nothing_that_cannot_finish(tmp_path, data_root, monkeypatch):
+    """A budget shorter than a run's expected time: nothing starts, everything is listed as left."""
+    import msvp.plan
+    monkeypatch.setattr(msvp.plan, "expected_seconds", lambda *a, **k: 3600.0)
+    summary = run_grid("smoke", only=CNN, results=tmp_path, data_root=data_root, progress=False,
+                       time_budget=60, explain=False)
+    assert summary["done"] == [] and len(summary["left"]) == 9
+    assert not list(tmp_path.rglob("*.json"))
