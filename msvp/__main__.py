@@ -106,8 +106,11 @@ def cmd_grid(a):
         return print_plan(a, s)
     for p in s["left"]:
         print("left for later (time budget):", p)
+    for p in s["diverged"]:
+        print("diverged earlier (kept; --retry-diverged trains it again):", p)
     print(f"{len(s['done'])} trained, {len(s['skipped'])} already done, {len(s['failed'])} diverged, "
-          f"{len(s['left'])} left for later, {len(s['elsewhere'])} held by other workers")
+          f"{len(s['diverged'])} diverged earlier, {len(s['left'])} left for later, "
+          f"{len(s['elsewhere'])} held by other workers")
     return 1 if s["failed"] else 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .claims import try_claim
+from .claims import claim_path, try_claim
 from .config import CONTROL_VARIANTS, MAIN_VARIANTS, RunConfig, config_for
 from .engine import TrainingDiverged, run
 from .results import checkpoint_path, read_record, result_path, ResultsError, staleness
@@ -242,8 +242,9 @@ def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, 
     """Train every run of a profile that is missing or stale (``force``: all; ``retry_diverged``: also
     the diverged ones). With ``train=False`` nothing is trained. ``jobs`` worker processes share the
     runs; ``time_budget`` (seconds) starts no run expected to end after it. Returns lists of paths:
-    done, skipped, missing (not trained), failed (diverged), left (out of time), elsewhere (claimed
-    by another worker), plus 'stale': {path: why}."""
+    done, skipped (current results), diverged (recorded as diverged, kept), missing (not trained),
+    failed (diverged now), left (out of time), elsewhere (claimed by another worker), and
+    'stale': {path: why}."""
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
     plan = plan_runs(profile, only=only, shard=shard, results=results, device=device)
@@ -252,8 +253,12 @@ def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, 
     todo = [(c, p) for c, p, state, _ in plan
             if force or state in ("missing", "stale") or (state == "diverged" and retry_diverged)]
     summary = {"done": [], "failed": [], "left": [], "elsewhere": [], "missing": [],
-               "skipped": [p for c, p, _, _ in plan if (c, p) not in todo],
+               "skipped": [p for c, p, state, _ in plan if (c, p) not in todo and state == "done"],
+               "diverged": [p for c, p, state, _ in plan if (c, p) not in todo and state == "diverged"],
                "stale": {p: why for _, p, state, why in plan if state == "stale"}}
+    for path in summary["skipped"]:  # a claim file left by a worker killed after writing its result
+        if claim_path(path).exists() and (claim := try_claim(path)):
+            claim.release()
     if not train:
         summary["missing"] = [p for _, p in todo]
         return summary
