@@ -1,9 +1,13 @@
 # The book's build: make install | test | smoke | book | reproduce | notebooks | sync | clean
 #
 #   make reproduce            train what is missing for PROFILE, re-execute the notebooks, build the book
-#   make test                 unit tests, smoke run of the grid and every notebook, nbval, book build
+#   make test                 unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
 #   make notebooks PROFILE=cpu
 #   make smoke JOBS=2         execute the smoke notebooks two at a time
+#   make install LOCKED=1     install exactly requirements-lock.txt (the tested CPU environment)
+#   make lock                 re-pin requirements-lock.txt to the environment in .venv (UPGRADE=1: newest)
+#   make release-check        workflows, CITATION.cff, lock file, sdist + wheel, Colab setup cell, README table
+#   make readme               regenerate the README's results table from results/
 #
 # PROFILE defaults to `paper` when torch sees a CUDA device, else `cpu` (see msvp/grid.py).
 
@@ -17,6 +21,10 @@ PY      := .venv/bin/python
 JB      := .venv/bin/jupyter-book
 JUPYTEXT := .venv/bin/jupytext
 STAMP   := .venv/.installed
+LOCK    := requirements-lock.txt
+# release tools (build, twine, cffconvert, uv) in their own venv: cffconvert needs jsonschema<4
+RELEASE_VENV  := .venv/release-tools
+RELEASE_STAMP := $(RELEASE_VENV)/.installed
 JOBS    ?= 1
 
 # Computed on first use only (so `make install` works before torch exists), then cached.
@@ -28,21 +36,26 @@ export JUPYTER_PREFER_ENV_PATH := 1
 
 NBVAL_ARGS := --nbval-lax -q -p no:cacheprovider --nbval-sanitize-with tools/nbval_sanitize.cfg
 
-.PHONY: help install test unit smoke nbval book reproduce notebooks sync clean
+.PHONY: help install test unit smoke nbval book reproduce notebooks sync clean \
+        release-check release-tools lock readme FORCE
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# LOCKED=1 installs the pinned versions of $(LOCK) (and reinstalls each time it is asked to), then
+# the package itself without dependencies; without it, the newest versions pyproject.toml allows.
+$(STAMP): pyproject.toml $(if $(LOCKED),$(LOCK) FORCE)
 	test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install -e ".[book,test]"
+	$(if $(LOCKED),$(PY) -m pip install -r $(LOCK) && $(PY) -m pip install --no-deps -e . && $(PY) -m pip check,\
+	  $(PY) -m pip install -e ".[book,test]")
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (msvp)"
 	touch $@
 
 test: $(STAMP)
 	$(MAKE) unit
+	$(MAKE) release-check
 	$(MAKE) smoke
 	$(MAKE) nbval
 	$(MAKE) book
@@ -50,7 +63,7 @@ test: $(STAMP)
 
 # pytest exits 5 when it collects nothing; that is a failure here, said in words
 unit: $(STAMP)
-	rc=0; $(PY) -m pytest tests -q || rc=$$?; \
+	rc=0; $(PY) -m pytest tests -q -m "not release" || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests in tests/" >&2; fi; \
 	exit $$rc
 
@@ -91,6 +104,39 @@ notebooks: $(STAMP)
 # inputs back to the .py (papermill's injected cell would leak into it): see tools/sync_notebooks.py.
 sync: $(STAMP)
 	$(PY) tools/sync_notebooks.py
+
+# Release checks (tests marked `release`, well under a minute): actionlint on .github/workflows,
+# cffconvert --validate, the lock file against pyproject.toml, sdist + wheel with twine check, the
+# wheel and the Colab setup cell in fresh virtualenvs, the README's results table is current.
+release-check: $(STAMP) $(RELEASE_STAMP)
+	MSVP_RELEASE_TOOLS="$(CURDIR)/$(RELEASE_VENV)/bin" $(PY) -m pytest -q -p no:cacheprovider -m release \
+	    tests/test_release.py tests/test_colab.py
+
+release-tools: $(RELEASE_STAMP)
+
+$(RELEASE_STAMP): tools/release-tools.txt
+	test -x $(RELEASE_VENV)/bin/python || python3 -m venv $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/python -m pip install -q -r tools/release-tools.txt
+	touch $@
+
+# Re-pin $(LOCK): the dependencies of pyproject.toml with the book and test extras, for .venv's
+# Python on Linux x86_64, each held to the version installed in .venv (the environment the tests
+# passed in). UPGRADE=1 resolves the newest versions instead: then make install LOCKED=1 and
+# make test before committing the new lock.
+lock: $(STAMP) $(RELEASE_STAMP)
+	mkdir -p build/lock
+	$(PY) -m pip freeze --all --exclude-editable | grep '==' > build/lock/tested-env.txt
+	$(RELEASE_VENV)/bin/uv pip compile pyproject.toml --extra book --extra test --python $(PY) \
+	    --python-platform x86_64-unknown-linux-gnu --annotation-style line \
+	    $(if $(UPGRADE),,--constraint build/lock/tested-env.txt) \
+	    --custom-compile-command "make lock" --quiet -o $(LOCK)
+	@echo "wrote $(LOCK) ($$(grep -c '==' $(LOCK)) pins)"
+
+# The README's results table (between its markers), from results/ (tools/readme_table.py)
+readme: $(STAMP)
+	$(PY) tools/readme_table.py
+
+FORCE:
 
 clean:
 	rm -rf build/ _build/

@@ -29,13 +29,14 @@
 # Offline? Point `MSVP_DATA_MIRROR` at a folder holding `mnist.npz`, `fashion_mnist.npz` and
 # `cifar10.npz`; the package checks their sha256 and class counts before use.
 
-# %% tags=["remove-cell"]
-# In Colab: clone the repository (code and committed results) and install it; a no-op elsewhere.
-import importlib.util, os, subprocess, sys
-if "google.colab" in sys.modules and importlib.util.find_spec("msvp") is None:
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "https://github.com/msvp-book/msvp-book", "/content/msvp-book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/msvp-book"], check=True)
-    os.chdir("/content/msvp-book/book")
+# %% tags=["remove-cell", "colab-setup"]
+# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
+import os, subprocess, sys; REPO = "/content/msvp-book"
+if "google.colab" in sys.modules:
+    os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
+    REPO in sys.path or sys.path.insert(0, REPO)
+from msvp.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper

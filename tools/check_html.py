@@ -6,7 +6,12 @@
 3. no page loads a remote script, except those listed in ALLOWED_REMOTE_SCRIPTS, each only on
    the pages that need it (MathJax only on pages that contain math);
 4. no page loads a remote stylesheet (the theme ships all of its CSS in ``_static/``);
-5. every ``<img src>`` is a file that exists (or an inline ``data:`` image, or an allowed badge).
+5. every ``<img src>`` is a file that exists (or an inline ``data:`` image, or an allowed badge);
+6. the links that come from _config.yml agree with it: on every page of the toc the repository
+   and issues buttons point to ``repository.url``; every notebook page has a Colab button for its
+   own notebook in that repository at ``repository.branch``, the notebook exists, and its setup
+   cell clones that same repository and branch (tools/colab_cell.py); no Colab link points
+   elsewhere; the footer names ``msvp.__version__`` (tools/book_footer.py).
 
 Prints one line per problem and exits 1 if there is any. Usage::
 
@@ -23,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from execute_notebooks import toc_files  # noqa: E402
+from execute_notebooks import notebook_chapters, toc_files  # noqa: E402
 
 # Remote scripts a page may load, and the condition under which it may. MathJax: MyST-NB /
 # Sphinx add the CDN script to pages with math only (it will not render offline; the page
@@ -46,6 +51,7 @@ class Page(HTMLParser):
         self.path = path
         self.ids: set[str] = set()
         self.links: list[str] = []
+        self.buttons: list[tuple[str, set[str]]] = []    # (href, classes) of every <a> with a class
         self.scripts: list[str] = []
         self.styles: list[str] = []
         self.images: list[str] = []
@@ -62,6 +68,8 @@ class Page(HTMLParser):
             self.has_math = True
         if tag == "a" and a.get("href") is not None:
             self.links.append(a["href"])
+            if cls:
+                self.buttons.append((a["href"], set(cls)))
         elif tag == "script" and a.get("src"):
             self.scripts.append(a["src"])
         elif tag == "link" and "stylesheet" in (a.get("rel") or "").split() and a.get("href"):
@@ -139,9 +147,63 @@ def check(html_dir: Path) -> list[str]:
             if not src or not (path.parent / unquote(urlsplit(src).path)).is_file():
                 problems.append(f"{rel}: image {src!r} does not exist")
 
+    problems += check_config_links(pages, html_dir)
     print(f"checked {len(pages)} pages in {html_dir}")
     for src, where in sorted(remote_scripts.items()):
         print(f"  allowed remote script on {len(where)} page(s) with math: {src}")
+    return problems
+
+
+def check_config_links(pages: dict, html_dir: Path, root: Path = ROOT) -> list[str]:
+    """Check 6 of the module docstring: the built buttons and footer against _config.yml."""
+    import nbformat
+    import yaml
+
+    import book_footer
+    import colab_cell
+
+    cfg = yaml.safe_load((root / "_config.yml").read_text())
+    url, branch = colab_cell.repository(root / "_config.yml")
+    html_cfg, launch = cfg.get("html") or {}, cfg.get("launch_buttons") or {}
+    colab = (launch.get("colab_url") or "").rstrip("/")
+    book_path = (cfg.get("repository") or {}).get("path_to_book") or ""
+    gh = re.match(r"^https://github\.com/([^/]+/[^/]+?)(\.git)?$", url)
+    version = book_footer.package_version(root)
+    notebooks = {s.relative_to(root).as_posix() for s in notebook_chapters()}
+    problems = []
+    for entry in toc_files():
+        stem = Path(entry).with_suffix("").as_posix()
+        path = html_dir / f"{stem}.html"
+        page = pages.get(path)
+        if page is None:
+            continue        # reported as a missing page
+        rel = path.relative_to(html_dir)
+        if html_cfg.get("use_repository_button"):
+            hrefs = {h for h, c in page.buttons if "btn-source-repository-button" in c}
+            if hrefs != {url}:
+                problems.append(f"{rel}: repository button {sorted(hrefs) or 'missing'}, _config.yml says {url}")
+        if html_cfg.get("use_issues_button"):
+            hrefs = {h for h, c in page.buttons if "btn-source-issues-button" in c}
+            if not hrefs or any(not h.startswith(f"{url}/issues/new") for h in hrefs):
+                problems.append(f"{rel}: issues button {sorted(hrefs) or 'missing'}, not {url}/issues/new")
+        colab_links = {h for h in page.links if colab and h.startswith(colab + "/")}
+        want = None
+        if colab and gh and stem in notebooks:
+            want = f"{colab}/github/{gh.group(1)}/blob/{branch}/{(book_path.strip('/') + '/') if book_path.strip('/') else ''}{stem}.ipynb"
+            if want not in colab_links:
+                problems.append(f"{rel}: no Colab button for {want}")
+            nb_path = root / f"{stem}.ipynb"
+            if not nb_path.exists():
+                problems.append(f"{rel}: the Colab button opens {stem}.ipynb, which does not exist")
+            else:
+                cell = colab_cell.notebook_cell(nbformat.read(nb_path, as_version=4))
+                if cell is None or cell.source != colab_cell.cell_source(url, branch):
+                    problems.append(f"{rel}: the setup cell of {stem}.ipynb does not clone {url} @ {branch} "
+                                    f"(python tools/colab_cell.py)")
+        for h in sorted(colab_links - {want}):
+            problems.append(f"{rel}: Colab link {h!r} is not this page's notebook in {url} @ {branch}")
+        if f'<p class="msvp-release">msvp {version} ' not in path.read_text(encoding="utf-8", errors="replace"):
+            problems.append(f"{rel}: the footer does not name msvp {version} (tools/book_footer.py)")
     return problems
 
 

@@ -6,6 +6,8 @@
   executed it from the current .py it is skipped; otherwise its inputs are updated from the .py
   (outputs of unchanged cells are kept) and it is reported as needing re-execution.
 - Any other pair is synced with ``jupytext --sync`` (the newer file gives the inputs).
+- First, the hidden setup cell of every .py and .ipynb is written from _config.yml
+  (tools/colab_cell.py).
 
 Usage: python tools/sync_notebooks.py [book/NN_name.py ...]   (default: every book/*.py)
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from execute_notebooks import BOOK, ROOT, executed_from, source_sha256  # noqa: E402
+import colab_cell  # noqa: E402
 
 JUPYTEXT = [sys.executable, "-m", "jupytext"]
 
@@ -32,6 +35,8 @@ def main(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     pys = [Path(p).resolve() for p in argv] or sorted(BOOK.glob("*.py"))
+    # the setup cell comes from _config.yml: written into each .py and its .ipynb first
+    colab_cell.main([str(p) for p in pys])
     plain, rerun = [], []
     for py in pys:
         ipynb = py.with_suffix(".ipynb")
