@@ -36,7 +36,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 
 NBVAL_ARGS := --nbval-lax -q -p no:cacheprovider --nbval-sanitize-with tools/nbval_sanitize.cfg
 
-.PHONY: help install test unit smoke nbval book reproduce notebooks sync clean \
+.PHONY: help install test lint unit smoke nbval book reproduce notebooks sync clean \
         release-check release-tools lock readme FORCE
 
 help:
@@ -54,12 +54,16 @@ $(STAMP): pyproject.toml $(if $(LOCKED),$(LOCK) FORCE)
 	touch $@
 
 test: $(STAMP)
+	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) release-check
 	$(MAKE) smoke
 	$(MAKE) nbval
 	$(MAKE) book
 	@echo "make test: all passed"
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 # pytest exits 5 when it collects nothing; that is a failure here, said in words
 unit: $(STAMP)
@@ -70,7 +74,7 @@ unit: $(STAMP)
 # Smoke: a tiny grid into build/results, then every notebook of the toc against it, into
 # build/smoke. Never writes into results/ or book/.
 smoke: $(STAMP)
-	$(PY) -m msvp grid --profile smoke --results build/results
+	$(PY) -m msvp grid --profile smoke --results build/results --jobs 2
 	$(PY) tools/execute_notebooks.py --profile smoke --results "$(CURDIR)/build/results" \
 	    --out build/smoke --parallel $(JOBS)
 

@@ -25,10 +25,10 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from msvp.data import load_dataset
-from msvp.splits import train_val_split
 from msvp.datasets import DATASETS
 from msvp.environment import hardware
 from msvp.loader import TensorLoader
+from msvp.splits import train_val_split
 
 
 def official_transform(name: str):
@@ -59,7 +59,7 @@ class OfficialStyle(Dataset):
 
 def timed_pass(loader, max_batches: int | None, warmup: int) -> tuple[int, float]:
     """Warm up with a few batches of a first pass, then time one (possibly truncated) pass."""
-    for i, (x, y) in enumerate(loader):
+    for i, (x, _) in enumerate(loader):
         x.sum().item()
         if i + 1 >= warmup:
             break

@@ -116,7 +116,7 @@ def cmd_grid(a):
 
 def print_list(plan) -> int:
     counts = {}
-    for cfg, path, state, why in plan:
+    for _cfg, path, state, why in plan:
         counts[state] = counts.get(state, 0) + 1
         print(f"{state:<9} {path}" + (f"  ({why})" if why else ""))
     print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no runs selected")

@@ -1,7 +1,6 @@
 """Small helpers the chapters share, so that notebooks stay a sequence of one-line calls."""
 from __future__ import annotations
 
-
 import matplotlib
 import numpy as np
 import pandas as pd

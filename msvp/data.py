@@ -485,7 +485,7 @@ def _status_row(name: str, root, mirror) -> dict:
         load_from_mirror(name, path, warn=False)  # an unknown file: the full checks a load would make
         return dict(present=True, source=f"mirror {path}", verified=True,
                     detail=f"variant {variant}, unknown sha256 {digest} (structure, counts and pixels check out)")
-    return dict(detail="not downloaded (python -m msvp data fetch %s)" % name)
+    return dict(detail=f"not downloaded (python -m msvp data fetch {name})")
 
 
 def status(root="data", mirror=None) -> list[dict]:

@@ -20,7 +20,7 @@ from .data import load_dataset
 from .models import count_params
 from .results import encode_bits, encode_labels
 from .store import write_atomic
-from .training import (RunParts, TrainingDiverged, evaluate, train_epoch)
+from .training import RunParts, TrainingDiverged, evaluate, train_epoch
 from .training import build_run as build_parts
 
 __all__ = ["RunConfig", "TrainingDiverged", "build_run", "run", "check_output_path"]

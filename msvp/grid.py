@@ -20,8 +20,9 @@ from tqdm import tqdm
 from .claims import claim_path, try_claim
 from .config import CONTROL_VARIANTS, MAIN_VARIANTS, RunConfig, config_for
 from .engine import TrainingDiverged, run
-from .results import checkpoint_path, read_record, result_path, ResultsError, staleness
+from .results import ResultsError, checkpoint_path, read_record, result_path, staleness
 
+LOG = functools.partial(print, flush=True)
 ABLATION_EXTRA = ("msvp-add-global", "msvp-add-global_mid", "msvp-gated-full")  # beside MAIN_VARIANTS
 
 
@@ -189,7 +190,7 @@ def needs_training(job: Job, cfg: RunConfig, path: Path) -> bool:
     return state in ("missing", "stale") or (state == "diverged" and job.retry_diverged)
 
 
-def work(job: Job, todo: list[tuple[RunConfig, Path]], log=functools.partial(print, flush=True)) -> dict:
+def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
     """One worker: claim each run in turn, train it unless it is done by now, release it."""
     from .plan import expected_seconds
     summary = {"done": [], "failed": [], "left": [], "elsewhere": []}
@@ -238,7 +239,7 @@ def plan_runs(profile: str, *, only=None, shard=None, results=None, device=None)
 def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root="data",
              train=True, progress=None, jobs: int = 1, time_budget: float | None = None, device: str | None = None,
              retry_diverged: bool = False, explain: bool = True, executor: str | None = None,
-             log=functools.partial(print, flush=True)) -> dict:
+             log=LOG) -> dict:
     """Train every run of a profile that is missing or stale (``force``: all; ``retry_diverged``: also
     the diverged ones). With ``train=False`` nothing is trained. ``jobs`` worker processes share the
     runs; ``time_budget`` (seconds) starts no run expected to end after it. Returns lists of paths:

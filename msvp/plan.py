@@ -40,7 +40,7 @@ def measure_step(config: RunConfig, data_root="data") -> tuple[float, float]:
     return min(times), (time.perf_counter() - t0) / len(x)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cell_cost(dataset: str, backbone: str, threads: int, device: str, data_root: str) -> tuple[float, float]:
     return measure_step(RunConfig(dataset=dataset, backbone=backbone, threads=threads, device=device), data_root)
 

@@ -7,8 +7,21 @@ import pandas as pd
 from .data import provenance_label
 from .datasets import DATASETS
 from .prompting import SCALE_SETS
-from .stats import (MARGIN_PP, Estimate, combine, contrast_verdict, fmt_ci, fmt_pct, fmt_pp,  # noqa: F401 (re-exported)
-                    paired, paired_family, pooled_effect, rank_weights, row_estimate, summarize)
+from .stats import (  # noqa: F401 (re-exported)
+    MARGIN_PP,
+    Estimate,
+    combine,
+    contrast_verdict,
+    fmt_ci,
+    fmt_pct,
+    fmt_pp,
+    paired,
+    paired_family,
+    pooled_effect,
+    rank_weights,
+    row_estimate,
+    summarize,
+)
 
 # Kept for callers; the harder-data claim no longer uses it: it ranks data sets by measured baseline error.
 HARDNESS_ORDER = ("mnist", "fashion_mnist", "cifar10")

@@ -18,8 +18,8 @@ import torch
 
 import msvp.datasets
 from msvp.data import MIRROR_ENV, DataError, cache_paths, load_dataset, read_cache, read_npz, status
-from msvp.splits import stratified_prefix, train_val_split
 from msvp.datasets import DATASETS, MIRROR_FILES
+from msvp.splits import stratified_prefix, train_val_split
 
 KNOWN = {"mnist": "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
          "fashion_mnist": "5b6d2c4c694a91887af8ab7d039c04f80af3c29378d731c93a538d2e831aa469"}

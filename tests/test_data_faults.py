@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_data import KNOWN, cache_files, fake_cifar, sha, small_cifar_spec, write_npz
 
 import msvp.data
 import msvp.datasets
 from msvp.__main__ import main
-from msvp.data import (MIRROR_ENV, DataError, cache_paths, load_dataset, pixel_stats, read_cache, status,
-                       write_cache)
+from msvp.data import MIRROR_ENV, DataError, cache_paths, load_dataset, pixel_stats, read_cache, status, write_cache
 from msvp.datasets import DATASETS
-from test_data import KNOWN, cache_files, fake_cifar, sha, small_cifar_spec, write_npz
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_MNIST = dict(train_counts=(5,) * 10, test_counts=(2,) * 10)

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 import msvp.engine as engine
+import msvp.training as training
 from msvp.engine import RunConfig, TrainingDiverged, build_run, run
 from msvp.environment import FINGERPRINT
 from msvp.results import decode_bits, decode_labels
 from msvp.store import write_atomic
-import msvp.training as training
 
 CFG = RunConfig(dataset="mnist", backbone="cnn", seed=0, epochs=2, train_subset=256, val_subset=64,
                 test_subset=128, device="cpu")
@@ -161,7 +161,7 @@ def test_build_run_other_seed_other_batches_same_split(data_root):
     """A different seed changes the backbone and the batch stream, never the data split itself."""
     a = build_run(CFG, data_root)
     b = build_run(RunConfig(**{**CFG.__dict__, "seed": 1}), data_root)
-    (xa, ya), (xb, yb) = next(iter(a.train)), next(iter(b.train))
+    (_, ya), (_, yb) = next(iter(a.train)), next(iter(b.train))
     assert not torch.equal(ya, yb)
     assert not torch.equal(a.model.backbone.features[0][0].weight, b.model.backbone.features[0][0].weight)
     assert torch.equal(torch.sort(a.train.labels).values, torch.sort(b.train.labels).values)

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import msvp.engine as engine
 from msvp.engine import RunConfig, TrainingDiverged, run, save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,9 +7,23 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from msvp.stats import (Estimate, MixedPairError, add_verdicts, cell_verdict, check_pair, combine, contrast_verdict,
-                        converged, holm, mcnemar_p, paired, pooled_effect, rank_weights, seed_image_estimate,
-                        t_estimate)
+from msvp.stats import (
+    Estimate,
+    MixedPairError,
+    add_verdicts,
+    cell_verdict,
+    check_pair,
+    combine,
+    contrast_verdict,
+    converged,
+    holm,
+    mcnemar_p,
+    paired,
+    pooled_effect,
+    rank_weights,
+    seed_image_estimate,
+    t_estimate,
+)
 
 # t quantiles with 1 and 2 degrees of freedom, and the normal one, from tables
 T975_1, T975_2, T95_2, Z975 = 12.7062047, 4.3026527, 2.9199856, 1.9599640

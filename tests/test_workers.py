@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -112,3 +111,22 @@ def test_time_budget_starts_nothing_that_cannot_finish(tmp_path, data_root, monk
                        time_budget=60, explain=False)
     assert summary["done"] == [] and len(summary["left"]) == 9
     assert not list(tmp_path.rglob("*.json"))
+
+
+@pytest.mark.timeout(240)
+def test_submitit_local_executor_runs_the_workers(tmp_path, mirror_dir, monkeypatch):
+    """--executor local: two submitit tasks share the runs through claims; each run is trained once."""
+    pytest.importorskip("submitit", reason="the cluster extra (pip install 'msvp[cluster]')")
+    monkeypatch.setenv("MSVP_DATA_MIRROR", str(mirror_dir))
+    monkeypatch.chdir(tmp_path)  # submitit's task logs go to build/submitit under the working directory
+    only = "dataset=mnist,backbone=cnn,variant=baseline|msvp-add-full"
+    summary = run_grid("smoke", only=only, results=tmp_path / "r", data_root=tmp_path / "data", progress=False,
+                       explain=False, executor="local", jobs=2)
+    assert sorted(p.parent.name for p in summary["done"]) == ["baseline", "msvp-add-full"]
+    assert {state for *_, state, _ in plan_runs("smoke", only=only, results=tmp_path / "r")} == {"done"}
+    assert list((tmp_path / "build" / "submitit").glob("*_result.pkl"))
+
+
+def test_bad_executor_is_one_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="valid choices: slurm, local"):
+        run_grid("smoke", only=ONE, results=tmp_path, executor="kubernetes")

@@ -106,7 +106,8 @@ def check(html_dir: Path) -> list[str]:
             parts = urlsplit(href)
             target = path if not parts.path else (path.parent / unquote(parts.path)).resolve()
             if parts.path and not target.exists():
-                problems.append(f"{rel}: broken link {href!r} (no file {target.relative_to(html_dir.resolve()) if target.is_relative_to(html_dir.resolve()) else target})")
+                shown = target.relative_to(html_dir.resolve()) if target.is_relative_to(html_dir.resolve()) else target
+                problems.append(f"{rel}: broken link {href!r} (no file {shown})")
                 continue
             if parts.path.endswith("/") or target.is_dir():
                 target = target / "index.html"
@@ -156,11 +157,10 @@ def check(html_dir: Path) -> list[str]:
 
 def check_config_links(pages: dict, html_dir: Path, root: Path = ROOT) -> list[str]:
     """Check 6 of the module docstring: the built buttons and footer against _config.yml."""
-    import nbformat
-    import yaml
-
     import book_footer
     import colab_cell
+    import nbformat
+    import yaml
 
     cfg = yaml.safe_load((root / "_config.yml").read_text())
     url, branch = colab_cell.repository(root / "_config.yml")

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from execute_notebooks import BOOK, ROOT, executed_from, source_sha256  # noqa: E402
 import colab_cell  # noqa: E402
+from execute_notebooks import BOOK, ROOT, executed_from, source_sha256  # noqa: E402
 
 JUPYTEXT = [sys.executable, "-m", "jupytext"]
 
