@@ -68,7 +68,7 @@ import torch.nn.functional as F
 import torchvision
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
-from torchvision.utils import _Image_fromarray   # what torchvision's MNIST calls: Image.fromarray(img, mode="L")
+from torchvision.utils import _Image_fromarray  # what torchvision's MNIST calls: Image.fromarray(img, mode="L")
 
 from msvp.accounting import SHAPES, interleaved_latency
 from msvp.config import RunConfig

@@ -42,6 +42,7 @@ RETRAIN = False          # True: train the runs this chapter needs that have no 
 # %%
 import torch
 from IPython.display import display
+
 from msvp import book, viz
 from msvp.prompting import PROMPT_SIZES, SCALE_SETS, MultiScalePrompt
 
@@ -76,6 +77,7 @@ viz.plot_prompt_scales(demo, (28, 28), title="Prompt maps at 1×1, 4×4 and 8×8
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
+
 from msvp.data import load_dataset
 from msvp.datasets import DATASETS
 
@@ -105,7 +107,9 @@ fig.suptitle("Add fusion on the first MNIST test image (values in normalised uni
 # %%
 # NBVAL_CHECK_OUTPUT
 import pandas as pd
+
 from msvp import FUSIONS, count_params
+
 rows = []
 for c in (1, 3):
     for scales in SCALE_SETS:

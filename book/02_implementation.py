@@ -50,12 +50,10 @@ DATA_ROOT = "../data"
 RETRAIN = False
 
 # %%
-import torch
-import torch.nn.functional as F
-from IPython.display import display
 import pandas as pd
-import msvp
-from msvp import FUSIONS, SCALE_SETS, MultiScalePrompt, build_model, count_params
+import torch
+
+from msvp import FUSIONS, MultiScalePrompt, build_model
 
 # %% [markdown]
 # ## Shapes and gradients for every combination
@@ -92,6 +90,7 @@ print(f"{len(checks)} combinations; all finite: {checks.finite.all()}; "
 # %%
 # NBVAL_CHECK_OUTPUT
 import numpy as np
+
 
 def bilinear_by_hand(p: np.ndarray, out: int) -> np.ndarray:
     """Half-pixel bilinear upsampling of a square map, written out in numpy."""

@@ -43,6 +43,7 @@ DATASET = "fashion_mnist"
 
 # %%
 from IPython.display import display
+
 from msvp import book, report, viz
 
 book.setup_plots()

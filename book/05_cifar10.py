@@ -43,6 +43,7 @@ DATASET = "cifar10"
 
 # %%
 from IPython.display import display
+
 from msvp import book, report, viz
 
 book.setup_plots()

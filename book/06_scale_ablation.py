@@ -39,8 +39,7 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
 
 # %%
-from IPython.display import display
-from msvp import book, report, viz
+from msvp import book, report
 from msvp.grid import get_profile
 
 book.setup_plots()

@@ -39,10 +39,10 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
 
 # %%
-from IPython.display import display
 import pandas as pd
+from IPython.display import display
+
 from msvp import book, report, viz
-from msvp.datasets import DATASETS
 from msvp.grid import get_profile
 
 book.setup_plots()

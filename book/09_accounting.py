@@ -39,7 +39,9 @@ RETRAIN = False          # True: train the runs this chapter needs that have no 
 
 # %%
 from pathlib import Path
+
 from IPython.display import display
+
 from msvp import book
 from msvp.accounting import load_accounting, save_accounting
 
@@ -66,6 +68,7 @@ display(main[["backbone", "input", "backbone_params", "prompt_params", "analytic
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
+
 fig, ax = plt.subplots(figsize=(8, 3.6))
 for fusion, marker in (("add", "o"), ("concat", "s"), ("gated", "^")):
     d = params[(params.scales == "full") & (params.fusion == fusion)]

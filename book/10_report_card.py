@@ -40,8 +40,9 @@ RETRAIN = False          # True: train the runs this chapter needs that have no 
 
 # %%
 from pathlib import Path
+
 from IPython.display import display
-import pandas as pd
+
 from msvp import book, report
 from msvp.accounting import load_accounting, save_accounting
 
@@ -58,6 +59,7 @@ params, compute, env = load_accounting(acc_path)
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 from IPython.display import Markdown
+
 book.print_provenance(PROFILE, df)
 print("data: " + "; ".join(report.dataset_label(df, d) for d in sorted(df.dataset.unique())))
 card = report.report_card(paired, params, compute)
@@ -100,6 +102,7 @@ display(report.format_paired(paired))
 # %%
 # NBVAL_CHECK_OUTPUT
 import torch
+
 from msvp import build_model
 from msvp.analysis import fold_prompt_into_vit
 
@@ -126,6 +129,7 @@ for dataset in ("mnist", "cifar10"):
 # %%
 # NBVAL_CHECK_OUTPUT
 from msvp.analysis import global_prompt_as_bias
+
 m = build_model("cnn", "mnist", prompt="global", seed=0).eval()
 with torch.no_grad():
     m.prompt.prompts["global"].fill_(0.5)

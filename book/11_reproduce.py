@@ -45,9 +45,9 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
 
 # %%
-from IPython.display import display
 import pandas as pd
-from msvp import book
+from IPython.display import display
+
 from msvp.grid import PROFILES
 from msvp.results import load
 
