@@ -3,6 +3,7 @@
 #   make reproduce            train what is missing for PROFILE, re-execute the notebooks, build the book
 #   make test                 unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
 #   make notebooks PROFILE=cpu
+#   make verify               re-train a sample of committed runs and compare (bit-identical when it can be)
 #   make smoke JOBS=2         execute the smoke notebooks two at a time
 #   make install LOCKED=1     install exactly requirements-lock.txt (the tested CPU environment)
 #   make lock                 re-pin requirements-lock.txt to the environment in .venv (UPGRADE=1: newest)
@@ -36,7 +37,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 
 NBVAL_ARGS := --nbval-lax -q -p no:cacheprovider --nbval-sanitize-with tools/nbval_sanitize.cfg
 
-.PHONY: help install test lint unit smoke nbval book reproduce notebooks sync clean \
+.PHONY: help install test lint unit verify smoke nbval book reproduce notebooks sync clean \
         release-check release-tools lock readme FORCE
 
 help:
@@ -100,6 +101,11 @@ reproduce: $(STAMP)
 	$(PY) -m msvp grid --profile $(PROFILE)
 	$(MAKE) notebooks PROFILE=$(PROFILE)
 	$(MAKE) book
+
+# Re-train one committed run per (dataset, backbone) cell of PROFILE into build/verify and compare
+# (bit-identical where code, hardware and threads match); the report goes to results/verify/.
+verify: $(STAMP)
+	$(PY) -m msvp verify --profile $(PROFILE)
 
 notebooks: $(STAMP)
 	$(PY) tools/execute_notebooks.py --profile $(PROFILE) --results ../results --out book --parallel $(JOBS)

@@ -138,6 +138,18 @@ def print_plan(a, summary) -> int:
     return 0
 
 
+def cmd_verify(a):
+    from .verify import verify
+    report = a.report or f"results/verify/{a.profile}.json"
+    df = verify(a.profile, results=a.results, out=a.out, per_cell=a.per_cell, data_root=a.data_root, report=report)
+    if df.empty:
+        raise ValueError(f"no current results of profile {a.profile!r} to re-train; run the grid first")
+    bad = df[~df.bit_identical & df.same_provenance]
+    print(f"{len(df)} runs re-trained; {int(df.bit_identical.sum())} bit-identical, {len(bad)} differ despite the same "
+          f"code, hardware and threads; report: {report}")
+    return 1 if len(bad) else 0
+
+
 def cmd_data(a):
     from .data import load_dataset, status
     if a.action == "status":
@@ -168,6 +180,14 @@ def main(argv=None) -> int:
     d.add_argument("action", choices=["status", "fetch"])
     d.add_argument("name", nargs="?", choices=list(DATASETS))
     d.add_argument("--data-root", default="data")
+    from .grid import PROFILES
+    v = sub.add_parser("verify", help="re-train a sample of committed runs and compare them")
+    v.add_argument("--profile", choices=list(PROFILES), default="cpu")
+    v.add_argument("--per-cell", type=int, default=1, help="runs per (dataset, backbone) cell (default 1)")
+    v.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
+    v.add_argument("--out", default="build/verify", help="fresh folder for the re-trained runs")
+    v.add_argument("--report", help="report JSON (default results/verify/<profile>.json)")
+    v.add_argument("--data-root", default="data")
     acc = sub.add_parser("accounting", help="parameters, FLOPs and latency table")
     acc.add_argument("--no-latency", action="store_true")
     acc.add_argument("--repeats", type=int, default=7)
@@ -179,7 +199,9 @@ def main(argv=None) -> int:
     from .training import TrainingDiverged
     debug = a.debug or os.environ.get("MSVP_DEBUG") == "1"
     try:
-        return {"train": cmd_train, "grid": cmd_grid, "data": cmd_data, "accounting": cmd_accounting}[a.cmd](a) or 0
+        commands = {"train": cmd_train, "grid": cmd_grid, "verify": cmd_verify, "data": cmd_data,
+                    "accounting": cmd_accounting}
+        return commands[a.cmd](a) or 0
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; an unfinished run resumes from its last checkpoint "
               "when you run the same command again", file=sys.stderr)
