@@ -92,7 +92,7 @@ class RunConfig:
     cnn_dropout: tuple[float, float] = (0.5, 0.3)  # the CNN head's two dropout rates
     vit_dropout: float = 0.1         # the ViT's dropout everywhere
     device: str = "auto"             # "auto" = CUDA when present, else CPU
-    precision: str = "auto"          # "auto" = bf16 autocast on CUDA and on CPUs with native bf16
+    precision: str = "auto"          # "auto" = bf16 autocast on CUDA, fp32 on CPUs (bench/bf16_equivalence.py)
     memory_format: str = "auto"      # "auto" = channels_last with bf16 or CUDA
     threads: int = 1                 # intra-op CPU threads; results differ between thread counts
     blowup: float = 10.0             # diverged when the training loss exceeds this × its first value
