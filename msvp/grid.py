@@ -105,7 +105,7 @@ PROFILES = {
         parts=(Part("main", tuple((d, b) for b in ("resnet18", "vit", "cnn") for d in ALL), MAIN_VARIANTS,
                     (0, 1, 2)),
                Part("ablation", (("cifar10", "resnet18"),), ABLATION_EXTRA, (0, 1, 2))),
-        settings=dict(threads=4)),
+        settings=dict(threads=2)),  # 6 workers x 2 threads on a 16-core GPU host
 }
 ONLY_KEYS = ("dataset", "backbone", "variant", "seed")
 

@@ -296,10 +296,13 @@ def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list
             continue
         cell = d[d.variant == v]
         row = {"variant": v, "seeds": int(s.loc[v, "n"]), "test acc (%)": fmt_pct(s.loc[v, "mean"], s.loc[v, "std"]),
-               "prompt params (measured)": int(cell.params_prompt.iloc[0])}
-        if v != "baseline":
+               "prompt params (measured)": f"{int(cell.params_prompt.iloc[0]):,}"}
+        if v == "baseline":
+            row["Δ vs baseline, pp [95 % CI]"], row["verdict"] = "reference", "–"
+        else:
             p = fam[(fam.dataset == dataset) & (fam.backbone == backbone) & (fam.treatment == v)] if len(fam) else fam
-            row["Δ vs baseline [95% CI]"] = fmt_pp(p.diff_pp.iloc[0], p.lo_pp.iloc[0], p.hi_pp.iloc[0]) if len(p) else "–"
+            row["Δ vs baseline, pp [95 % CI]"] = (fmt_pp(p.diff_pp.iloc[0], p.lo_pp.iloc[0], p.hi_pp.iloc[0])
+                                                  if len(p) else "no paired seeds")
             row["verdict"] = verdict_label(p.iloc[0]) if len(p) else "–"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -325,10 +328,81 @@ def report_card(paired_df: pd.DataFrame, params: pd.DataFrame, compute: pd.DataF
                          for c, (v, m), s, e in claims])
 
 
+def _cell_text(v) -> str:
+    """A table cell for readers: no NaN or None (a dash), thousands separators on integers, no '|'."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
 def markdown_table(df: pd.DataFrame, bold: str | None = None) -> str:
-    """A DataFrame as a Markdown table (cells may hold Markdown links); ``bold`` column in bold."""
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    """A DataFrame as a Markdown table (cells may hold Markdown links); ``bold`` column in bold.
+    Missing values show as a dash, integers with thousands separators, booleans as yes/no."""
+    lines = ["| " + " | ".join(_cell_text(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
     for row in df.itertuples(index=False):
-        cells = [f"**{v}**" if c == bold else str(v) for c, v in zip(df.columns, row)]
+        cells = [f"**{_cell_text(v)}**" if c == bold and _cell_text(v) != "–" else _cell_text(v)
+                 for c, v in zip(df.columns, row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# presentation helpers: labels that say what was trained, on what
+
+BACKBONE_TITLES = {"cnn": "CNN", "resnet18": "ResNet-18", "vit": "ViT-Tiny"}
+
+
+def backbone_title(backbone: str) -> str:
+    return BACKBONE_TITLES.get(backbone, backbone)
+
+
+def _span(values) -> str:
+    v = sorted({int(x) for x in values if x is not None and not pd.isna(x)})
+    if not v:
+        return "?"
+    return f"{v[0]:,}" if len(v) == 1 else f"{v[0]:,}–{v[-1]:,}"
+
+
+def training_label(df: pd.DataFrame, dataset: str) -> str:
+    """What the runs of ``dataset`` trained, validated and tested on, and which copy of the data:
+    e.g. 'MNIST (complete copy): 54,000 training, 6,000 validation and 10,000 test images'."""
+    rows = df[df.dataset == dataset]
+    title = DATASETS[dataset].title
+    if rows.empty:
+        return title
+    copies = []
+    for (variant, n_tr, n_te), _ in rows.groupby(["data_variant", "data_n_train", "data_n_test"], dropna=False):
+        if variant == "complete":
+            copies.append("complete copy")
+        else:
+            spec = DATASETS[dataset]
+            copies.append(f"{str(variant).replace('-', ' ')}: {int(n_tr):,} of {sum(spec.train_counts):,} training and "
+                          f"{int(n_te):,} of {sum(spec.test_counts):,} test images in the file")
+    return (f"{title} ({'; '.join(copies)}): {_span(rows.n_train)} training, {_span(rows.n_val)} validation "
+            f"and {_span(rows.n_test)} test images")
+
+
+def hardware_label(df: pd.DataFrame) -> str:
+    """The machines, threads, precision and torch behind ``df``, e.g. 'AMD EPYC CPU, 1 thread per run,
+    bf16 autocast; torch 2.14.1'. One thread count per run, whatever the machine's own core count."""
+    if df.empty or "hardware" not in df:
+        return "–"
+    parts = []
+    cols = ["hardware", "device_class", "threads", "precision"]
+    for (hw, dev, threads, prec), _ in df[cols].astype(str).groupby(cols):
+        name = hw.split(" (")[0]
+        if dev == "cpu":
+            t = int(float(threads)) if threads not in ("None", "nan") else None
+            name += " CPU" + (f", {t} thread{'s' if t != 1 else ''} per run" if t else "")
+        precision = {"bf16": "bf16 autocast", "fp32": "fp32"}.get(prec, prec)
+        parts.append(f"{name}, {precision}" if prec not in ("None", "nan") else name)
+    torch_versions = ", ".join(sorted({str(t).split("+")[0] for t in df.torch.dropna()}))
+    return "; ".join(parts) + (f"; torch {torch_versions}" if torch_versions else "")
+
+
+def param_word(n: int) -> str:
+    return f"{n:,} parameter{'s' if n != 1 else ''}"

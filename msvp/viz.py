@@ -1,8 +1,17 @@
 """Figures for the book. Every function takes data (records, DataFrames, modules) and returns a
 matplotlib Figure with a title, axis labels with units, and nothing computed that the package
-does not also store."""
+does not also store.
+
+Every figure passes ``check_readable`` before it is returned: text of at least ``MIN_FONT_PT``
+and a saved width of at most ``MAX_WIDTH_IN`` (so the page shows it at its own size, without
+shrinking the text), no two text labels overlapping, a title, and a label on every axis that
+shows tick labels. A figure that fails raises ``FigureError`` while the notebook runs.
+"""
 from __future__ import annotations
 
+import itertools
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -10,16 +19,119 @@ import torch
 
 from .datasets import DATASETS
 
-VARIANT_COLORS = {"baseline": "#777777", "msvp-add-full": "#d95f02", "msvp-add-global": "#1b9e77",
-                  "msvp-add-global_mid": "#7570b3", "msvp-concat-full": "#e7298a", "msvp-gated-full": "#66a61e"}
+MIN_FONT_PT = 9
+DPI = 100
+MAX_WIDTH_IN = 6.8
+"""The book's text column is 688 px wide at a 1280 px window (sphinx-book-theme, with the page's table
+of contents on the right); at 100 dpi a figure up to 6.8 in is shown at its own size, so 9 pt text
+stays 9 pt (12.5 px) on the page."""
+
+VARIANT_COLORS = {"baseline": "#666666", "msvp-add-full": "#d95f02", "msvp-add-global": "#1b9e77",
+                  "msvp-add-global_mid": "#7570b3", "msvp-concat-full": "#e7298a", "msvp-gated-full": "#1f78b4"}
 VARIANT_LABELS = {"baseline": "baseline", "msvp-add-full": "MSVP add, full", "msvp-add-global": "MSVP add, global",
                   "msvp-add-global_mid": "MSVP add, global+mid", "msvp-concat-full": "MSVP concat, full",
                   "msvp-gated-full": "MSVP gated, full"}
+VARIANT_MARKERS = {"msvp-add-full": "o", "msvp-concat-full": "s", "msvp-gated-full": "^", "msvp-add-global": "D",
+                   "msvp-add-global_mid": "v", "baseline": "o"}
+BACKBONE_TITLES = {"cnn": "CNN", "resnet18": "ResNet-18", "vit": "ViT-Tiny"}
+VERDICT_COLORS = {"improves": "#1b7837", "hurts": "#b2182b", "equivalent": "#2166ac"}
+
+
+class FigureError(ValueError):
+    """A figure that a reader could not read (text too small, too wide, overlapping, unlabelled)."""
 
 
 def label(variant: str) -> str:
     return VARIANT_LABELS.get(variant, variant)
 
+
+def backbone_title(backbone: str) -> str:
+    return BACKBONE_TITLES.get(backbone, backbone)
+
+
+def style() -> None:
+    """The book's matplotlib settings: 9 pt text at 100 dpi, PNG, no top/right spines."""
+    mpl.rcParams.update({
+        "figure.dpi": DPI, "savefig.dpi": DPI, "font.size": MIN_FONT_PT, "axes.titlesize": 10,
+        "axes.labelsize": MIN_FONT_PT, "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT,
+        "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT, "figure.titlesize": 11,
+        "axes.spines.top": False, "axes.spines.right": False, "figure.constrained_layout.use": True,
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# the readability check
+
+def _tick_labels(axis, *, visible_only: bool = True) -> list:
+    """Tick labels of one axis (major and minor); with ``visible_only`` those a reader sees: the axis is
+    shown and the tick lies inside the view limits."""
+    lo, hi = sorted(axis.get_view_interval())
+    out = []
+    for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+        for lab in (tick.label1, tick.label2):
+            if not visible_only:
+                out.append(lab)
+            elif (axis.get_visible() and tick.get_visible() and lab.get_visible() and lab.get_text().strip()
+                  and lo - 1e-9 <= tick.get_loc() <= hi + 1e-9):
+                out.append(lab)
+    return out
+
+
+def _texts(fig) -> list:
+    """Every text artist a reader sees: titles, labels, legends, annotations and visible tick labels."""
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    ticks = {id(t) for ax in fig.axes for a in (ax.xaxis, ax.yaxis) for t in _tick_labels(a, visible_only=False)}
+    out = [t for t in fig.findobj(mpl.text.Text) if id(t) not in ticks and t.get_visible() and t.get_text().strip()
+           and (t.axes is None or t.axes.get_visible())]
+    return out + [t for ax in axes for a in (ax.xaxis, ax.yaxis) for t in _tick_labels(a)]
+
+
+def check_readable(fig, *, max_width_in: float = MAX_WIDTH_IN, min_pt: float = MIN_FONT_PT) -> None:
+    """Raise FigureError unless the figure is readable on the book's page (see the module docstring)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    width = fig.get_tightbbox(renderer).width
+    if width > max_width_in + 0.05:
+        problems.append(f"{width:.2f} in wide (at most {max_width_in} in: wider figures are shrunk on the page)")
+    texts = _texts(fig)
+    for t in texts:
+        if t.get_fontsize() < min_pt - 1e-6:
+            problems.append(f"text {t.get_text()!r} is {t.get_fontsize():g} pt (at least {min_pt} pt)")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    if not (fig._suptitle and fig._suptitle.get_text()) and not any(ax.get_title() for ax in axes):
+        problems.append("no title")
+    for ax in axes:
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            if _tick_labels(axis) and not axis.get_label_text().strip():
+                problems.append(f"{name} axis of {ax.get_title()!r} shows tick labels but has no label")
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
+        if ba.width and bb.width and ba.overlaps(bb):
+            inter_w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
+            inter_h = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
+            if inter_w > 1 and inter_h > 1:   # more than a pixel each way: they collide
+                problems.append(f"text {a.get_text()!r} overlaps {b.get_text()!r}")
+    if problems:
+        raise FigureError(f"figure {fig._suptitle.get_text() if fig._suptitle else ''!r} is not readable: "
+                          + "; ".join(dict.fromkeys(problems)))
+
+
+def finish(fig, title: str | None = None):
+    if title:
+        fig.suptitle(title)
+    check_readable(fig)
+    return fig
+
+
+def wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) if text else text
+
+
+# ---------------------------------------------------------------------------------------------
+# images and prompts
 
 def show_image(ax, img_chw: np.ndarray, title: str = "") -> None:
     """uint8 or float (C, H, W) -> grey or RGB image without ticks."""
@@ -29,7 +141,8 @@ def show_image(ax, img_chw: np.ndarray, title: str = "") -> None:
     else:
         img = img.transpose(1, 2, 0)
         ax.imshow(img if img.dtype == np.uint8 else np.clip(img, 0, 1))
-    ax.set_title(title, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=MIN_FONT_PT)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -39,69 +152,36 @@ def plot_prompt_scales(prompt, size: tuple[int, int], channel: int = 0, title: s
     raw = prompt.get_prompts()
     ups = [m.detach()[0, channel] for m in prompt.prompt_maps(size)]
     k = len(raw)
-    fig, axes = plt.subplots(2, k + 1, figsize=(2.6 * (k + 1) + 1, 5.0))
+    fig, axes = plt.subplots(2, k + 1, figsize=(MAX_WIDTH_IN, 3.9), squeeze=False)
     lim = max(float(torch.stack(ups).abs().max()), 1e-12)
     for i, (name, p) in enumerate(raw.items()):
         s = p.shape[-1]
         axes[0, i].imshow(p[0, channel].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[0, i].set_title(f"{name} ({s}×{s})", fontsize=9)
+        axes[0, i].set_title(f"{name}, {s}×{s}", fontsize=MIN_FONT_PT)
         axes[1, i].imshow(ups[i].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[1, i].set_title(f"{name} → {size[0]}×{size[1]}", fontsize=9)
+        axes[1, i].set_title(f"{name} → {size[0]}×{size[1]}", fontsize=MIN_FONT_PT)
     im = axes[1, k].imshow(torch.stack(ups).mean(0).numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
-    axes[1, k].set_title("mean P̄", fontsize=9)
+    axes[1, k].set_title("mean P̄", fontsize=MIN_FONT_PT)
     axes[0, k].axis("off")
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(im, ax=axes, shrink=0.6, label="prompt value (normalised input units)")
-    fig.suptitle(title or "The three prompt scales and their bilinear upsampling")
-    fig.text(0.02, 0.02, "top: raw parameters · bottom: bilinear upsampling to the image and their mean, "
-             "which add fusion adds to x", fontsize=8)
-    return fig
+    axes[0, 0].set_ylabel("raw parameters")
+    axes[1, 0].set_ylabel("upsampled")
+    fig.colorbar(im, ax=axes, shrink=0.8, label="value (normalised\ninput units)")
+    return finish(fig, title or "The three prompt scales and their bilinear upsampling")
 
 
-def plot_learning_curves(records: list[dict], title: str) -> plt.Figure:
-    """Validation accuracy and training loss per epoch; line = mean over seeds, band = min-max."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    by_variant: dict[str, list] = {}
-    for r in records:
-        by_variant.setdefault(r["variant"], []).append(r["history"])
-    for variant, hists in sorted(by_variant.items()):
-        for ax, key in ((a1, "val_acc"), (a2, "train_loss")):
-            arr = np.array([[h[key] for h in hist] for hist in hists], dtype=float)
-            scale = 100 if key == "val_acc" else 1
-            ep = np.arange(1, arr.shape[1] + 1)
-            c = VARIANT_COLORS.get(variant)
-            ax.plot(ep, scale * arr.mean(0), marker="o", color=c, label=f"{label(variant)} (n={len(hists)})")
-            ax.fill_between(ep, scale * arr.min(0), scale * arr.max(0), color=c, alpha=0.2)
-    a1.set(xlabel="epoch", ylabel="validation accuracy (%)", title="clean validation accuracy")
-    a2.set(xlabel="epoch", ylabel="training cross-entropy (nats)", title="training loss (augmented batches)")
-    for ax in (a1, a2):
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.3)
-    a1.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def plot_confusions(matrices: dict[str, np.ndarray], classes, title: str) -> plt.Figure:
-    """Row-normalised confusion matrices (percent of each true class), side by side."""
-    fig, axes = plt.subplots(1, len(matrices), figsize=(5.2 * len(matrices), 4.6), squeeze=False)
-    for ax, (name, m) in zip(axes[0], matrices.items()):
-        m = np.asarray(m, dtype=float)
-        pct = 100 * m / m.sum(1, keepdims=True)
-        im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
-        for i in range(len(m)):
-            for j in range(len(m)):
-                if i != j and pct[i, j] >= 1:
-                    ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=7, color="crimson")
-        ax.set_xticks(range(len(classes)), classes, rotation=60, fontsize=7, ha="right")
-        ax.set_yticks(range(len(classes)), classes, fontsize=7)
-        ax.set(xlabel="predicted class", ylabel="true class", title=name)
-    fig.colorbar(im, ax=axes, shrink=0.8, label="% of true class (red: off-diagonal ≥ 1 %)")
-    fig.suptitle(title)
-    return fig
+def plot_add_fusion(x: torch.Tensor, y: torch.Tensor, title: str) -> plt.Figure:
+    """One image x, the prompt y − x and the model's input y, each with its own colour scale."""
+    fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH_IN, 2.6))
+    for ax, img, name in zip(axes, (x, y - x, y), ("input x", "prompt P̄", "model input x + P̄")):
+        im = ax.imshow(np.asarray(img), cmap="gray")
+        ax.set_title(name, fontsize=MIN_FONT_PT)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, shrink=0.8, label="normalised units")
+    return finish(fig, title)
 
 
 def plot_learned_prompts(record: dict, title: str) -> plt.Figure:
@@ -116,64 +196,232 @@ def plot_learned_prompts(record: dict, title: str) -> plt.Figure:
     return plot_prompt_scales(p, (h, w), title=title)
 
 
-def plot_saliency(images: np.ndarray, records: dict[str, dict], classes, title: str) -> plt.Figure:
-    """Row 1: test images (one per class). Next rows: each model's saliency map over the image."""
+# ---------------------------------------------------------------------------------------------
+# training runs
+
+def plot_learning_curves(records: list[dict], title: str) -> plt.Figure:
+    """Validation accuracy and training loss per epoch; line = mean over seeds, band = min-max."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 3.3))
+    by_variant: dict[str, list] = {}
+    for r in records:
+        by_variant.setdefault(r["variant"], []).append(r["history"])
+    for variant, hists in sorted(by_variant.items()):
+        n_ep = min(len(h) for h in hists)
+        for ax, key in ((a1, "val_acc"), (a2, "train_loss")):
+            arr = np.array([[row[key] for row in hist[:n_ep]] for hist in hists], dtype=float)
+            scale = 100 if key == "val_acc" else 1
+            ep = np.arange(1, n_ep + 1)
+            c = VARIANT_COLORS.get(variant)
+            hollow = variant == "baseline"   # a hollow, larger marker stays visible under a coinciding one
+            ax.plot(ep, scale * arr.mean(0), marker="o", ms=7 if hollow else 4, mfc="white" if hollow else c,
+                    color=c, label=f"{label(variant)} ({len(hists)} seed{'s' if len(hists) != 1 else ''})")
+            ax.fill_between(ep, scale * arr.min(0), scale * arr.max(0), color=c, alpha=0.15)
+    a1.set(xlabel="epoch", ylabel="validation accuracy (%)", title="clean validation images")
+    a2.set(xlabel="epoch", ylabel="cross-entropy (nats)", title="training loss (augmented)")
+    n_max = max((len(h) for hists in by_variant.values() for h in hists), default=1)
+    for ax in (a1, a2):
+        ax.set_xticks(range(1, n_max + 1, max(1, n_max // 10)))
+        ax.grid(alpha=0.3)
+    a2.ticklabel_format(axis="y", useOffset=False)
+    a2.legend(loc="upper right")
+    return finish(fig, title)
+
+
+def plot_confusions(matrices: dict[str, np.ndarray], classes, title: str) -> plt.Figure:
+    """Row-normalised confusion matrices (percent of each true class), side by side, one y axis."""
+    n = len(matrices)
+    fig, axes = plt.subplots(1, n, figsize=(MAX_WIDTH_IN, 3.9), squeeze=False, sharey=True)
+    for k, (ax, (name, m)) in enumerate(zip(axes[0], matrices.items())):
+        m = np.asarray(m, dtype=float)
+        pct = 100 * m / np.maximum(m.sum(1, keepdims=True), 1)
+        im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
+        for i in range(len(m)):
+            for j in range(len(m)):
+                if i != j and pct[i, j] >= 1:
+                    ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=MIN_FONT_PT, color="#b2182b")
+        ax.set_xticks(range(len(classes)), classes, rotation=90)
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set_xlabel("predicted class")
+        if k == 0:
+            ax.set_ylabel("true class")
+        else:
+            ax.tick_params(labelleft=False)
+        ax.set_title(name, fontsize=MIN_FONT_PT + 1)
+    fig.colorbar(im, ax=axes, shrink=0.8, label="% of the true class")
+    return finish(fig, title)
+
+
+def plot_saliency(images: np.ndarray, records: dict[str, dict], classes, title: str, per_row: int = 5) -> plt.Figure:
+    """Blocks of ``per_row`` test images (one per class): the image, then each model's saliency map on it,
+    titled ✓ when the model got the image right, else ✗ and its prediction."""
     n = len(images)
-    fig, axes = plt.subplots(1 + len(records), n, figsize=(1.25 * n, 1.5 * (1 + len(records)) + 0.4), squeeze=False,
-                             layout="constrained")
-    for j in range(n):
-        show_image(axes[0, j], images[j], classes[j] if isinstance(classes[j], str) else str(classes[j]))
-    for i, (name, rec) in enumerate(records.items(), start=1):
-        ex = rec["explanations"]
-        for j in range(n):
-            img = images[j]
-            base = img[0] if img.shape[0] == 1 else img.mean(0)
-            axes[i, j].imshow(base, cmap="gray")
-            axes[i, j].imshow(np.asarray(ex["maps"][j]) / 255, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-            ok = "✓" if ex["pred"][j] == ex["labels"][j] else "✗"
-            axes[i, j].set_title(f"{ok} pred {ex['pred'][j]}", fontsize=7)
-            axes[i, j].set_xticks([])
-            axes[i, j].set_yticks([])
-        axes[i, 0].set_ylabel(f"{name}\n{ex['method']}", fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    return fig
+    blocks = int(np.ceil(n / per_row))
+    rows = blocks * (1 + len(records))
+    fig, axes = plt.subplots(rows, per_row, figsize=(MAX_WIDTH_IN, 1.2 * rows + 0.4), squeeze=False)
+    for b in range(blocks):
+        top = b * (1 + len(records))
+        for j in range(per_row):
+            i = b * per_row + j
+            col = [axes[top + r, j] for r in range(1 + len(records))]
+            if i >= n:
+                for ax in col:
+                    ax.axis("off")
+                continue
+            show_image(col[0], images[i], str(classes[i]))
+            base = images[i][0] if images[i].shape[0] == 1 else images[i].mean(0)
+            for ax, rec in zip(col[1:], records.values()):
+                ex = rec["explanations"]
+                ax.imshow(base, cmap="gray")
+                ax.imshow(np.asarray(ex["maps"][i]) / 255, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+                pred = ex["pred"][i]
+                ok = pred == ex["labels"][i]
+                ax.set_title("✓" if ok else f"✗ {classes_name(classes, pred)}", fontsize=MIN_FONT_PT,
+                             color="#1b7837" if ok else "#b2182b")
+                ax.set_xticks([])
+                ax.set_yticks([])
+        axes[top, 0].set_ylabel("test image")
+        for r, (name, rec) in enumerate(records.items(), start=1):
+            axes[top + r, 0].set_ylabel(f"{name}")
+    return finish(fig, title)
+
+
+def classes_name(classes, index: int) -> str:
+    """The class name for a predicted index, from the names shown (one per class, in class order)."""
+    names = list(classes)
+    return str(names[index]) if 0 <= index < len(names) else str(index)
+
+
+# ---------------------------------------------------------------------------------------------
+# paired differences
+
+def _verdict_short(r) -> str:
+    v = str(r.verdict)
+    if r.n_pairs < 2:
+        return f"{r.n_pairs} pair: no verdict"
+    if v.startswith("not converged"):
+        return "not converged"
+    return v
 
 
 def plot_paired(paired_df: pd.DataFrame, title: str) -> plt.Figure:
-    """Forest plot: per cell, the mean paired difference (pp) and its 95 % interval."""
+    """Forest plot: per cell and MSVP reading, the mean paired difference (pp) with the interval its
+    verdict rests on (seed × image where per-image records exist, else the t-interval). One panel,
+    with its own x axis, per backbone, so that a wide interval on one backbone cannot hide a narrow
+    one on another; the grey band is the ±0.5 pp equivalence margin; verdicts on the right."""
+    from .stats import MARGIN_PP
+
     df = paired_df.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(df) + 2.0), layout="constrained")
-    for i, r in df.iterrows():
-        lo = r.ci_low if np.isfinite(r.ci_low) else r.diff_mean
-        hi = r.ci_high if np.isfinite(r.ci_high) else r.diff_mean
-        color = {"improves": "#1b9e77", "hurts": "#d95f02"}.get(r.verdict, "#555555")
-        ax.plot([100 * lo, 100 * hi], [i, i], color=color, lw=3, alpha=0.6)
-        ax.plot(100 * r.diff_mean, i, "o", color=color)
-        ax.text(100 * hi, i + 0.18, f"  {r.verdict} (n={r.n_pairs})", fontsize=8, va="bottom")
-    ax.axvline(0, color="black", lw=1)
-    ax.set_yticks(range(len(df)), [f"{DATASETS[r.dataset].title} · {r.backbone} · {r.treatment}" for r in df.itertuples()])
-    ax.set(xlabel="paired difference in test accuracy, MSVP − baseline (percentage points)", title=title)
-    ax.set_ylim(len(df) - 0.4, -0.6)
-    ax.grid(axis="x", alpha=0.3)
-    return fig
+    backbones = [b for b in BACKBONE_TITLES if b in set(df.backbone)] + sorted(set(df.backbone) - set(BACKBONE_TITLES))
+    groups = [df[df.backbone == b] for b in backbones]
+    heights = [0.34 * len(g) + 0.9 for g in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(MAX_WIDTH_IN, sum(heights) + 0.5), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, b, g in zip(axes[:, 0], backbones, groups):
+        g = g.sort_values(["dataset", "treatment"], key=lambda s: s.map(_ORDER).fillna(99) if s.name == "dataset" else s)
+        ax.axvspan(-MARGIN_PP, MARGIN_PP, color="#dddddd", alpha=0.6, lw=0)
+        ax.axvline(0, color="black", lw=1)
+        ys, names, verdicts = [], [], []
+        for y, r in enumerate(g.itertuples()):
+            color = VERDICT_COLORS.get(r.verdict, "#555555")
+            marker = VARIANT_MARKERS.get(r.treatment, "o")
+            if np.isfinite(r.lo_pp):
+                ax.plot([r.lo_pp, r.hi_pp], [y, y], color=color, lw=2.5, alpha=0.8, solid_capstyle="butt")
+            ax.plot(r.diff_pp, y, marker, color=color, ms=7, mfc="white" if r.treatment != "msvp-add-full" else color)
+            ys.append(y)
+            names.append(f"{DATASETS[r.dataset].title} · {r.treatment.split('-')[1]}")
+            verdicts.append(_verdict_short(r))
+        ax.set_yticks(ys, names)
+        ax.set_ylim(len(g) - 0.5, -0.5)
+        lo = np.nanmin(np.r_[g.lo_pp.to_numpy(float), g.diff_pp.to_numpy(float), -MARGIN_PP])
+        hi = np.nanmax(np.r_[g.hi_pp.to_numpy(float), g.diff_pp.to_numpy(float), MARGIN_PP])
+        pad = 0.08 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_xlabel(f"{backbone_title(b)}: MSVP − baseline, test accuracy (pp)")
+        ax.set_ylabel("data set · reading")
+        ax.grid(axis="x", alpha=0.3)
+        right = ax.twinx()
+        right.set_ylim(ax.get_ylim())
+        right.set_yticks(ys, verdicts)
+        right.spines["right"].set_visible(False)
+        right.tick_params(length=0)
+        right.set_ylabel("verdict")
+        ax.set_title(f"{backbone_title(b)} (filled: add fusion; open: concat; grey band: ±{MARGIN_PP:g} pp)",
+                     fontsize=MIN_FONT_PT)
+    return finish(fig, title)
 
 
-def plot_ablation(summary: pd.DataFrame, params: dict[str, int], order: list[str], title: str) -> plt.Figure:
-    """Mean test accuracy ± std per variant (bars), with the measured prompt parameters on each bar."""
+_ORDER = {"mnist": 0, "fashion_mnist": 1, "cifar10": 2}
+
+
+# ---------------------------------------------------------------------------------------------
+# ablations and accounting
+
+def plot_ablation(summary: pd.DataFrame, family: pd.DataFrame, params: dict[str, int], order: list[str],
+                  title: str) -> plt.Figure:
+    """Left: test accuracy per variant, mean ± std over seeds. Right: paired difference to the
+    baseline with the interval its verdict rests on, the ±0.5 pp margin shaded, verdicts on the
+    right. Variants on the y axis, labelled with their measured prompt parameters."""
+    from .stats import MARGIN_PP
+
     s = summary.set_index("variant").reindex(order)
-    fig, ax = plt.subplots(figsize=(1.6 * len(order) + 2, 3.8))
-    x = np.arange(len(order))
-    ax.bar(x, 100 * s["mean"], yerr=100 * s["std"].fillna(0), capsize=4,
-           color=[VARIANT_COLORS.get(v, "#999999") for v in order])
-    lo = 100 * (s["mean"] - s["std"].fillna(0)).min()
-    hi = 100 * (s["mean"] + s["std"].fillna(0)).max()
-    pad = max(0.5, (hi - lo) * 0.6)
-    ax.set_ylim(lo - pad, hi + pad)
-    for xi, v in zip(x, order):
-        ax.text(xi, lo - pad * 0.9, f"{params.get(v, 0):,} params", ha="center", fontsize=8)
-        ax.text(xi, 100 * s.loc[v, "mean"], f"{100 * s.loc[v, 'mean']:.2f}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [label(v) for v in order], rotation=20, ha="right", fontsize=8)
-    ax.set(ylabel="test accuracy (%)", title=title)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    fam = family.set_index("treatment") if len(family) else family
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 0.45 * len(order) + 1.5), sharey=True,
+                                 gridspec_kw={"width_ratios": [1, 1.2]})
+    y = np.arange(len(order))
+    for yi, v in zip(y, order):
+        c = VARIANT_COLORS.get(v, "#777777")
+        if np.isfinite(s.loc[v, "mean"]):
+            a1.errorbar(100 * s.loc[v, "mean"], yi, xerr=100 * np.nan_to_num(s.loc[v, "std"]), fmt=VARIANT_MARKERS.get(v, "o"),
+                        color=c, capsize=3, ms=6)
+    a1.set_yticks(y, [f"{label(v)}\n({params.get(v, 0):,} params)" for v in order])
+    a1.set_ylim(len(order) - 0.5, -0.5)
+    a1.set(xlabel="test accuracy (%)\nmean ± std over seeds", ylabel="variant (measured prompt parameters)")
+    a1.grid(axis="x", alpha=0.3)
+    a1.margins(x=0.25)
+    a2.axvspan(-MARGIN_PP, MARGIN_PP, color="#dddddd", alpha=0.6, lw=0)
+    a2.axvline(0, color="black", lw=1)
+    verdicts = []
+    for yi, v in zip(y, order):
+        if v == "baseline" or len(fam) == 0 or v not in fam.index:
+            verdicts.append("reference" if v == "baseline" else "no pairs")
+            continue
+        r = fam.loc[v]
+        color = VERDICT_COLORS.get(r.verdict, "#555555")
+        if np.isfinite(r.lo_pp):
+            a2.plot([r.lo_pp, r.hi_pp], [yi, yi], color=color, lw=2.5, alpha=0.8)
+        a2.plot(r.diff_pp, yi, VARIANT_MARKERS.get(v, "o"), color=color, ms=6)
+        verdicts.append("not converged" if str(r.verdict).startswith("not converged") else
+                        (r.verdict if r.n_pairs >= 2 else "1 pair"))
+    a2.set(xlabel=f"Δ vs baseline (pp), 95 % interval\ngrey band: ±{MARGIN_PP:g} pp")
+    a2.grid(axis="x", alpha=0.3)
+    a2.margins(x=0.1)
+    right = a2.twinx()
+    right.set_ylim(a1.get_ylim())
+    right.set_yticks(y, verdicts)
+    right.tick_params(length=0)
+    right.spines["right"].set_visible(False)
+    right.set_ylabel("verdict")
+    return finish(fig, title)
+
+
+def plot_overhead(params: pd.DataFrame, threshold_pct: float = 0.02) -> plt.Figure:
+    """Prompt parameters as a share of the backbone (full scales), per backbone × input and fusion;
+    the fusions side by side so that no marker hides another."""
+    d = params[params.scales == "full"]
+    cells = list(dict.fromkeys(zip(d.backbone, d["input"])))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3.4))
+    styles = {"add": ("o", "#d95f02", -0.22), "concat": ("s", "#e7298a", 0.0), "gated": ("^", "#1f78b4", 0.22)}
+    for fusion, (marker, color, dx) in styles.items():
+        f = d[d.fusion == fusion].set_index(["backbone", "input"])
+        xs = [i + dx for i, c in enumerate(cells) if c in f.index]
+        vals = [f.loc[c, "overhead_pct"] for c in cells if c in f.index]
+        ax.scatter(xs, vals, marker=marker, s=40, color=color, label=f"{fusion} fusion", zorder=3)
+    ax.axhline(threshold_pct, color="#b2182b", ls="--", lw=1, label=f"claim: < {threshold_pct} %")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(cells)), [f"{backbone_title(b)}\n{i.replace('x', '×')}" for b, i in cells])
+    ax.set(xlabel="backbone and input (channels × height × width)",
+           ylabel="prompt / backbone parameters (%)")
+    ax.legend(loc="upper right", ncols=2)
+    ax.grid(alpha=0.3, axis="y")
+    ax.margins(y=0.3)
+    return finish(fig, "MSVP parameter overhead, full scales (measured)")
