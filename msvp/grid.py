@@ -90,9 +90,10 @@ PROFILES = {
         settings=dict(epochs=1, val_subset=128, test_subset=256), train_subset={d: 256 for d in ALL}),
     "cpu": Profile(
         "cpu", "The official protocol for the CNN (full 90 % training split, 10 epochs, batch 128, full "
-               "validation and test sets) on all three data sets; bf16 autocast where the CPU has native "
-               "bf16; 1 thread per run; 5 paired seeds for baseline and MSVP add/full, 3 for MSVP "
-               "concat/full, the ablation (Fashion-MNIST) and the controls (Fashion-MNIST, CIFAR-10).",
+               "validation and test sets) on all three data sets; fp32 (bf16 was not shown equivalent); "
+               "1 thread per run; 3 paired seeds for baseline, MSVP add/full and MSVP concat/full, 2 more "
+               "for baseline and add/full; the ablation on Fashion-MNIST and the controls on Fashion-MNIST "
+               "and CIFAR-10 at 3 seeds.",
         parts=(Part("main", CNN_CELLS, MAIN_VARIANTS, (0, 1, 2)),
                Part("main-more-seeds", CNN_CELLS, ("baseline", "msvp-add-full"), (3, 4)),
                Part("ablation", (("fashion_mnist", "cnn"),), ABLATION_EXTRA, (0, 1, 2)),

@@ -1,0 +1,176 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 12. Is it the multi-scale structure?
+#
+# MSVP adds a learned image to the input, built from three maps of 1 × 1, 4 × 4 and 8 × 8 values that
+# are upsampled and averaged. When it helps, is it because of that multi-scale structure, or would
+# any small learned input bias do as well? The paper does not test this. This chapter goes beyond
+# it with *controls*: prompts that keep MSVP's additive form and its tiny parameter budget but drop
+# the structure (or the learning), trained with the same protocol, seeds and backbone
+# initialisation as the baseline and MSVP.
+#
+# **What you will learn**
+# - the four controls, what they add to the image, and what they cost in parameters (formula
+#   checked against built models);
+# - why a full-resolution prompt can express everything an additive MSVP prompt can;
+# - each control against the baseline and against MSVP (add fusion, full scales), paired by seed,
+#   with intervals and verdicts;
+# - where every prompt variant of the book sits on a plot of accuracy gain against parameter cost;
+# - the answer to the question for each data set, or why there is none yet.
+
+# %% tags=["remove-cell", "colab-setup"]
+# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
+import os, subprocess, sys; REPO = "/content/msvp-book"
+if "google.colab" in sys.modules:
+    os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
+    REPO in sys.path or sys.path.insert(0, REPO)
+from msvp.colab import setup; setup()
+
+# %% tags=["parameters"]
+PROFILE = "cpu"          # smoke | cpu | paper
+RESULTS_DIR = "../results"
+DATA_ROOT = "../data"
+RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
+
+# %%
+from IPython.display import Markdown, display
+
+from msvp import controls
+from msvp.results import skipped_line
+
+df = controls.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN,
+                             data_root=DATA_ROOT)
+for line in controls.provenance(df, PROFILE) + [skipped_line(df)]:
+    if line:
+        controls.say(line)
+
+# %% [markdown]
+# ## The controls
+#
+# Each control answers one way in which MSVP's gain could arise without its multi-scale structure:
+#
+# - **pad prompt** — a learned frame, one pixel wide, added at the image border and zero inside: the
+#   padding prompt of earlier visual-prompting work {cite}`bahng2022visual`. It has about as many
+#   parameters as MSVP but cannot touch the image's interior.
+# - **full-resolution prompt** — one learned value per pixel and channel, added to the image: ten to
+#   thirteen times MSVP's parameters, and no structure at all.
+# - **global-only prompt** — MSVP's coarsest map alone: one constant per channel. It is the cheapest
+#   input bias there is (it comes from the [scale ablation](06_scale_ablation.ipynb) runs).
+# - **frozen random prompt** — MSVP add/full with its three maps kept at their random initial values.
+#   It has the structure but never learns: if it matches MSVP, learning the maps is not what helps.
+#
+# Parameter counts come from the variant registry (`msvp.config.VARIANTS[...].params(C, H, W)`) and
+# are checked against the prompt of a model built for each input shape:
+
+# %% tags=["nbval-check-output"]
+params = controls.format_params(controls.param_table())
+display(Markdown(controls.markdown_table(params)))
+
+# %% [markdown]
+# "Untrained values" are prompt numbers that exist but are never trained (the frozen prompt's
+# maps). The shares are of the CNN's trainable parameters, the backbone every control runs on.
+#
+# ### A full-resolution prompt can express every additive prompt
+#
+# With add fusion, MSVP adds one fixed image to every input: the mean of its upsampled maps. So do
+# the gated fusion (its gate sees only the prompts, not the image), the pad, global-only and frozen
+# prompts. A full-resolution prompt *is* an arbitrary fixed image, so each of them can be rewritten
+# as a full-resolution prompt with identical outputs; only concat fusion, which mixes the image with
+# the maps through a 1 × 1 convolution, cannot. The check below gives every prompt large random
+# values, folds it into a full-resolution prompt (`msvp.controls.as_fullres`) and compares logits:
+
+# %% tags=["nbval-check-output"]
+display(Markdown(controls.markdown_table(controls.fullres_table())))
+
+# %% [markdown]
+# So if MSVP beats the full-resolution prompt, it cannot be because it expresses something the
+# full-resolution prompt cannot: it would be the *parameterisation* — few, smooth, low-resolution
+# numbers under the same Adam step and weight decay — that trains to a better image.
+#
+# ## What was run
+#
+# The controls are a part of their own in each profile that runs them (the
+# [reproduce chapter](11_reproduce.ipynb) lists the profiles). Seeds with a current result, per arm:
+
+# %%
+controls.say(controls.plan_line(PROFILE))
+cov = controls.coverage(df, PROFILE)
+if not cov.empty:
+    display(Markdown(controls.markdown_table(controls.coverage_table(cov))))
+
+# %% [markdown]
+# ## Paired comparisons
+#
+# Every comparison this chapter makes is listed below: in each cell with a control, MSVP add/full −
+# baseline, each control − baseline, and each control − MSVP add/full, paired by seed (same
+# backbone initialisation, batch order and augmentation). The rules are the report card's
+# (`msvp.stats`):
+#
+# - **interval**: 95 %, over seeds *and* test images (`seed × image`) where every run stored which
+#   test images it got right; with one seed pair there is no interval;
+# - **verdict**: *improves* / *hurts* when the Holm-adjusted p is below 0.05 — Holm's correction
+#   runs over all the comparisons of this table, as one family; *equivalent* when the difference
+#   is shown to lie within ±0.5 pp (TOST, Holm-adjusted); *inconclusive* otherwise;
+# - **convergence gate**: if a cell's baseline still gained more than 0.5 pp of validation accuracy
+#   over its last two epochs, no comparison in that cell is judged.
+#
+# The intervals are not adjusted for multiplicity, the verdicts are: an interval that just excludes
+# zero can still carry *inconclusive*. Because this family differs from the report card's, MSVP's
+# verdict here can differ from the one in [chapter 10](10_report_card.ipynb).
+
+# %%
+family = controls.control_family(df)
+display(Markdown(controls.family_markdown(family)))
+
+# %% [markdown]
+# ## Gain against parameter cost, for every prompt in the book
+#
+# Each point is one prompt variant in one (data set, backbone) cell: its mean paired gain over the
+# baseline, with the 95 % interval as a bar, against the trainable parameters it adds (measured on
+# the trained model). The MSVP scale sets share a colour, fusions a marker shape; controls have
+# their own (the global-only prompt is "MSVP add · global"). Points closer than a marker's width
+# are spread sideways so that none hides another; their exact parameter counts are in the table
+# above.
+
+# %% tags=["hide-input"]
+gains = controls.gain_table(df)
+fig = controls.plot_gain_vs_params(gains, df)
+if fig is None:
+    controls.say("No prompt variant has paired results yet: nothing to plot.")
+
+# %% [markdown]
+# ## The answer, data set by data set
+#
+# The rule (`msvp.controls.cell_answer`): when MSVP add/full *improves* on the baseline, the answer
+# is **no** if a learned prompt without the multi-scale structure (pad, full-resolution,
+# global-only) also *improves* on the baseline and is *equivalent* to MSVP or better; it is **yes**
+# if every such prompt that ran falls short of MSVP (*hurts* in control − MSVP); otherwise it is
+# *inconclusive*. When MSVP itself shows no gain, there is nothing for the structure to explain.
+
+# %%
+answers = controls.answers(df, family, PROFILE)
+display(Markdown(controls.answers_markdown(answers, PROFILE)))
+
+# %% [markdown]
+# ## Limits of this check
+#
+# - The controls run on the CNN only; on the ViT an additive prompt is absorbed exactly by the
+#   position embedding ([chapter 10](10_report_card.ipynb)), so every additive control there is the
+#   same function class as the baseline.
+# - Three seeds give wide seed intervals; a verdict of *inconclusive* says the runs cannot tell,
+#   not that the arms are equal. Only *equivalent* says that.
+# - All prompts start at N(0, 1) × 0.01 and share the optimiser settings of the official code,
+#   including weight decay on the prompts; a control could behave differently with its own tuning.

@@ -1,0 +1,351 @@
+"""The matched-parameter controls chapter (msvp.controls) on hand-made result frames.
+
+Every frame has the columns of ``msvp.results.load`` and per-image ``correct`` arrays. With N test
+images and the baseline of seed s right on the first 1800 + 10·s of them, a variant right on
+``k`` more images than the baseline in every seed has a per-seed difference of exactly 100·k/N pp,
+so the means below are derived by hand; identical arrays give a difference of exactly zero with
+zero variance (equivalent within any margin).
+"""
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from msvp import controls  # noqa: E402
+from msvp.grid import get_profile  # noqa: E402
+from msvp.results import load  # noqa: E402
+from msvp.stats import PAIRED_COLUMNS  # noqa: E402
+
+N = 2000
+SEEDS = (0, 1, 2)
+FLAT = [0.80, 0.90, 0.90, 0.90]        # validation curve that passes the gate (rise 0 pp)
+RISING = [0.50, 0.70, 0.80, 0.90]      # still rising: +20 pp over the last two epochs (0.90 - 0.70)
+
+
+@pytest.fixture(scope="module")
+def columns(tmp_path_factory):
+    return list(load("smoke", tmp_path_factory.mktemp("empty")).columns)
+
+
+def correct(n_right: int) -> np.ndarray:
+    c = np.zeros(N, dtype=bool)
+    c[:n_right] = True
+    return c
+
+
+def frame(columns, arms: dict, dataset="fashion_mnist", backbone="cnn", curve=FLAT, n_train=54000) -> pd.DataFrame:
+    """``arms``: variant -> extra images right per seed, relative to the baseline (a list per seed,
+    or one int for all seeds). The baseline of seed s is right on the first 1800 + 10·s images."""
+    rows = []
+    for variant, extra in {"baseline": 0, **arms}.items():
+        extra = list(extra) if isinstance(extra, (list, tuple)) else [extra] * len(SEEDS)
+        for seed, k in zip(SEEDS, extra):
+            c = correct(1800 + 10 * seed + k)
+            row = dict.fromkeys(columns)
+            row.update(dataset=dataset, backbone=backbone, variant=variant, seed=seed, status="done",
+                       test_acc=float(c.mean()), correct=c, val_acc_curve=list(curve), n_train=n_train, n_test=N,
+                       params_prompt=controls.VARIANTS[variant].params(*controls.DATASETS[dataset].shape),
+                       fingerprint="f", device_class="cpu", threads=1, precision="bf16", epochs=len(curve),
+                       data_variant="complete", data_n_train=60000, data_n_test=10000, hardware="test",
+                       torch="test", path=f"{dataset}/{backbone}/{variant}/seed{seed}.json")
+            rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def row(fam, treatment, control="baseline"):
+    r = controls.find(fam, "fashion_mnist", "cnn", treatment, control)
+    assert r is not None, (treatment, control)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# the family of comparisons and its verdicts
+
+def test_family_any_bias(columns):
+    # MSVP and the pad prompt: 40 more images right (+2.00 pp); full-res and frozen: as the baseline;
+    # global-only: +40, -40, +20 images (+2, -2, +1 pp: mean +0.33 pp, too noisy to call)
+    df = frame(columns, {"msvp-add-full": 40, "control-pad": 40, "control-fullres": 0, "control-frozen": 0,
+                         "msvp-add-global": [40, -40, 20]})
+    fam = controls.control_family(df)
+    assert list(fam.columns) == PAIRED_COLUMNS
+    assert len(fam) == 9                                  # MSVP − base, 4 arms − base, 4 arms − MSVP
+    assert (fam.holm_m == 9).all()                        # one Holm family over every comparison
+    assert (fam.interval == "seed × image").all()
+    assert row(fam, "msvp-add-full").diff_pp == pytest.approx(2.0)
+    assert row(fam, "msvp-add-full").verdict == "improves"
+    assert row(fam, "control-pad").diff_pp == pytest.approx(2.0)
+    assert row(fam, "control-pad").verdict == "improves"
+    pad_ref = row(fam, "control-pad", "msvp-add-full")
+    assert pad_ref.diff_pp == 0 and pad_ref.lo_pp == 0 and pad_ref.hi_pp == 0
+    assert pad_ref.verdict == "equivalent"
+    assert row(fam, "control-fullres").verdict == "equivalent"
+    assert row(fam, "control-fullres", "msvp-add-full").diff_pp == pytest.approx(-2.0)
+    assert row(fam, "control-fullres", "msvp-add-full").verdict == "hurts"
+    assert row(fam, "msvp-add-global").diff_pp == pytest.approx(1 / 3)
+    assert row(fam, "msvp-add-global").verdict == "inconclusive"
+    assert row(fam, "msvp-add-global", "msvp-add-full").diff_pp == pytest.approx(-5 / 3)
+    # order: MSVP first, then each arm against the baseline before the same arm against MSVP
+    assert list(zip(fam.treatment, fam.control))[:3] == [("msvp-add-full", "baseline"), ("control-pad", "baseline"),
+                                                         ("control-pad", "msvp-add-full")]
+
+    a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
+    assert a.verdict == controls.ANY_BIAS
+    assert "pad prompt improves on the baseline and does as well as MSVP" in a.text
+    assert "The pad prompt's gain is +2.00 [" in a.text and "vs MSVP's +2.00 [" in a.text
+    assert "pad prompt − MSVP = +0.00 [+0.00, +0.00] pp: it matches MSVP within ±0.5 pp" in a.text
+    assert "54,000 training images" in a.text
+    assert "frozen random prompt − MSVP = -2.00 [" in a.text
+    assert "it falls short of MSVP, so learning the maps matters" in a.text
+
+
+def test_structure_matters_when_every_unstructured_prompt_falls_short(columns):
+    df = frame(columns, {"msvp-add-full": 40, "control-pad": 0, "control-fullres": 0, "msvp-add-global": 0})
+    fam = controls.control_family(df)
+    assert len(fam) == 7 and (fam.holm_m == 7).all()
+    for arm in ("control-pad", "control-fullres", "msvp-add-global"):
+        assert row(fam, arm, "msvp-add-full").verdict == "hurts"
+        assert row(fam, arm).verdict == "equivalent"
+    assert controls.cell_answer(df, fam, "fashion_mnist", "cnn").verdict == controls.STRUCTURE_MATTERS
+
+
+def test_no_gain_to_explain_when_msvp_is_equivalent(columns):
+    df = frame(columns, {"msvp-add-full": 0, "control-pad": 40})
+    fam = controls.control_family(df)
+    assert row(fam, "msvp-add-full").verdict == "equivalent"
+    assert row(fam, "control-pad", "msvp-add-full").verdict == "improves"
+    a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
+    assert a.verdict == controls.NO_GAIN and "no gain for its structure to explain" in a.text
+
+
+def test_inconclusive_when_the_unstructured_prompt_is_noisy(columns):
+    df = frame(columns, {"msvp-add-full": 40, "msvp-add-global": [40, -40, 20]})
+    fam = controls.control_family(df)
+    assert row(fam, "msvp-add-full").verdict == "improves"
+    assert row(fam, "msvp-add-global", "msvp-add-full").verdict == "inconclusive"
+    assert controls.cell_answer(df, fam, "fashion_mnist", "cnn").verdict == controls.INCONCLUSIVE
+
+
+def test_equivalent_to_msvp_without_a_gain_over_the_baseline_is_not_enough(columns):
+    # MSVP +0.30 pp (6 images): improves (tight interval), but a pad prompt at +0.10 pp is within
+    # ±0.5 pp of both MSVP and the baseline: it cannot show that 'any input bias does as well'
+    df = frame(columns, {"msvp-add-full": 6, "control-pad": 2})
+    fam = controls.control_family(df)
+    assert row(fam, "control-pad", "msvp-add-full").verdict == "equivalent"
+    assert row(fam, "control-pad").verdict != "improves"
+    assert controls.cell_answer(df, fam, "fashion_mnist", "cnn").verdict != controls.ANY_BIAS
+
+
+def test_gate_uses_the_baseline_for_every_row(columns):
+    df = frame(columns, {"msvp-add-full": 40, "control-pad": 40}, curve=RISING)
+    # give MSVP a flat curve: the rows against MSVP must still be gated by the baseline
+    df.loc[df.variant == "msvp-add-full", "val_acc_curve"] = pd.Series([list(FLAT)] * 3, index=df.index[df.variant == "msvp-add-full"])
+    fam = controls.control_family(df)
+    assert (fam.verdict == "not converged at this budget").all()
+    assert fam.val_rise_pp.tolist() == pytest.approx([20.0] * len(fam))
+    assert fam.p_holm.isna().all()                       # gated rows are left out of the family
+    a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
+    assert a.verdict == controls.NOT_CONVERGED and "+20.00 pp" in a.text
+
+
+def test_one_seed_gives_no_interval_and_no_verdict(columns):
+    df = frame(columns, {"msvp-add-full": 40, "control-pad": 40})
+    df = df[df.seed == 0]
+    fam = controls.control_family(df)
+    assert (fam.n_pairs == 1).all() and fam.lo_pp.isna().all() and (fam.verdict == "inconclusive").all()
+    shown = controls.format_family(fam)
+    assert not shown.isna().any().any()
+    assert set(shown.interval) == {"none (1 seed pair)"} and set(shown["p (Holm)"]) == {"–"}
+    assert "n = 1, no interval" in shown["Δ test accuracy [95 % interval]"].iloc[0]
+    assert controls.cell_answer(df, fam, "fashion_mnist", "cnn").verdict == controls.INCONCLUSIVE
+
+
+def test_cells_are_never_pooled_and_cells_without_controls_stay_out(columns):
+    a = frame(columns, {"msvp-add-full": 40, "control-pad": 40})
+    b = frame(columns, {"msvp-add-full": 0, "control-pad": 0}, dataset="cifar10")
+    c = frame(columns, {"msvp-add-full": 40}, dataset="mnist")          # no control: not in the family
+    fam = controls.control_family(pd.concat([a, b, c], ignore_index=True))
+    assert set(fam.dataset) == {"fashion_mnist", "cifar10"}
+    assert len(fam) == 6 and (fam.holm_m == 6).all()
+    assert list(fam.dataset[:3]) == ["fashion_mnist"] * 3              # cells in the book's order
+
+
+# ---------------------------------------------------------------------------------------------
+# nothing, or part, of the runs
+
+def test_no_results(columns, tmp_path):
+    df = load("cpu", tmp_path)
+    fam = controls.control_family(df)
+    assert fam.empty and list(fam.columns) == PAIRED_COLUMNS
+    items = controls.answers(df, fam, "cpu")
+    assert [(a.dataset, a.backbone) for a in items] == list(controls.planned_cells("cpu"))
+    assert all(a.verdict == controls.NOT_RUN and "not run yet" in a.text for a in items)
+    cov = controls.coverage(df, "cpu")
+    assert set(cov.note) == {"not run yet"} and (cov["seeds with results"] == 0).all()
+    # an arm shows only where the profile plans it (the global-only prompt: where the ablation runs)
+    planned = {(c.dataset, c.backbone, c.variant) for c in get_profile("cpu").configs()}
+    for (d, b) in controls.planned_cells("cpu"):
+        arms = {controls.short(v) for v in controls.CHAPTER_VARIANTS if (d, b, v) in planned}
+        assert set(cov.arm[cov.cell == controls.cell_title(d, b)]) == arms
+    assert controls.gain_table(df).empty
+    assert controls.plot_gain_vs_params(controls.gain_table(df), df) is None
+    assert controls.format_family(fam).empty
+    assert "plans no control runs" not in controls.answers_markdown(items, "cpu")
+    assert "no cell of the 'paper' profile" in controls.answers_markdown(controls.answers(df, fam, "paper"), "paper").lower()
+
+
+def test_partial_results_controls_without_msvp(columns):
+    df = frame(columns, {"control-pad": 40})
+    fam = controls.control_family(df)
+    assert list(fam.treatment) == ["control-pad"]
+    a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
+    assert a.verdict == controls.NOT_RUN and "MSVP add/full" in a.text
+
+
+def test_coverage_table_and_family_markdown(columns):
+    df = frame(columns, {"msvp-add-full": 40, "control-pad": 40})
+    df = df[~((df.variant == "control-pad") & (df.seed == 2))]
+    cov = controls.coverage(df, "cpu")
+    wide = controls.coverage_table(cov)
+    col = "Fashion-MNIST · CNN: seeds done / planned"
+    n_ctrl = len(get_profile("cpu").part("controls").seeds)
+    assert wide.set_index("arm").loc["pad prompt", col] == f"2 / {n_ctrl}"
+    assert wide.set_index("arm").loc["full-resolution prompt", col] == f"0 / {n_ctrl} (not run yet)"
+    assert not wide.isna().any().any()
+    md = controls.family_markdown(controls.control_family(df))
+    assert md.startswith("Holm's correction runs over the 3 tested comparisons below (one family).")
+    assert "**Fashion-MNIST · CNN** (intervals: seed × image)" in md
+    assert "| comparison | seed pairs | Δ test accuracy [95 % interval] | p (Holm) | verdict |" in md
+    assert controls.family_markdown(controls.control_family(df.iloc[0:0])) == "No paired control runs yet: nothing to compare."
+
+
+def test_coverage_counts_seeds(columns):
+    df = frame(columns, {"msvp-add-full": 40, "control-pad": 40})
+    df = df[~((df.variant == "control-pad") & (df.seed == 2))]
+    df.attrs["diverged"] = [{"dataset": "fashion_mnist", "backbone": "cnn", "variant": "control-pad", "seed": 2}]
+    cov = controls.coverage(df, "cpu").set_index(["cell", "arm"])
+    assert cov.loc[("Fashion-MNIST · CNN", "pad prompt"), "seeds with results"] == 2
+    assert cov.loc[("Fashion-MNIST · CNN", "pad prompt"), "seeds planned"] == len(get_profile("cpu").part("controls").seeds)
+    assert cov.loc[("Fashion-MNIST · CNN", "pad prompt"), "note"] == "diverged: seed 2"
+    base_seeds = {c.seed for c in get_profile("cpu").configs()
+                  if (c.dataset, c.backbone, c.variant) == ("fashion_mnist", "cnn", "baseline")}
+    assert cov.loc[("Fashion-MNIST · CNN", "baseline"), "seeds planned"] == len(base_seeds)
+    assert cov.loc[("Fashion-MNIST · CNN", "full-resolution prompt"), "note"] == "not run yet"
+
+
+# ---------------------------------------------------------------------------------------------
+# parameter cost
+
+def test_param_table_matches_the_issue_and_the_built_models():
+    t = controls.param_table().set_index(["variant", "shape"])
+    expected = {"msvp-add-full": (81, 243), "control-pad": (108, 372), "control-fullres": (784, 3072),
+                "msvp-add-global": (1, 3), "control-frozen": (0, 0)}
+    for v, (small, large) in expected.items():
+        assert t.loc[(v, "1×28×28"), "formula"] == t.loc[(v, "1×28×28"), "measured"] == small
+        assert t.loc[(v, "3×32×32"), "formula"] == t.loc[(v, "3×32×32"), "measured"] == large
+    assert t.loc[("control-frozen", "1×28×28"), "fixed"] == 81 and t.loc[("control-frozen", "3×32×32"), "fixed"] == 243
+    assert t.loc[("msvp-add-full", "1×28×28"), "backbone"] == 1_207_786
+    shown = controls.format_params(controls.param_table())
+    assert set(shown["formula = built model"]) == {"yes"}
+    assert list(shown["trainable parameters, 1×28×28 / 3×32×32"]) == ["81 / 243", "108 / 372", "784 / 3,072",
+                                                                      "1 / 3", "0 / 0"]
+    assert list(shown["untrained values"]) == ["0 / 0"] * 4 + ["81 / 243"]
+    assert shown["% of the CNN's"].iloc[0] == f"{100 * 81 / 1_207_786:.4f} / {100 * 243 / 1_208_362:.4f}"
+    assert not shown.isna().any().any()
+
+
+# ---------------------------------------------------------------------------------------------
+# the figure
+
+def test_dodge_hand_values():
+    assert controls.dodge([0.0, 0.1, 5.0], 1.0) == pytest.approx([-0.45, 0.55, 5.0])
+    assert controls.dodge([1.0, 1.0, 1.0], 1.0) == pytest.approx([0.0, 1.0, 2.0])
+    # 0 and 0.5 merge, then overlap 1.6 and merge again around the mean 0.7
+    assert controls.dodge([1.6, 0.0, 0.5], 1.0) == pytest.approx([1.7, -0.3, 0.7])
+    assert controls.dodge([3.0, 0.0], 1.0) == pytest.approx([3.0, 0.0])
+    assert len(controls.dodge([], 1.0)) == 0
+
+
+def test_gain_table_and_figure(columns):
+    arms = {v: 20 for v in controls.PROMPT_VARIANTS}
+    df = pd.concat([frame(columns, arms), frame(columns, {"msvp-add-full": 10, "control-pad": 0}, dataset="cifar10",
+                                                 n_train=44923)], ignore_index=True)
+    g = controls.gain_table(df)
+    assert len(g) == len(controls.PROMPT_VARIANTS) + 2
+    assert (g.params == g.params_formula).all()
+    assert g[g.dataset == "fashion_mnist"].diff_pp.tolist() == pytest.approx([1.0] * len(controls.PROMPT_VARIANTS))
+    fig = controls.plot_gain_vs_params(g, df)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2                                         # one panel per cell with data
+    titles = [ax.get_title(loc="left") for ax in axes]
+    assert "Fashion-MNIST · CNN\n54,000 training images, 3 seed pairs" in titles
+    assert "CIFAR-10 · CNN\n44,923 training images, 3 seed pairs" in titles   # complete copy in this frame
+    assert all(ax.get_xscale() == "symlog" for ax in axes)
+    assert fig._suptitle.get_text()
+    assert all("(pp)" in ax.get_ylabel() and "parameters" in ax.get_xlabel() for ax in axes)
+    texts = [t for ax in axes for t in [ax.title, ax._left_title, ax.xaxis.label] + ax.get_xticklabels()
+             + ax.get_yticklabels() if t.get_text()]
+    texts += [t for leg in fig.legends for t in leg.get_texts()]
+    assert min(t.get_fontsize() for t in texts) >= 9
+    fig.canvas.draw()   # drawn at most 6.8 in wide, the book's text column: never shrunk below 9 pt
+    assert fig.get_tightbbox(fig.canvas.get_renderer()).width <= 6.85
+    # markers of one panel do not sit on top of each other
+    from matplotlib.scale import SymmetricalLogTransform
+
+    shapes = set(controls.FUSION_MARKERS.values()) | {m for m, _ in controls.CONTROL_STYLE.values()}
+    xs = sorted(line.get_xdata()[0] for line in axes[0].lines if line.get_marker() in shapes)
+    assert len(xs) == len(controls.PROMPT_VARIANTS)
+    tr = SymmetricalLogTransform(10, controls.LINTHRESH, controls.LINSCALE)
+    assert (np.diff(tr.transform(np.array(xs))) > 0.05).all()
+    matplotlib.pyplot.close(fig)
+
+
+def test_say_wraps_to_the_book_width(capsys):
+    controls.say("word " * 60)
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 88
+
+
+def test_markdown_table():
+    md = controls.markdown_table(pd.DataFrame({"a b": ["x|y", None], "c": [math.nan, 1]}))
+    assert md.splitlines() == ["| a b | c |", "|---|---|", "| x\\|y | – |", "| – | 1.0 |"]
+
+
+# ---------------------------------------------------------------------------------------------
+# function classes: every additive prompt is a full-resolution prompt
+
+def test_as_fullres_reproduces_additive_prompts_and_refuses_concat():
+    import torch
+
+    from msvp.prompting import MultiScalePrompt, PadPrompt
+
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    pad = PadPrompt(1, (28, 28))
+    with torch.no_grad():
+        pad.border.fill_(2.0)
+    folded = controls.as_fullres(pad, (1, 28, 28))
+    assert torch.allclose(folded(x), pad(x), atol=1e-6)   # (x + 2) - x is 2 only up to rounding
+    # hand value: the frame is 2 on the 108 border pixels, 0 inside
+    m = folded.map.detach()
+    assert float(m.sum()) == pytest.approx(2.0 * 108) and float(m[0, 0, 5, 5]) == 0
+    assert controls.as_fullres(MultiScalePrompt(1, fusion="concat"), (1, 28, 28)) is None
+    t = controls.fullres_table().set_index("prompt")
+    assert t.loc["MSVP concat/full"].str.startswith("no").all()
+    assert t.drop(index="MSVP concat/full").map(lambda s: s.startswith("yes")).all().all()
+
+
+def test_ensure_results_trains_nothing_and_says_what_is_missing(tmp_path, capsys):
+    df = controls.ensure_results("cpu", tmp_path)
+    out = capsys.readouterr().out
+    assert df.empty and not any(tmp_path.iterdir())
+    n = len(controls.chapter_plan("cpu", tmp_path))
+    assert n > 0 and f"{n} of the {n} runs this chapter needs have no current result" in out.replace("\n", " ")
+    assert max(len(line) for line in out.splitlines()) <= 88
+    controls.ensure_results("paper", tmp_path)
+    assert "plans no control runs" in capsys.readouterr().out
+    part = get_profile("cpu").part("controls")
+    assert controls.plan_line("cpu") == (
+        "The 'cpu' profile runs the controls (pad prompt, full-resolution prompt, frozen random prompt) on "
+        + ", ".join(controls.cell_title(*c) for c in part.cells) + f", {len(part.seeds)} seeds each.")
