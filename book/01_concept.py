@@ -21,7 +21,7 @@
 # **What you will learn**
 # - the three prompt scales (1 × 1 *global*, 4 × 4 *mid*, 8 × 8 *local*) and how bilinear
 #   upsampling turns each into a full-size image;
-# - how the prompt is fused with the input (the default is a plain addition — no convolution);
+# - how the prompt is fused with the input (the default is a plain addition, no convolution);
 # - why the whole prompt costs only 81 parameters per image channel.
 
 # %% tags=["remove-cell", "colab-setup"]
@@ -34,20 +34,17 @@ if "google.colab" in sys.modules:
 from msvp.colab import setup; setup()
 
 # %% tags=["parameters"]
-PROFILE = "cpu"          # smoke | cpu | paper
-RESULTS_DIR = "../results"
-DATA_ROOT = "../data"
-RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
+PROFILE = "cpu"          # unused here: this chapter reads no results
+DATA_ROOT = "../data"    # one MNIST test image for the fusion figure
 
 # %%
 import torch
-from IPython.display import display
 
 from msvp import book, viz
-from msvp.prompting import PROMPT_SIZES, SCALE_SETS, MultiScalePrompt
+from msvp.prompting import MultiScalePrompt
 
 book.setup_plots()
-torch.manual_seed(0)
+_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Three scales, one image each
@@ -61,62 +58,61 @@ demo = MultiScalePrompt(1, scales="full", fusion="add")
 with torch.no_grad():
     for p in demo.prompts.values():
         p.normal_()
-viz.plot_prompt_scales(demo, (28, 28), title="Prompt maps at 1×1, 4×4 and 8×8, upsampled to 28×28 (random values)");
+title = "Prompt maps at 1×1, 4×4 and 8×8, upsampled to 28×28"
+book.figure(viz.plot_prompt_scales(demo, (28, 28), title=title))
 
 # %% [markdown]
 # Top row: the raw parameters. Bottom row: each map after `F.interpolate(mode="bilinear",
-# align_corners=False)` to the image size, and their mean P̄. The 1 × 1 map becomes a constant
-# (a brightness shift per channel), the 4 × 4 map a smooth coarse pattern, the 8 × 8 map a finer one.
+# align_corners=False)` to the image size, and their mean P̄, which add fusion adds to the image.
+# The 1 × 1 map becomes a constant (a brightness shift per channel), the 4 × 4 map a smooth coarse
+# pattern, the 8 × 8 map a finer one. The colours share one scale: red is positive, blue negative.
 #
 # ## Fusion with the input
 #
 # With `add` fusion (the official default, used for all the paper's main results) the model sees
 # y = x + P̄. The paper's abstract says that the prompts are "fused with the input via a lightweight
 # 1 × 1 convolution"; in the official code that convolution exists only in the optional `concat` and
-# `gated` fusions, not in the default path. This book follows the code and says so wherever it matters.
+# `gated` fusions, not in the default path. This book follows the code, and trains the `concat`
+# reading beside it in every main table.
 
 # %% tags=["hide-input"]
-import matplotlib.pyplot as plt
-
 from msvp.data import load_dataset
 from msvp.datasets import DATASETS
 
-data = load_dataset("mnist", DATA_ROOT)
 spec = DATASETS["mnist"]
-x = (data.x_test[:1].float() / 255 - spec.mean[0]) / spec.std[0]
+x = load_dataset("mnist", DATA_ROOT).x_test[:1].float() / 255
+x = (x - spec.mean[0]) / spec.std[0]
 with torch.no_grad():
     y = demo(x)
-fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.8))
-for ax, img, title in zip(axes, (x[0, 0], (y - x)[0, 0], y[0, 0]),
-                          ("input x (normalised)", "prompt P̄ (unit-scale demo)", "model input x + P̄")):
-    im = ax.imshow(img.numpy(), cmap="gray")
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-    fig.colorbar(im, ax=ax, shrink=0.7)
-fig.suptitle("Add fusion on the first MNIST test image (values in normalised units)");
+title = "Add fusion on the first MNIST test image (unit-scale demo prompt)"
+book.figure(viz.plot_add_fusion(x[0, 0], y[0, 0], title))
 
 # %% [markdown]
-# The trained prompts are much smaller than this demonstration (they start at 0.01 and stay small;
-# chapters 3–5 show the learned ones).
+# The trained prompts are much smaller than this demonstration: they start at 0.01 and stay small
+# (chapters 3–5 show the learned ones next to the range of the images).
 #
 # ## Counting parameters
 #
 # A prompt with side s has s² values per channel, so the three scales cost (1 + 16 + 64)·C = 81·C
 # parameters; `concat` adds a 1 × 1 convolution of C(K+1)·C weights and `gated` one of C² + C.
+# The counts below are measured on the module.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 import pandas as pd
 
-from msvp import FUSIONS, count_params
+from msvp import FUSIONS, PROMPT_SIZES, SCALE_SETS, count_params
 
 rows = []
 for c in (1, 3):
     for scales in SCALE_SETS:
-        rows.append({"channels": c, "scales": scales, "maps": " + ".join(f"{PROMPT_SIZES[s]}²" for s in SCALE_SETS[scales]),
-                     **{f: count_params(MultiScalePrompt(c, scales=scales, fusion=f)) for f in FUSIONS}})
-display(pd.DataFrame(rows))
+        maps = " + ".join(f"{PROMPT_SIZES[s]}²" for s in SCALE_SETS[scales])
+        counts = {}
+        for f in FUSIONS:
+            prompt = MultiScalePrompt(c, scales=scales, fusion=f)
+            counts[f"{f} (params)"] = count_params(prompt)
+        rows.append({"channels": c, "scales": scales, "maps per channel": maps,
+                     **counts})
+book.table(pd.DataFrame(rows))
 
 # %% [markdown]
-# These counts are measured on the module; chapter 9 compares them with the analytic formula and
-# with the size of each backbone.
+# Chapter 9 compares these counts with the analytic formulas and with the size of each backbone.

@@ -14,16 +14,18 @@
 # %% [markdown]
 # # 3. MNIST: baseline vs MSVP
 #
-# MNIST {cite}`lecun1998mnist` is the easiest of the three data sets: a plain CNN reaches about 99 % test accuracy, so there is little room for any method to help. This chapter shows how large the prompt's effect is against the seed-to-seed noise.
+# MNIST {cite}`lecun1998mnist` holds 70,000 grey 28 × 28 images of handwritten digits. It is the
+# easiest of the three data sets: a small CNN gets almost every test image right (the baseline's
+# error is on this page), so there is little room for any method to help, and a real gain must be
+# told apart from seed-to-seed noise of a fraction of a percentage point.
 #
 # **What you will learn**
-# - how much the multi-scale prompt changes test accuracy on MNIST, measured as a *paired*
-#   difference over seeds (same backbone initialisation, same batches, same augmentation);
-# - whether the best-validation checkpoint tells a different story than the last epoch (the paper's metric);
-# - what the learned prompts look like, and whether the prompt moves the model's attention.
-#
-# Every number below is read from the result files in `results/<profile>/mnist/`, written by
-# `msvp.engine.run`; the profile, the data variant and the hardware are printed with them.
+# - how large the prompt's effect is on MNIST, measured as a *paired* difference over seeds
+#   (same backbone initialisation, same batches, same augmentation), and how this book turns
+#   such differences into verdicts;
+# - why the best-validation checkpoint and the last epoch (the paper's metric) give the same number
+#   here, or where they do not;
+# - what the learned prompts look like, and whether the prompt moves the models' attention.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
@@ -38,105 +40,25 @@ from msvp.colab import setup; setup()
 PROFILE = "cpu"          # smoke | cpu | paper
 RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
-RETRAIN = False          # True: train the runs of this chapter that have no result file yet
+RETRAIN = False          # True: train this profile's missing MNIST runs first
 DATASET = "mnist"
 
 # %%
-from IPython.display import display
+from msvp import book
 
-from msvp import book, report, viz
-
-book.setup_plots()
-df = book.ensure_results(PROFILE, RESULTS_DIR, only=f"dataset={DATASET}", retrain=RETRAIN, data_root=DATA_ROOT)
-df = df[df.dataset == DATASET]
+ch = book.ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
+df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]
-# ## The setting
-#
-# The profile decides how far the runs follow the paper's protocol (10 epochs on the full training
-# split). The data line says exactly which copy of the data produced the numbers.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-book.print_setting(PROFILE, df, DATASET)
-
-# %% [markdown]
-# (mnist-accuracy)=
-# ## Accuracy per backbone
-#
-# Mean ± standard deviation over seeds of the top-1 test accuracy, for the model after the last
-# epoch (the paper's metric) and for the checkpoint with the best clean validation accuracy.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-display(report.accuracy_table(df, DATASET))
-
-# %% [markdown]
-# (mnist-paired)=
-# ## Paired differences
-#
-# Seed *k* of the baseline and seed *k* of MSVP share their backbone weights, batch order and
-# augmentation, so the per-seed difference isolates the prompt. The interval is a 95 % Student-t
-# interval over the paired differences; *improves* or *hurts* only when it excludes zero.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-paired = report.paired_table(df, datasets=[DATASET])
-display(report.format_paired(paired))
+# `df` holds every finished MNIST run of the profile, one row per run (accuracies, seeds, timings,
+# provenance); everything below is computed from it and from the run records by `ch.show()`. On
+# MNIST, look first at the size of the differences against the ±0.5 pp equivalence margin: with a
+# baseline this close to 100 %, *equivalent* is the most likely honest answer.
 
 # %% tags=["hide-input"]
-if not paired.empty:
-    viz.plot_paired(paired, f"{report.dataset_label(df, DATASET)}: MSVP (add, full) − baseline, per backbone");
+ch.show()
 
 # %% [markdown]
-# Each bar spans the 95 % interval of the paired difference in percentage points; the dot is the mean.
-# A bar that crosses the black line at 0 is *inconclusive* at this number of seeds.
-#
-# ## Learning curves
-
-# %% tags=["hide-input"]
-book.show_learning_curves(PROFILE, RESULTS_DIR, df, DATASET)
-
-# %% [markdown]
-# Lines are the mean over seeds, shaded bands the range. Validation images are never augmented
-# (the official code validates on augmented images); training loss is measured on augmented batches.
-#
-# ## Confusion matrices (seed 0)
-
-# %% tags=["hide-input"]
-book.show_confusions(PROFILE, RESULTS_DIR, df, DATASET)
-
-# %% [markdown]
-# Rows are true classes, normalised to 100 %; red numbers mark confusions of at least 1 %.
-#
-# ## What did the prompt learn?
-
-# %% tags=["hide-input"]
-book.show_learned_prompts(PROFILE, RESULTS_DIR, df, DATASET)
-
-# %% [markdown]
-# The learned maps are shown in normalised input units (the input itself spans about −1 to 1 for the
-# MNIST family and about −2 to 2 for CIFAR-10). Compare their scale with the image: a prompt this
-# small is a gentle, fixed shift of the input, the same for every image.
-#
-# ## Where does the model look?
-
-# %% tags=["hide-input"]
-book.show_saliency(PROFILE, RESULTS_DIR, df, DATASET, DATA_ROOT)
-
-# %% [markdown]
-# The first row shows the first test image of each class; the other rows overlay each model's map
-# (Grad-CAM on the last convolutional stage for the CNN and ResNet-18 {cite}`selvaraju2017gradcam`;
-# attention rollout for the ViT {cite}`abnar2020rollout`). ✓/✗ marks whether the model got that image
-# right. Similar maps for the two rows mean the prompt did not move the model's evidence.
-#
-# ## Take-away
-
-# %%
-# NBVAL_CHECK_OUTPUT
-verdict, detail = report.claim_accuracy(paired)
-print(f"MSVP (add, full) vs baseline on {report.dataset_label(df, DATASET)}: {verdict} ({detail}).")
-
-# %% [markdown]
-# The verdict above is computed, not written by hand; the [report card](10_report_card.ipynb) collects it
-# with the other data sets.
+# The verdicts above are computed, not written by hand; the [report card](10_report_card.ipynb)
+# collects them with those of the other data sets, and [chapter 4](04_fashion_mnist.ipynb) asks the
+# same questions on a harder grey-scale data set.

@@ -14,16 +14,18 @@
 # %% [markdown]
 # # 5. CIFAR-10: baseline vs MSVP
 #
-# CIFAR-10 {cite}`krizhevsky2009cifar` is the hardest data set here: 32 × 32 colour photographs. The runs on this machine use the offline copy of CIFAR-10 (real images, 111 of 60,000 missing, see the data line below); every number on this page is labelled with the copy and image counts that produced it.
+# CIFAR-10 {cite}`krizhevsky2009cifar` is the hardest of the three: 32 × 32 colour photographs of
+# animals and vehicles. With three channels the prompt has 243 parameters (81 per channel), and the
+# networks see a 32-pixel image (the protocol page shows what each backbone makes of it). Where there
+# is no internet the runs use an offline copy of CIFAR-10 that lacks 111 of the 60,000 images; the
+# data line below names the copy and the exact image counts behind every number.
 #
 # **What you will learn**
-# - how much the multi-scale prompt changes test accuracy on CIFAR-10, measured as a *paired*
-#   difference over seeds (same backbone initialisation, same batches, same augmentation);
-# - whether the best-validation checkpoint tells a different story than the last epoch (the paper's metric);
-# - what the learned prompts look like, and whether the prompt moves the model's attention.
-#
-# Every number below is read from the result files in `results/<profile>/cifar10/`, written by
-# `msvp.engine.run`; the profile, the data variant and the hardware are printed with them.
+# - MSVP's effect on colour photographs, where the baseline errs most and where the abstract expects
+#   the largest gains;
+# - whether the CNN's learning curves on CIFAR-10 have flattened by the 10th epoch, which decides
+#   whether a verdict can be given at all;
+# - what a three-channel prompt learns (the figure shows channel 0, red).
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
@@ -38,105 +40,23 @@ from msvp.colab import setup; setup()
 PROFILE = "cpu"          # smoke | cpu | paper
 RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
-RETRAIN = False          # True: train the runs of this chapter that have no result file yet
+RETRAIN = False          # True: train this profile's missing CIFAR-10 runs first
 DATASET = "cifar10"
 
 # %%
-from IPython.display import display
+from msvp import book
 
-from msvp import book, report, viz
-
-book.setup_plots()
-df = book.ensure_results(PROFILE, RESULTS_DIR, only=f"dataset={DATASET}", retrain=RETRAIN, data_root=DATA_ROOT)
-df = df[df.dataset == DATASET]
+ch = book.ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
+df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]
-# ## The setting
-#
-# The profile decides how far the runs follow the paper's protocol (10 epochs on the full training
-# split). The data line says exactly which copy of the data produced the numbers.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-book.print_setting(PROFILE, df, DATASET)
-
-# %% [markdown]
-# (cifar10-accuracy)=
-# ## Accuracy per backbone
-#
-# Mean ± standard deviation over seeds of the top-1 test accuracy, for the model after the last
-# epoch (the paper's metric) and for the checkpoint with the best clean validation accuracy.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-display(report.accuracy_table(df, DATASET))
-
-# %% [markdown]
-# (cifar10-paired)=
-# ## Paired differences
-#
-# Seed *k* of the baseline and seed *k* of MSVP share their backbone weights, batch order and
-# augmentation, so the per-seed difference isolates the prompt. The interval is a 95 % Student-t
-# interval over the paired differences; *improves* or *hurts* only when it excludes zero.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-paired = report.paired_table(df, datasets=[DATASET])
-display(report.format_paired(paired))
+# As in [chapter 3](03_mnist.ipynb), each section is computed from the runs. On CIFAR-10 read the
+# convergence sentences first: ten epochs are a short budget for colour photographs, and a baseline
+# that is still improving gets *not converged at this budget* instead of a verdict.
 
 # %% tags=["hide-input"]
-if not paired.empty:
-    viz.plot_paired(paired, f"{report.dataset_label(df, DATASET)}: MSVP (add, full) − baseline, per backbone");
+ch.show()
 
 # %% [markdown]
-# Each bar spans the 95 % interval of the paired difference in percentage points; the dot is the mean.
-# A bar that crosses the black line at 0 is *inconclusive* at this number of seeds.
-#
-# ## Learning curves
-
-# %% tags=["hide-input"]
-book.show_learning_curves(PROFILE, RESULTS_DIR, df, DATASET)
-
-# %% [markdown]
-# Lines are the mean over seeds, shaded bands the range. Validation images are never augmented
-# (the official code validates on augmented images); training loss is measured on augmented batches.
-#
-# ## Confusion matrices (seed 0)
-
-# %% tags=["hide-input"]
-book.show_confusions(PROFILE, RESULTS_DIR, df, DATASET)
-
-# %% [markdown]
-# Rows are true classes, normalised to 100 %; red numbers mark confusions of at least 1 %.
-#
-# ## What did the prompt learn?
-
-# %% tags=["hide-input"]
-book.show_learned_prompts(PROFILE, RESULTS_DIR, df, DATASET)
-
-# %% [markdown]
-# The learned maps are shown in normalised input units (the input itself spans about −1 to 1 for the
-# MNIST family and about −2 to 2 for CIFAR-10). Compare their scale with the image: a prompt this
-# small is a gentle, fixed shift of the input, the same for every image.
-#
-# ## Where does the model look?
-
-# %% tags=["hide-input"]
-book.show_saliency(PROFILE, RESULTS_DIR, df, DATASET, DATA_ROOT)
-
-# %% [markdown]
-# The first row shows the first test image of each class; the other rows overlay each model's map
-# (Grad-CAM on the last convolutional stage for the CNN and ResNet-18 {cite}`selvaraju2017gradcam`;
-# attention rollout for the ViT {cite}`abnar2020rollout`). ✓/✗ marks whether the model got that image
-# right. Similar maps for the two rows mean the prompt did not move the model's evidence.
-#
-# ## Take-away
-
-# %%
-# NBVAL_CHECK_OUTPUT
-verdict, detail = report.claim_accuracy(paired)
-print(f"MSVP (add, full) vs baseline on {report.dataset_label(df, DATASET)}: {verdict} ({detail}).")
-
-# %% [markdown]
-# The verdict above is computed, not written by hand; the [report card](10_report_card.ipynb) collects it
-# with the other data sets.
+# [Chapter 8](08_backbones.ipynb) puts the CIFAR-10 cells beside the grey-scale ones for every
+# backbone; the ResNet-18 and ViT cells need the `paper` profile on a GPU.

@@ -14,16 +14,18 @@
 # %% [markdown]
 # # 7. How should the prompt be fused?
 #
-# Three fusions exist in the official code: `add` (y = x + P̄, no parameters beyond the prompts and the
-# default), `concat` (a 1 × 1 convolution over the input and the K upsampled maps, without a residual
-# path) and `gated` (y = x + σ(W P̄ + b) ⊙ P̄ — the gate sees only the prompts, never the image, so it is
-# still a constant added to every input). The official chart of this ablation plots hard-coded parameter
-# bars; here the parameters are measured.
+# Three fusions exist in the official code: `add` (y = x + P̄, the default: no parameters beyond the
+# prompts), `concat` (a 1 × 1 convolution over the image and the K upsampled maps, without a residual
+# path: the abstract's reading) and `gated` (y = x + σ(W P̄ + b) ⊙ P̄). The gate sees only the
+# prompts, never the image, so `gated` is still one fixed image added to every input: it cannot do
+# more than `add` in principle. `concat` can, since it mixes the image's channels with the prompts,
+# but it starts from a Kaiming-initialised mix rather than the identity, which is also why it can hurt.
+# The official chart of this ablation plots hard-coded parameter bars; here they are counted.
 #
 # **What you will learn**
 # - the accuracy of each fusion within one data set and backbone, paired against the baseline;
 # - what each fusion costs in parameters;
-# - why `gated` cannot do more than `add` in principle, and `concat` can (it mixes x with the prompts).
+# - whether the two readings of the paper, add and concat, differ measurably.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
@@ -38,31 +40,16 @@ from msvp.colab import setup; setup()
 PROFILE = "cpu"          # smoke | cpu | paper
 RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
-RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
-
-# %%
-from msvp import book, report
-from msvp.grid import get_profile
-
-book.setup_plots()
-df = book.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN, data_root=DATA_ROOT)
-variants = report.FUSION_VARIANTS
-cells = report.ablation_cells(df, variants)
-book.print_provenance(PROFILE, df)
-print("ablation cells with results:", ", ".join(f"{d} · {b}" for d, b in cells) or "none")
-print("planned in the paper profile:", ", ".join(f"{d} · {b}" for d, b in get_profile("paper").ablation))
-
-# %% [markdown]
-# ## Results, one cell at a time
-
-# %%
-# NBVAL_CHECK_OUTPUT
-book.show_ablation_tables(df, variants)
+RETRAIN = False          # True: train the missing runs of the fusion ablation first
 
 # %% tags=["hide-input"]
-book.show_ablation_figures(df, variants, "Fusion ablation (full scales)")
+from msvp import book, report
+
+variants = report.FUSION_VARIANTS
+ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT, RETRAIN)
+ch.show("Fusion ablation (full scales)")
 
 # %% [markdown]
-# Bars show mean test accuracy ± one standard deviation over seeds (%); labels give the measured prompt
-# parameters. `concat` replaces the input by a learned 1 × 1 mix of the input and the prompts; it starts
-# from a Kaiming-initialised mix rather than the identity, which is why it can also *hurt*.
+# `add` and `gated` differ only by the gate's 1 × 1 convolution (C² + C parameters); `concat` pays
+# C(K+1)·C weights for its mix. Every main table of chapters 3–5 and 8 carries `concat` beside `add`,
+# so this chapter's verdicts for those two also appear there, computed in their own Holm families.

@@ -15,16 +15,19 @@
 # # 11. Reproduce it
 #
 # **What you will learn**
-# - the three profiles, what each runs and how each deviates from the paper's protocol;
-# - the commands that reproduce every number in this book, and how long they took here;
-# - how results are stored, resumed and verified.
+# - the three profiles, what each runs, and how long a run took on the machine that ran it;
+# - whether re-training a sample of the committed runs gives the same numbers (`make verify`);
+# - the commands that reproduce every number in this book: on this machine, on one GPU, on a SLURM
+#   cluster.
 #
 # ## Two commands
 #
 # ```bash
-# make reproduce   # trains what is missing for the profile (paper on a CUDA machine, cpu otherwise), re-executes the book
-# make test        # unit tests, a smoke run of every notebook, nbval on the committed notebooks, the book build
+# make reproduce  # train what is missing, re-execute the chapters, build
+# make test       # unit tests, smoke run of every chapter, nbval, build
 # ```
+#
+# `make reproduce` trains the `paper` profile on a CUDA machine and the `cpu` profile elsewhere.
 #
 # Offline? Point `MSVP_DATA_MIRROR` at a folder holding `mnist.npz`, `fashion_mnist.npz` and
 # `cifar10.npz`; the package checks their sha256 and class counts before use.
@@ -39,68 +42,78 @@ if "google.colab" in sys.modules:
 from msvp.colab import setup; setup()
 
 # %% tags=["parameters"]
-PROFILE = "cpu"          # smoke | cpu | paper
+PROFILE = "cpu"          # smoke | cpu | paper: the profile `make verify` checked
 RESULTS_DIR = "../results"
-DATA_ROOT = "../data"
-RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
-
-# %%
-import pandas as pd
-from IPython.display import display
-
-from msvp.grid import PROFILES
-from msvp.results import load
 
 # %% [markdown]
 # ## Profiles
+#
+# A profile is a list of parts, each a set of (data set, backbone) cells × variants × seeds. The
+# [protocol](protocol.ipynb) page gives every setting of each profile next to the official value.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-rows = []
-for name, p in PROFILES.items():
-    cfgs = p.configs()
-    rows.append({"profile": name, "runs": len(cfgs), "seeds": len(p.seeds), "epochs": p.epochs,
-                 "main cells": ", ".join(f"{d}·{b}" for d, b in p.main),
-                 "ablation cells": ", ".join(f"{d}·{b}" for d, b in p.ablation),
-                 "train images": ", ".join(f"{d} {n:,}" for d, n in p.train_subset.items()) or "all"})
-display(pd.DataFrame(rows))
-for name, p in PROFILES.items():
-    print(f"{name}: {p.description}")
+# %% tags=["nbval-check-output", "hide-input"]
+from pathlib import Path
+
+from msvp import book
+
+book.table(book.parts_table())
 
 # %% [markdown]
 # ## What ran here, on what, and how long it took
+#
+# Counted from the result files: the runs that count for the current training code, the median wall
+# time of one run (training, validation after every epoch, the test passes) and the hardware recorded
+# with it.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-for name in PROFILES:
-    df = load(name, RESULTS_DIR)
-    if df.empty:
-        print(f"{name}: no results in this repository — run: python -m msvp grid --profile {name}")
-        continue
-    print(f"{name}: {len(df)} runs, {df.wall_time_s.sum() / 3600:.2f} h of training and evaluation in total")
-    print("  hardware:", "; ".join(sorted(set(df.hardware))), "| torch:", ", ".join(sorted(set(df.torch))))
+# %% tags=["hide-input"]
+book.table(book.profile_runs_table(RESULTS_DIR))
 
 # %% [markdown]
+# ## Does re-training give the same numbers?
+#
+# `make verify` re-trains one committed run of every (data set, backbone) cell into a fresh folder
+# and compares. Where the code, the hardware class, the thread count and the precision match, the two
+# must be bit-identical (every epoch's history and every test prediction); elsewhere the difference is
+# set against the spread between seeds of the same cell.
+
+# %% tags=["hide-input"]
+report = Path(RESULTS_DIR) / "verify" / f"{PROFILE}.json"
+verify, when = book.verify_table(report)
+book.md(f"`make verify`: {when}.")
+if len(verify):
+    book.table(verify)
+
+# %% [markdown]
+# ## On one GPU, or on a cluster
+#
+# The `paper` profile (every data set and backbone, 3 paired seeds) needs a GPU. On one machine:
+#
+# ```bash
+# tools/gpu_paper.sh                # workers share the GPU; call again to resume
+# BUDGET=3000 tools/gpu_paper.sh    # wall-time budget in seconds (default 510)
+# ```
+#
+# The script plans the runs, starts no run the planner expects to end after the budget, and prints
+# the wall time. On a SLURM cluster, a job array of grid workers shares one results folder (each run
+# is claimed by exactly one live worker; resubmitting resumes):
+#
+# ```bash
+# sbatch --array=0-7 tools/slurm/grid_array.sbatch paper
+# python -m msvp grid --profile paper --executor slurm  # the same, via submitit
+# ```
+#
 # ## Useful commands
 #
 # ```bash
-# python -m msvp data status                              # where each data set comes from, verified or not
-# python -m msvp grid --profile cpu --list                # which runs exist and which are missing
+# python -m msvp data status                # each data set: source, verified?
+# python -m msvp grid --profile cpu --list  # every run and its state
+# python -m msvp grid --profile cpu --plan  # what is left, and how long
 # python -m msvp grid --profile paper --only dataset=cifar10,backbone=resnet18
-# python -m msvp grid --profile paper --shard 0/4         # one of four workers (e.g. a SLURM array)
-# python -m msvp train --dataset mnist --backbone vit --prompt full --fusion add --seed 0
+# python -m msvp train --dataset mnist --backbone vit --prompt full --seed 0
 # ```
 #
 # Each run writes `results/<profile>/<dataset>/<backbone>/<variant>/seed<k>.json` atomically, with its
-# configuration, per-epoch history, final metrics, parameter counts, data provenance (source, sha256,
-# image counts), hardware, torch version and git commit. A run checkpoints every epoch beside its result
-# file; an interrupted grid resumes from the last completed epoch and reaches the same numbers.
-#
-# ## Deviations from the paper's protocol
-#
-# - The `cpu` profile is smaller than the paper (see its description above): fewer epochs, a
-#   class-balanced subset of the training split, the CNN everywhere and the ViT on MNIST only. Its numbers answer "does the prompt help
-#   at this budget", not "does it reproduce the paper's table".
-# - Every profile pairs seeds (see [chapter 2](02_implementation.ipynb)) and validates on clean images.
-# - CIFAR-10 here is the offline copy (49,914 training and 9,975 test images); with internet,
-#   torchvision's complete set is used and labelled as such.
+# configuration, per-epoch history, final metrics, per-image test results, parameter counts, data
+# provenance (source, sha256, image counts), hardware, torch version and the fingerprint of the
+# training code. A run checkpoints every epoch beside its result file; an interrupted grid resumes from
+# the last completed epoch and reaches the same numbers.

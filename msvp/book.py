@@ -1,52 +1,628 @@
-"""Small helpers the chapters share, so that notebooks stay a sequence of one-line calls."""
+"""What the chapters show, so that a chapter is prose plus a few one-line calls.
+
+Every table and sentence here is computed from the results store (``msvp.results``) and the
+statistics (``msvp.stats``, ``msvp.report``); nothing is typed in by hand. Tables are Markdown (the
+book renders them as HTML tables that wrap), figures come from ``msvp.viz`` and pass its
+readability check. Each page copes with 0, some or all of its runs: what is missing is named, with
+the command that runs it.
+
+The experiment chapters (3-5) share one body, ``ExperimentChapter``; the ablation chapters (6-7)
+``AblationChapter``; the landing page and chapter 8 ``results_table``.
+"""
 from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 
-from .grid import get_profile, run_grid
-from .results import load, load_records
+from . import report, viz
+from .config import MAIN_VARIANTS, VARIANTS, RunConfig
+from .datasets import DATASETS
+from .grid import PROFILES, get_profile, plan_runs, run_grid
+from .results import current_records, load, load_records, skipped_line
+from .stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP
 
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = "msvp-add-full"
+CONCAT = "msvp-concat-full"
+MAIN_PAIR = ("baseline", MAIN)
+READINGS = (MAIN, CONCAT)      # both readings of the abstract's fusion: the code's add, the text's 1×1 conv
+DATASET_ORDER = ("mnist", "fashion_mnist", "cifar10")
+BACKBONE_ORDER = ("cnn", "resnet18", "vit")
+CHAPTERS = {"mnist": "03_mnist.ipynb", "fashion_mnist": "04_fashion_mnist.ipynb", "cifar10": "05_cifar10.ipynb"}
+
+
+# ---------------------------------------------------------------------------------------------
+# output helpers
 
 def setup_plots() -> None:
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9,
-                                "axes.spines.top": False, "axes.spines.right": False})
-    pd.set_option("display.width", 160)
-    pd.set_option("display.max_columns", 20)
+    viz.style()
+    matplotlib.rcParams["figure.max_open_warning"] = 0
+    pd.set_option("display.width", 78)
 
+
+def md(text: str) -> None:
+    """Show Markdown (it wraps to the page; printed text would scroll sideways); nothing if empty."""
+    from IPython.display import Markdown, display
+
+    if text:
+        display(Markdown(text))
+
+
+def table(df: pd.DataFrame, bold: str | None = None) -> None:
+    md(report.markdown_table(df, bold))
+
+
+def figure(fig) -> None:
+    """Show a figure once (the inline backend would show it again at the end of the cell)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
+def cell_name(dataset: str, backbone: str) -> str:
+    return f"{DATASETS[dataset].title} · {report.backbone_title(backbone)}"
+
+
+def _order(cells):
+    return sorted(cells, key=lambda c: (DATASET_ORDER.index(c[0]) if c[0] in DATASET_ORDER else 9,
+                                        BACKBONE_ORDER.index(c[1]) if c[1] in BACKBONE_ORDER else 9))
+
+
+def pp(x: float, digits: int = 2) -> str:
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def pct(x: float, digits: int = 2) -> str:
+    return f"{100 * x:.{digits}f} %"
+
+
+def duration(seconds: float) -> str:
+    """12 s, 3.4 min, 2.1 h."""
+    if not np.isfinite(seconds):
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+# ---------------------------------------------------------------------------------------------
+# chapter 2: an independent oracle
+
+def bilinear_reference(p: np.ndarray, out: int) -> np.ndarray:
+    """Upsample a square map to out × out by hand: half-pixel
+    centres, clamped at the border (what F.interpolate computes
+    with mode="bilinear", align_corners=False)."""
+    s = p.shape[0]
+    src = (np.arange(out) + 0.5) * s / out - 0.5
+    src = np.clip(src, 0, s - 1)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, s - 1)
+    w = src - i0
+    rows = p[i0] * (1 - w)[:, None] + p[i1] * w[:, None]
+    return rows[:, i0] * (1 - w) + rows[:, i1] * w
+
+
+def check_mark(ok: bool) -> str:
+    return "✓ yes" if ok else "✗ NO"
+
+
+# ---------------------------------------------------------------------------------------------
+# what ran, and what did not
 
 def ensure_results(profile: str, results_dir, *, only: str | None = None, retrain: bool = False,
                    data_root="../data") -> pd.DataFrame:
-    """Train the profile's missing runs when ``retrain``, else only report them; return all finished runs.
+    """Train the profile's missing runs when ``retrain``, else train nothing; return all finished runs.
 
     Finished runs are never re-trained: their result files are the source of every number shown.
-    """
-    summary = run_grid(profile, only=only, results=results_dir, data_root=data_root, train=retrain,
-                       progress=False, log=lambda *_: None)
-    if summary["missing"]:
-        print(f"{len(summary['missing'])} run(s) of profile {profile!r} are not in {results_dir}; this page shows "
-              f"what exists. To run them: python -m msvp grid --profile {profile}" + (f" --only '{only}'" if only else ""))
+    What is missing is said by ``status_md``."""
+    if retrain:
+        run_grid(profile, only=only, results=results_dir, data_root=data_root, train=True, progress=False,
+                 log=lambda *_: None)
     return load(profile, results_dir)
 
 
-def not_run(profile: str, df: pd.DataFrame, dataset: str) -> list[str]:
-    """Backbones the profile plans for ``dataset`` that have no results, and the paper profile's extra ones."""
-    have = set(df[df.dataset == dataset].backbone)
-    planned = {b for d, b in get_profile("paper").main if d == dataset}
-    return sorted(planned - have)
+def run_states(profile: str, results_dir) -> pd.DataFrame:
+    """One row per planned run of the profile: dataset, backbone, variant, seed, state
+    (done, diverged, missing or stale)."""
+    rows = [{"dataset": c.dataset, "backbone": c.backbone, "variant": c.variant, "seed": c.seed, "state": s}
+            for c, _, s, _ in plan_runs(profile, results=results_dir)]
+    return pd.DataFrame(rows, columns=["dataset", "backbone", "variant", "seed", "state"])
 
 
-def records_for(profile: str, results_dir, **match) -> list[dict]:
-    """Finished run records whose config matches every key=value given (variant matches the record)."""
+def missing_reason(profile: str, dataset: str, backbone: str) -> str:
+    """Why a cell of the paper's grid has no runs in this profile."""
+    planned = {(c.dataset, c.backbone) for c in get_profile(profile).configs()}
+    if (dataset, backbone) in planned:
+        return "not run yet"
+    if profile == "cpu":
+        return "not run on CPU (paper profile, GPU)"
+    return f"not in the {profile} profile"
+
+
+def grid_command(profile: str, **only) -> str:
+    spec = ",".join(f"{k}={v}" for k, v in only.items())
+    if "|" in spec:
+        spec = f"'{spec}'"   # the shell would read | as a pipe
+    return f"python -m msvp grid --profile {profile}" + (f" --only {spec}" if spec else "")
+
+
+def absent_md(profile: str, dataset: str, backbones) -> str:
+    """Which backbones have no runs on ``dataset``, why, and the command that trains them."""
+    groups: dict[str, list[str]] = {}
+    for b in backbones:
+        groups.setdefault(missing_reason(profile, dataset, b), []).append(b)
     out = []
-    for r in load_records(profile, results_dir):
-        if r.get("status") != "done":
+    for reason, bs in groups.items():
+        names = " and ".join(report.backbone_title(b) for b in bs)
+        where = profile if reason == "not run yet" else "paper"
+        cmd = grid_command(where, dataset=dataset, backbone="|".join(bs))
+        out.append(f"{names}: {reason}; `{cmd}` trains {'it' if len(bs) == 1 else 'them'}"
+                   + (" (on a GPU)." if where == "paper" else "."))
+    return ("**Not on this page yet.** " + " ".join(out)) if out else ""
+
+
+def status_md(profile: str, df: pd.DataFrame, states: pd.DataFrame, *, datasets=None, what: str = "") -> str:
+    """The setting of a page: profile (and how it deviates from the paper), data actually trained on,
+    hardware, how many planned runs are done, diverged runs and files not counted."""
+    p = get_profile(profile)
+    sel = states if datasets is None else states[states.dataset.isin(datasets)]
+    counts = sel.state.value_counts()
+    done, total = int(counts.get("done", 0)), len(sel)
+    lines = [f"**Profile `{profile}`.** {p.description}"]
+    if datasets:
+        lines.append("**Data.** " + "; ".join(report.training_label(df, d) for d in datasets) + ".")
+    lines.append("**Hardware.** " + (report.hardware_label(df) if not df.empty else "no runs yet") + ".")
+    runs = f"**Runs.** {done:,} of {total:,} planned runs{what} are done"
+    rest = [f"{int(counts[s]):,} {s}" for s in ("diverged", "stale") if counts.get(s)]
+    missing = int(counts.get("missing", 0))
+    if missing:
+        rest.append(f"{missing:,} not run yet")
+    lines.append(runs + (" (" + ", ".join(rest) + ")" if rest else "") + ".")
+    if missing:
+        only = {"dataset": "|".join(datasets)} if datasets else {}
+        lines.append(f"To train what is missing: `{grid_command(profile, **only)}`.")
+    note = skipped_line(df)
+    if note:
+        lines.append(note)
+    return "\n\n".join(lines)
+
+
+def diverged_table(df: pd.DataFrame, datasets=None) -> pd.DataFrame:
+    """Runs recorded as diverged: shown, never averaged."""
+    rows = [r for r in df.attrs.get("diverged", []) if datasets is None or r["dataset"] in datasets]
+    return pd.DataFrame([{"data set · backbone": cell_name(r["dataset"], r["backbone"]),
+                          "variant": viz.label(r["variant"]), "seed": r["seed"], "state": "diverged"} for r in rows])
+
+
+def show_diverged(df: pd.DataFrame, datasets=None) -> None:
+    d = diverged_table(df, datasets)
+    if len(d):
+        md("**Diverged runs** (their training loss exploded; they are listed here and left out of every "
+           "mean and every paired difference):")
+        table(d)
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics, as sentences
+
+def rules_md() -> str:
+    """The verdict rules in a paragraph (chapter 10 explains each one and links to its code)."""
+    return (
+        f"Seed *k* of the baseline and seed *k* of MSVP share their backbone weights, batch order, "
+        f"augmentation and dropout, so each per-seed difference isolates the prompt. Each cell gets two "
+        f"{LEVEL:.0%} intervals: the **t-interval** over the paired seeds, and the **seed × image** interval, "
+        f"which also counts the luck of the draw of test images shared by all seeds; the verdict uses the "
+        f"second where every run stored its per-image results. **McNemar's test** per seed is shown as a "
+        f"diagnostic only. **Improves** or **hurts**: the p-value, Holm-corrected over all cells of the "
+        f"claim, is below {1 - LEVEL:.2f}. **Equivalent**: the TOST test shows the difference lies within "
+        f"±{MARGIN_PP:g} pp. **Not converged at this budget**: the baseline's mean validation accuracy "
+        f"still rose by more than {CONVERGENCE_TOL_PP:g} pp over its last two epochs, so no verdict is given. "
+        f"A cell with fewer than two paired seeds has no interval and no verdict. "
+        f"[Chapter 10](10_report_card.ipynb) explains each rule and links to the code that applies it.")
+
+
+def verdict_text(r) -> str:
+    """A verdict for a table cell: with the margin, the rise of a baseline that has not converged, or
+    'no verdict' for a single pair."""
+    if r.n_pairs < 2:
+        return f"no verdict ({plural(int(r.n_pairs), 'pair')})"
+    if r.verdict == "equivalent":
+        return f"equivalent (±{MARGIN_PP:g} pp)"
+    if str(r.verdict).startswith("not converged"):
+        rise = f", baseline {pp(r.val_rise_pp)} pp in its last 2 epochs" if np.isfinite(r.val_rise_pp) else ""
+        return f"not converged at this budget{rise}"
+    return str(r.verdict)
+
+
+def delta_text(r, pairs: bool = False) -> str:
+    """'+0.12 [−0.05, +0.29]' (pp, the interval the verdict uses), with the number of pairs if asked."""
+    n = f"{plural(int(r.n_pairs), 'pair')}" if pairs else ""
+    if not np.isfinite(r.lo_pp):
+        return f"{pp(r.diff_pp)} ({n + ', ' if n else ''}no interval)"
+    return f"{pp(r.diff_pp)} [{pp(r.lo_pp)}, {pp(r.hi_pp)}]" + (f" ({n})" if n else "")
+
+
+def effect_sentence(r, what: str) -> str:
+    """One computed sentence: effect, both intervals, seeds won, verdict, convergence."""
+    s = f"**{what}**: MSVP changes test accuracy by **{pp(r.diff_pp)} pp**"
+    if r.n_pairs < 2:
+        return s + " on the one paired seed so far: no interval and no verdict until a second seed is paired."
+    where = "seed × image interval" if r.interval == "seed × image" else "t-interval (no per-image records)"
+    s += f" ({LEVEL:.0%} {where} [{pp(r.lo_pp)}, {pp(r.hi_pp)}] pp"
+    if r.interval == "seed × image":
+        s += f"; t-interval over the {r.n_pairs} seeds [{pp(r.t_lo_pp)}, {pp(r.t_hi_pp)}] pp"
+    s += f"); MSVP is ahead on {r.wins} of {r.n_pairs} seeds. "
+    if str(r.verdict).startswith("not converged"):
+        return s + (f"The baseline's validation accuracy still rose by {pp(r.val_rise_pp)} pp over its last two "
+                    f"epochs (the gate allows {CONVERGENCE_TOL_PP:g} pp): **not converged at this budget**, so no "
+                    f"verdict.")
+    s += f"Verdict: **{verdict_text(r)}**"
+    if r.converged is True:
+        s += f" (the baseline has converged: {pp(r.val_rise_pp)} pp over its last two epochs)"
+    return s + "."
+
+
+def paired_rows(df: pd.DataFrame, datasets=None) -> pd.DataFrame:
+    """Paired statistics for both readings; each reading is one Holm family over all its cells (as on
+    the report card), before ``datasets`` picks the rows."""
+    frames = [report.paired_table(df, (t,), datasets=datasets) for t in READINGS]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return report.paired_table(df.iloc[:0])
+    p = pd.concat(frames, ignore_index=True)
+    key = [(READINGS.index(t), _rank(DATASET_ORDER, d), _rank(BACKBONE_ORDER, b))
+           for t, d, b in zip(p.treatment, p.dataset, p.backbone)]
+    return p.iloc[sorted(range(len(p)), key=key.__getitem__)].reset_index(drop=True)
+
+
+def _rank(order, x) -> int:
+    return order.index(x) if x in order else len(order)
+
+
+def paired_for_reading(p: pd.DataFrame) -> pd.DataFrame:
+    """The paired table for readers: one row per backbone and reading (the data set is the page's):
+    both intervals, McNemar per seed, the Holm-adjusted p, seeds won and the verdict."""
+    if p.empty:
+        return pd.DataFrame()
+    rows = []
+    for r in p.itertuples():
+        t_ci = f"{pp(r.diff_pp)} [{pp(r.t_lo_pp)}, {pp(r.t_hi_pp)}]" if np.isfinite(r.t_lo_pp) else \
+            f"{pp(r.diff_pp)} (no interval)"
+        si = (delta_text(r) if r.interval == "seed × image" else "no per-image records")
+        rows.append({"backbone": report.backbone_title(r.backbone), "MSVP": r.treatment.split("-")[1],
+                     "pairs": int(r.n_pairs), "Δ (pp), seed × image CI": si, "Δ (pp), t-interval": t_ci,
+                     "McNemar p, per seed": report.fmt_mcnemar(r.mcnemar_p),
+                     "p (Holm)": f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
+                     "seeds won": f"{r.wins}/{r.n_pairs}", "verdict": verdict_text(r)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# the results table of the landing page and chapter 8
+
+def _acc(df: pd.DataFrame, dataset, backbone, variant) -> str:
+    a = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)].test_acc.astype(float)
+    if a.empty:
+        return "not run yet"
+    std = a.std(ddof=1) if len(a) > 1 else None
+    return report.fmt_pct(a.mean(), std)
+
+
+def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.DataFrame:
+    """Every (data set, backbone) cell of the paper's grid: baseline, MSVP add and concat accuracy, the
+    paired difference with its interval and the verdict, per reading; cells without runs say why."""
+    p = paired_rows(df)
+    grid = _order(get_profile("paper").main)
+    rows = []
+    for dataset, backbone in grid:
+        name = cell_name(dataset, backbone)
+        if links and dataset in CHAPTERS:
+            name = f"[{name}]({CHAPTERS[dataset]})"
+        have = df[(df.dataset == dataset) & (df.backbone == backbone)]
+        if have.empty:
+            rows.append({"data set · backbone": name, "baseline (%)": missing_reason(profile, dataset, backbone),
+                         "MSVP": "–", "MSVP (%)": "–", "MSVP − baseline (pp), 95 % CI": "–", "verdict": "–"})
             continue
-        fields = {**r["config"], "variant": r["variant"]}
-        if all(fields.get(k) == v for k, v in match.items()):
-            out.append(r)
-    return out
+        for i, t in enumerate(READINGS):
+            r = p[(p.dataset == dataset) & (p.backbone == backbone) & (p.treatment == t)]
+            rows.append({"data set · backbone": name if i == 0 else "",
+                         "baseline (%)": _acc(df, dataset, backbone, "baseline") if i == 0 else "",
+                         "MSVP": t.split("-")[1], "MSVP (%)": _acc(df, dataset, backbone, t),
+                         "MSVP − baseline (pp), 95 % CI": delta_text(r.iloc[0], pairs=True) if len(r) else
+                         "no paired seeds",
+                         "verdict": verdict_text(r.iloc[0]) if len(r) else "–"})
+    return pd.DataFrame(rows)
+
+
+def show_paired_figure(p: pd.DataFrame, title: str) -> None:
+    if p.empty:
+        md("*No paired results yet: the figure of paired differences appears once a baseline and an MSVP "
+           "run share a seed.*")
+        return
+    figure(viz.plot_paired(p, title))
+
+
+# ---------------------------------------------------------------------------------------------
+# landing page
+
+def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
+    """The answer first: status, the results table, the headline figure and the accuracy claim."""
+    setup_plots()
+    df = ensure_results(profile, results_dir, data_root=data_root)
+    states = run_states(profile, results_dir)
+    done = int((states.state == "done").sum())
+    verdict, detail = report.claim_accuracy(report.paired_table(df))
+    md(f"**The accuracy claim so far:** *{verdict}* ({detail}). "
+       f"This rests on {plural(done, 'finished run')} of the {len(states):,} that the `{profile}` profile plans.")
+    table(results_table(profile, df))
+    md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
+       f"epoch (the paper's metric). **MSVP − baseline**: the mean paired difference in percentage points "
+       f"with its {LEVEL:.0%} interval; **add** is the official code's default fusion, **concat** the "
+       f"abstract's 1 × 1 convolution. Hardware: {report.hardware_label(df) if not df.empty else 'no runs yet'}.")
+    show_diverged(df)
+    show_paired_figure(paired_rows(df), f"MSVP − baseline, profile {profile}: every cell with paired seeds")
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# chapters 3-5: one data set
+
+class ExperimentChapter:
+    """The body of an experiment chapter (3-5) for one data set: the same sections, computed from the
+    data set's own runs, with sentences that read its numbers and compare them with the other data sets."""
+
+    def __init__(self, profile: str, results_dir, dataset: str, data_root="../data", retrain: bool = False):
+        setup_plots()
+        self.profile, self.results_dir, self.dataset, self.data_root = profile, results_dir, dataset, data_root
+        self.title = DATASETS[dataset].title
+        self.all = ensure_results(profile, results_dir, only=f"dataset={dataset}", retrain=retrain, data_root=data_root)
+        self.df = self.all[self.all.dataset == dataset]
+        self.states = run_states(profile, results_dir)
+        self.records = [r for r in current_records(profile, results_dir)[0]
+                        if r["status"] == "done" and r["config"]["dataset"] == dataset]
+        self.paired = paired_rows(self.all, datasets=[dataset])
+        self.backbones = [b for b in BACKBONE_ORDER if b in set(self.df.backbone)]
+
+    # -- helpers
+    def _name(self, backbone: str) -> str:
+        """'MNIST (54,000 training images) · CNN': what the figure's runs were trained on."""
+        n = self.df[self.df.backbone == backbone].n_train
+        return (f"{self.title} ({report._span(n)} training images) · {report.backbone_title(backbone)}"
+                if len(n) else cell_name(self.dataset, backbone))
+
+    def _recs(self, backbone: str, variants=MAIN_PAIR, seed: int | None = None) -> list[dict]:
+        return [r for r in self.records if r["config"]["backbone"] == backbone and r["variant"] in variants
+                and (seed is None or r["config"]["seed"] == seed)]
+
+    def _seed0(self, backbone: str) -> dict:
+        return {r["variant"]: r for r in self._recs(backbone, seed=0)}
+
+    def _heading(self, text: str) -> None:
+        md(f"## {text}")
+
+    # -- sections
+    def show(self) -> None:
+        """Every section of the chapter, in order."""
+        for title, section in [("The setting", self.setting), (f"What the numbers say on {self.title}", self.answer),
+                               ("Accuracy per backbone and variant", self.accuracy),
+                               ("Paired differences", self.differences), ("Learning curves", self.curves),
+                               ("Confusion matrices (seed 0)", self.confusions),
+                               ("What the prompt learned (seed 0)", self.prompts),
+                               ("Where the models look (seed 0)", self.saliency)]:
+            self._heading(title)
+            section()
+
+    def setting(self) -> None:
+        main = self.states[self.states.variant.isin(MAIN_VARIANTS)]
+        md(status_md(self.profile, self.df, main, datasets=[self.dataset], what=f" of this page on {self.title}"))
+        md(absent_md(self.profile, self.dataset, [b for b in BACKBONE_ORDER if b not in self.backbones]))
+        show_diverged(self.all, [self.dataset])
+
+    def answer(self) -> None:
+        if self.df.empty:
+            md(f"No finished runs on {self.title} yet in the `{self.profile}` profile, so there is nothing to "
+               f"read here; the sections below fill in as runs finish.")
+            return
+        out = []
+        for b in self.backbones:
+            for t in READINGS:
+                r = self.paired[(self.paired.backbone == b) & (self.paired.treatment == t)]
+                what = f"{report.backbone_title(b)}, {viz.label(t)}"
+                if len(r):
+                    out.append(effect_sentence(r.iloc[0], what))
+                elif (self.df.backbone == b).any():
+                    out.append(f"**{what}**: no paired seeds yet.")
+        out.append(self._checkpoint_sentence())
+        out += self._comparison_sentences()
+        md("\n\n".join(s for s in out if s))
+
+    def _checkpoint_sentence(self) -> str:
+        d = self.df.dropna(subset=["best_epoch"])
+        if d.empty:
+            return ""
+        last = d.best_epoch.astype(int) == d.epochs.astype(int)
+        same = (d.test_acc.astype(float) == d.test_acc_best_val.astype(float))
+        s = (f"**Best-validation checkpoint.** In {int(last.sum())} of {len(d)} runs the best clean validation "
+             f"accuracy came at the last epoch, so the *best-validation* column reports the very same model as "
+             f"the *last-epoch* column")
+        if last.all():
+            return s + (": with the cosine schedule the learning rate falls to zero at the end, and the last "
+                        "epochs are the best. The two columns being equal is a finding, not a copy.")
+        other = d[~last]
+        diff = 100 * (other.test_acc_best_val.astype(float) - other.test_acc.astype(float))
+        return s + (f". In the other {len(other)} the best epoch came earlier (epoch "
+                    f"{report._span(other.best_epoch)}), and its test accuracy differs from the last epoch's by "
+                    f"{pp(diff.min())} to {pp(diff.max())} pp; {int(same.sum())} of {len(d)} runs give identical "
+                    f"numbers in both columns.")
+
+    def _comparison_sentences(self) -> list[str]:
+        out = []
+        p_all = paired_rows(self.all)
+        for b in self.backbones:
+            cells = p_all[(p_all.backbone == b) & (p_all.treatment == MAIN)]
+            errs = {d: 100 * (1 - self.all[(self.all.dataset == d) & (self.all.backbone == b)
+                                           & (self.all.variant == "baseline")].test_acc.astype(float).mean())
+                    for d in DATASET_ORDER}
+            errs = {d: e for d, e in errs.items() if np.isfinite(e)}
+            others = [d for d in errs if d != self.dataset]
+            if self.dataset not in errs or not others:
+                continue
+            rank = sorted(errs, key=errs.get).index(self.dataset)
+            level = ["the easiest", "the second easiest", "the hardest"][min(rank, 2)] if len(errs) == 3 else (
+                "the easier" if rank == 0 else "the harder")
+            parts = []
+            for d in [x for x in DATASET_ORDER if x in errs]:
+                r = cells[cells.dataset == d]
+                eff = f"{pp(r.diff_pp.iloc[0])} pp" if len(r) else "no paired seeds"
+                parts.append(f"{DATASETS[d].title} {errs[d]:.1f} % and {eff}")
+            out.append(f"**Compared with the other data sets** ({report.backbone_title(b)}, same profile): by its "
+                       f"baseline's test error, {self.title} is {level} of the {len(errs)} data sets run so far. "
+                       f"Baseline error and MSVP add's paired difference: " + "; ".join(parts)
+                       + ". Whether the gain grows with difficulty is judged on the [report card](10_report_card.ipynb).")
+        return out
+
+    def accuracy(self) -> None:
+        if self.df.empty:
+            md("No runs yet.")
+            return
+        rows = []
+        for b in self.backbones:
+            for v in [x for x in MAIN_VARIANTS if x in set(self.df[self.df.backbone == b].variant)]:
+                d = self.df[(self.df.backbone == b) & (self.df.variant == v)]
+                last, best = d.test_acc.astype(float), d.test_acc_best_val.astype(float)
+                rows.append({"backbone": report.backbone_title(b), "variant": viz.label(v), "seeds": len(d),
+                             "last epoch (%)": report.fmt_pct(last.mean(), _sd(last)),
+                             "best-val. checkpoint (%)": report.fmt_pct(best.mean(), _sd(best)),
+                             "best-val. epoch": report._span(d.best_epoch) + f" of {int(d.epochs.iloc[0])}",
+                             "prompt params": int(d.params_prompt.iloc[0])})
+        table(pd.DataFrame(rows))
+        md("Top-1 test accuracy, mean ± standard deviation over seeds. *Last epoch* is the paper's metric; "
+           "*best-val. checkpoint* is the model of the epoch with the best clean validation accuracy. Prompt "
+           "parameters are counted on the trained model.")
+
+    def differences(self) -> None:
+        md(rules_md())
+        if self.paired.empty:
+            md("No paired seeds yet on this data set.")
+            return
+        table(paired_for_reading(self.paired))
+        n = report._span(self.df.n_train)
+        show_paired_figure(self.paired, f"{self.title} ({n} training images): MSVP − baseline")
+
+    def curves(self) -> None:
+        shown = False
+        for b in self.backbones:
+            recs = self._recs(b, MAIN_PAIR + (CONCAT,))
+            if not recs:
+                continue
+            figure(viz.plot_learning_curves(recs, f"{self._name(b)}: learning curves"))
+            md(self._curve_sentence(recs))
+            shown = True
+        if not shown:
+            md("No runs yet.")
+        else:
+            md("Lines: mean over seeds; bands: range over seeds. Validation images are never augmented (the "
+               "official code validates on augmented images); the training loss is measured on augmented batches.")
+
+    def _curve_sentence(self, recs: list[dict]) -> str:
+        parts = []
+        for v in ("baseline",) + READINGS:
+            h = [r["history"] for r in recs if r["variant"] == v]
+            if not h:
+                continue
+            n = min(len(x) for x in h)
+            final = np.mean([x[n - 1]["val_acc"] for x in h])
+            rise = (100 * (final - np.mean([x[n - 3]["val_acc"] for x in h]))) if n >= 3 else math.nan
+            s = f"{viz.label(v)} {pct(final)}"
+            if np.isfinite(rise):
+                s += f" ({pp(rise)} pp over the last two epochs)"
+            parts.append(s)
+        return "Final clean validation accuracy, mean over seeds: " + "; ".join(parts) + "."
+
+    def confusions(self) -> None:
+        shown = False
+        classes = DATASETS[self.dataset].classes
+        for b in self.backbones:
+            pair = self._seed0(b)
+            if not pair:
+                continue
+            mats = {viz.label(k): pair[k]["confusion"] for k in MAIN_PAIR if k in pair}
+            figure(viz.plot_confusions(mats, classes, f"{self._name(b)}: test confusion, seed 0"))
+            lines = []
+            for name, m in mats.items():
+                m = np.asarray(m, float)
+                pct_m = 100 * m / np.maximum(m.sum(1, keepdims=True), 1)
+                np.fill_diagonal(pct_m, 0)
+                top = np.argsort(pct_m, axis=None)[::-1][:3]
+                pairs = [f"{classes[i]} → {classes[j]} {pct_m[i, j]:.1f} %" for i, j in zip(*np.unravel_index(top, m.shape))
+                         if pct_m[i, j] > 0]
+                lines.append(f"{name}: " + ("; ".join(pairs) if pairs else "no confusion"))
+            md("Largest confusions (share of the true class predicted as another): " + " — ".join(lines) + ".")
+            shown = True
+        md("Rows are true classes, normalised to 100 %; the numbers mark confusions of at least 1 %."
+           if shown else "No runs yet.")
+
+    def prompts(self) -> None:
+        shown = False
+        for b in self.backbones:
+            rec = self._seed0(b).get(MAIN)
+            if not rec or "prompts" not in rec:
+                continue
+            figure(viz.plot_learned_prompts(rec, f"Learned prompt, {self._name(b)}, seed 0, channel 0"))
+            maps = {k: np.asarray(v, float) for k, v in rec["prompts"].items()}
+            spread = ", ".join(f"{k} {np.abs(v).max():.3f}" for k, v in maps.items())
+            md(f"Largest absolute value per map (normalised input units): {spread}. The images themselves span "
+               f"{_input_range(self.dataset)} in these units, so the learned prompt is a small, fixed shift of the "
+               f"input, the same for every image.")
+            shown = True
+        if not shown:
+            md("No MSVP add/full run with seed 0 yet.")
+
+    def saliency(self) -> None:
+        shown = False
+        for b in self.backbones:
+            pair = {viz.label(k): r for k, r in sorted(self._seed0(b).items()) if "maps" in r.get("explanations", {})}
+            if not pair:
+                continue
+            first = next(iter(pair.values()))
+            ex = first["explanations"]
+            names = [DATASETS[self.dataset].classes[c] for c in ex["labels"]]
+            figure(viz.plot_saliency(example_images(first, self.data_root), pair, names,
+                                     f"{self._name(b)}: {ex['method']}, seed 0"))
+            right = "; ".join(f"{k} {sum(p == y for p, y in zip(r['explanations']['pred'], r['explanations']['labels']))}"
+                              f" of {len(r['explanations']['labels'])} right" for k, r in pair.items())
+            md(f"On these example images: {right}. ✓ marks an image the model got right, ✗ names its wrong "
+               f"prediction.")
+            shown = True
+        md("The first row of each block shows the first test image of each class; the rows below overlay each "
+           "model's map (Grad-CAM on the last convolutional stage for the CNN and ResNet-18 "
+           "{cite}`selvaraju2017gradcam`; attention rollout for the ViT {cite}`abnar2020rollout`). Similar maps "
+           "mean the prompt did not move the model's evidence."
+           if shown else "No saliency maps yet (they are computed for seed 0 when a run finishes).")
+
+
+def _sd(x: pd.Series):
+    return x.std(ddof=1) if len(x) > 1 else None
+
+
+def _input_range(dataset: str) -> str:
+    spec = DATASETS[dataset]
+    lo = min((0 - m) / s for m, s in zip(spec.mean, spec.std))
+    hi = max((1 - m) / s for m, s in zip(spec.mean, spec.std))
+    return f"{pp(lo, 1)} to {pp(hi, 1)}"
 
 
 def example_images(record: dict, data_root="../data") -> np.ndarray:
@@ -63,95 +639,539 @@ def example_images(record: dict, data_root="../data") -> np.ndarray:
     return data.x_test[idx].numpy()
 
 
-
-# --- figures of the experiment chapters (3-5): one call per section -----------------------------
-MAIN_PAIR = ("baseline", "msvp-add-full")
-
-
-def _seed0_pair(profile, results_dir, dataset, backbone) -> dict:
-    return {r["variant"]: r for r in records_for(profile, results_dir, dataset=dataset, backbone=backbone, seed=0)
-            if r["variant"] in MAIN_PAIR}
-
-
-def show_learning_curves(profile, results_dir, df: pd.DataFrame, dataset: str) -> None:
-    from . import report, viz
-
-    for backbone in sorted(df.backbone.unique()):
-        recs = [r for r in records_for(profile, results_dir, dataset=dataset, backbone=backbone) if r["variant"] in MAIN_PAIR]
-        viz.plot_learning_curves(recs, f"{report.dataset_label(df, dataset)} · {backbone}: learning curves")
+def records_for(profile: str, results_dir, **match) -> list[dict]:
+    """Finished run records whose config matches every key=value given (variant matches the record)."""
+    out = []
+    for r in load_records(profile, results_dir):
+        if r.get("status") != "done":
+            continue
+        fields = {**r["config"], "variant": r["variant"]}
+        if all(fields.get(k) == v for k, v in match.items()):
+            out.append(r)
+    return out
 
 
-def show_confusions(profile, results_dir, df: pd.DataFrame, dataset: str) -> None:
-    from . import report, viz
-    from .datasets import DATASETS
+# ---------------------------------------------------------------------------------------------
+# chapters 6-7: ablations
 
-    for backbone in sorted(df.backbone.unique()):
-        pair = _seed0_pair(profile, results_dir, dataset, backbone)
-        if pair:
-            viz.plot_confusions({viz.label(k): pair[k]["confusion"] for k in sorted(pair)}, DATASETS[dataset].classes,
-                                f"{report.dataset_label(df, dataset)} · {backbone}: test confusion (seed 0, last epoch)")
+class AblationChapter:
+    """An ablation (scales or fusions): per (data set, backbone) cell, never pooled across cells; one
+    Holm family over every cell × variant of the ablation."""
+
+    def __init__(self, profile: str, results_dir, variants, data_root="../data", retrain: bool = False):
+        setup_plots()
+        self.profile, self.variants = profile, list(variants)
+        self.df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
+        self.states = run_states(profile, results_dir)
+        self.cells = report.ablation_cells(self.df, self.variants)
+        self.family = report.ablation_family(self.df, self.variants)
+        wanted = set(self.variants)
+        self.planned = _order({(c.dataset, c.backbone) for c in get_profile(profile).configs()
+                               if c.variant in wanted - {"baseline", MAIN}})
+
+    def show(self, title: str) -> None:
+        md("## The setting")
+        self.setting()
+        md(rules_md().split(" [Chapter 10]")[0] + " Here the Holm family is every cell × variant of this ablation.")
+        if not self.cells:
+            md("No (data set, backbone) cell has every variant of this ablation yet, so there is nothing to compare.")
+        for d, b in self.cells:
+            md(f"## {cell_name(d, b)}")
+            fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
+            t = report.ablation_table(self.df, d, b, self.variants, family=self.family)
+            rows = {r.treatment: r for r in fam.itertuples()}
+            t["Δ vs baseline, pp [95 % CI]"] = [delta_text(rows[v]) if v in rows else ("reference" if v == "baseline"
+                                                else "no paired seeds") for v in t.variant]
+            t["verdict"] = [verdict_text(rows[v]) if v in rows else "–" for v in t.variant]
+            t["variant"] = [viz.label(v) for v in t.variant]
+            table(t)
+            cell = self.df[(self.df.dataset == d) & (self.df.backbone == b)]
+            params = cell.groupby("variant").params_prompt.first().astype(int).to_dict()
+            name = f"{DATASETS[d].title} ({report._span(cell.n_train)} training images) · {report.backbone_title(b)}"
+            figure(viz.plot_ablation(report.summarize(cell[cell.variant.isin(self.variants)]), fam, params,
+                                     self.variants, f"{title}: {name}"))
+            md(self.sentence(fam, params))
+
+    def setting(self) -> None:
+        sel = self.states[self.states.variant.isin(self.variants)
+                          & self.states.apply(lambda r: (r.dataset, r.backbone) in self.planned, axis=1)]
+        md(status_md(self.profile, self.df, sel, datasets=sorted({d for d, _ in self.planned}, key=DATASET_ORDER.index),
+                     what=" of this ablation"))
+        paper = get_profile("paper").ablation
+        md("Ablation cells of this profile: " + (", ".join(cell_name(*c) for c in self.planned) or "none")
+           + "; the paper profile runs it on " + ", ".join(cell_name(*c) for c in paper) + ".")
+        show_diverged(self.df, sorted({d for d, _ in self.planned}))
+
+    def sentence(self, fam: pd.DataFrame, params: dict) -> str:
+        if fam.empty:
+            return "No paired seeds yet."
+        parts = []
+        for v in self.variants:
+            r = fam[fam.treatment == v]
+            if len(r):
+                r = r.iloc[0]
+                parts.append(f"{viz.label(v)} ({report.param_word(params.get(v, 0))}): {pp(r.diff_pp)} pp, "
+                             f"{verdict_text(r)}")
+        best = fam.loc[fam.diff_pp.idxmax()]
+        s = "Against the baseline of the same seeds: " + "; ".join(parts) + "."
+        overlap = fam.lo_pp.max() <= fam.hi_pp.min() if fam.lo_pp.notna().all() else False
+        s += (f" The largest mean gain is {viz.label(best.treatment)}'s ({pp(best.diff_pp)} pp)"
+              + ("; the intervals of all variants overlap, so this ordering is not established." if overlap else "."))
+        return s
 
 
-def show_learned_prompts(profile, results_dir, df: pd.DataFrame, dataset: str) -> None:
-    from . import viz
-    from .datasets import DATASETS
+# ---------------------------------------------------------------------------------------------
+# chapter 8: backbones
 
-    for backbone in sorted(df.backbone.unique()):
-        rec = _seed0_pair(profile, results_dir, dataset, backbone).get("msvp-add-full")
-        if rec:
-            viz.plot_learned_prompts(rec, f"Learned prompt, {DATASETS[dataset].title} · {backbone} (seed 0, channel 0)")
+def backbones_chapter(profile: str, results_dir, data_root="../data", retrain: bool = False) -> pd.DataFrame:
+    setup_plots()
+    df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
+    states = run_states(profile, results_dir)
+    md("## Every cell")
+    md(status_md(profile, df, states))
+    t = results_table(profile, df)
+    params = {(d, b): int(g.params_backbone.iloc[0]) for (d, b), g in df.groupby(["dataset", "backbone"])}
+    t.insert(1, "backbone params", ["" if not n else "–" for n in t["data set · backbone"]])
+    for i, (d, b) in enumerate(_cells_of(t)):
+        if (d, b) in params and t.loc[i, "data set · backbone"]:
+            t.loc[i, "backbone params"] = f"{params[(d, b)]:,}"
+    table(t)
+    show_diverged(df)
+    p = paired_rows(df)
+    show_paired_figure(p, f"MSVP − baseline per backbone, profile {profile}")
+    md("## What it cost")
+    if df.empty:
+        md("No runs yet.")
+        return df
+    cost = []
+    for d, b in _order({(d, b) for d, b in zip(df.dataset, df.backbone)}):
+        g = df[(df.dataset == d) & (df.backbone == b)]
+        cost.append({"data set · backbone": cell_name(d, b), "hardware": report.hardware_label(g),
+                     "runs": len(g), "epochs": int(g.epochs.iloc[0]), "training images": int(g.n_train.iloc[0]),
+                     "time per run (mean)": duration(g.wall_time_s.mean()),
+                     "all runs": duration(g.wall_time_s.sum())})
+    cost = pd.DataFrame(cost)
+    if cost.hardware.nunique() == 1:
+        md(f"All on {cost.hardware.iloc[0]}:")
+        cost = cost.drop(columns="hardware")
+    table(cost)
+    md("Wall-clock time per run as recorded in each result file: training, validation after every epoch, "
+       "the final test passes and the saliency examples.")
+    return df
 
 
-def show_saliency(profile, results_dir, df: pd.DataFrame, dataset: str, data_root="../data") -> None:
-    from . import viz
-    from .datasets import DATASETS
-
-    for backbone in sorted(df.backbone.unique()):
-        pair = {viz.label(k): r for k, r in sorted(_seed0_pair(profile, results_dir, dataset, backbone).items())
-                if "explanations" in r}
-        if pair:
-            first = next(iter(pair.values()))
-            names = [DATASETS[dataset].classes[c] for c in first["explanations"]["labels"]]
-            viz.plot_saliency(example_images(first, data_root), pair, names,
-                              f"{DATASETS[dataset].title} · {backbone}: {first['explanations']['method']} "
-                              "on one test image per class (seed 0)")
+def _cells_of(t: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (dataset, backbone) of each row of ``results_table`` (continuation rows repeat the cell)."""
+    grid = _order(get_profile("paper").main)
+    out, k = [], -1
+    for name in t["data set · backbone"]:
+        if name:
+            k += 1
+        out.append(grid[k])
+    return out
 
 
-# --- ablation chapters (6-7) -----------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
+# the protocol page
+
+OFFICIAL = {
+    "dataset": ("per run", ""),
+    "backbone": ("per run", ""),
+    "prompt": ("none or full", "our profiles also run the scale ablation and the controls"),
+    "fusion": ("add (default)", "we also run concat, the abstract's 1 × 1 convolution, in every main table"),
+    "seed": ("42, one seed", "several paired seeds give intervals; one seed cannot"),
+    "epochs": ("10", ""),
+    "batch_size": ("128", ""),
+    "lr": ("0.001", ""),
+    "weight_decay": ("0.0001", ""),
+    "schedule": ("cosine", ""),
+    "augment": ("official", ""),
+    "val_fraction": ("0.1", ""),
+    "split_seed": ("a fixed seed", ""),
+    "train_subset": ("all", "smoke only: seconds per run, for CI"),
+    "val_subset": ("all", "smoke only"),
+    "test_subset": ("all", "smoke only"),
+    "prompt_init_std": ("0.01", ""),
+    "pad_width": ("–", "our control (pad prompt), not in the paper"),
+    "cnn_dropout": ("(0.5, 0.3)", ""),
+    "vit_dropout": ("0.1", ""),
+    "device": ("CUDA", "the cpu profile runs on CPUs"),
+    "precision": ("fp32", "auto = bf16 autocast on a GPU (faster), fp32 on a CPU: see the deviations below"),
+    "memory_format": ("contiguous", "auto = channels_last with bf16: the same arithmetic, reordered, faster"),
+    "threads": ("–", "float results differ between thread counts, so paired runs share one"),
+    "blowup": ("–", "our divergence check: a run whose loss explodes stops and is recorded as diverged"),
+}
+
+
+def _value(profile, name: str, default):
+    p = get_profile(profile)
+    if name == "train_subset" and p.train_subset:
+        return ", ".join(f"{DATASETS[d].title} {n:,}" for d, n in p.train_subset.items())
+    if name in ("dataset", "backbone", "prompt", "fusion", "seed"):
+        return "per run"
+    v = p.settings.get(name, default)
+    if v is None:
+        return "all"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, tuple):
+        return str(tuple(v))
+    return str(v)
+
+
+def config_table() -> pd.DataFrame:
+    """Every field of RunConfig: its value in each profile, the official value, and why ours differs."""
+    rows = []
+    for f in dataclasses.fields(RunConfig):
+        default = f.default
+        official, why = OFFICIAL.get(f.name, ("?", ""))
+        row = {"setting": f"`{f.name}`"}
+        row.update({name: _value(name, f.name, default) for name in PROFILES})
+        row.update({"official": official, "why ours differs": why or "–"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def parts_table() -> pd.DataFrame:
+    """What each profile trains: its parts (cells × variants × seeds) and run counts."""
+    rows = []
+    for name, p in PROFILES.items():
+        for part in p.parts:
+            rows.append({"profile": name, "part": part.name,
+                         "cells": ", ".join(cell_name(d, b) for d, b in part.cells),
+                         "variants": "; ".join(VARIANTS[v].label for v in part.variants),
+                         "seeds": len(part.seeds),
+                         "runs": len(part.cells) * len(part.variants) * len(part.seeds)})
+    return pd.DataFrame(rows)
+
+
+def recipe_md() -> str:
+    """The training recipe, from RunConfig's defaults (the official protocol)."""
+    c = RunConfig()
+    aug = {d: s.augment for d, s in DATASETS.items()}
+    return (
+        f"- **Optimiser**: Adam, learning rate {c.lr:g}, weight decay {c.weight_decay:g} (an L2 term) on every "
+        f"parameter, prompts included; plain cross-entropy.\n"
+        f"- **Schedule**: cosine annealing over the {c.epochs} epochs (`CosineAnnealingLR(T_max={c.epochs})`), "
+        f"stepped once per epoch, no warm-up; the learning rate reaches 0 at the end.\n"
+        f"- **Batch**: {c.batch_size} images per step; the last, smaller batch of an epoch is kept.\n"
+        f"- **Data**: the official training set split {1 - c.val_fraction:.0%}/{c.val_fraction:.0%} into training "
+        f"and validation with a fixed seed ({c.split_seed}); the official 10,000 test images for test.\n"
+        f"- **Augmentation** (training batches only): MNIST and Fashion-MNIST ({aug['mnist']}): a random "
+        f"crop after 4 pixels of zero padding and a random rotation within ±10°; CIFAR-10 ({aug['cifar10']}): "
+        f"the same crop and a random horizontal flip. Validation and test images are never augmented.\n"
+        f"- **Normalisation**: (x − 0.5)/0.5 for the grey data sets; CIFAR-10 with its channel means "
+        f"{DATASETS['cifar10'].mean} and standard deviations {DATASETS['cifar10'].std}.\n"
+        f"- **Prompts**: initialised as N(0, 1) × {c.prompt_init_std:g}; the CNN's head uses dropout "
+        f"{c.cnn_dropout}, the ViT dropout {c.vit_dropout:g} throughout.\n"
+        f"- **Metric**: top-1 accuracy on the test set of the model after the last epoch (the paper's), and "
+        f"of the checkpoint with the best clean validation accuracy (ours, beside it).")
+
+
+def backbone_table() -> pd.DataFrame:
+    """The three backbones: layers, trainable parameters at each input shape, and what the network
+    makes of a 28-pixel and a 32-pixel image (measured with a forward pass)."""
+    import torch
+
+    from .models import build_model, count_params
+
+    layers = {
+        "cnn": "4 blocks of 2 × (3×3 conv, BN, ReLU), widths 32-64-128-256; max-pool after blocks 1-3; "
+               "global average pool; head: dropout, 256→128, ReLU, dropout, 128→10",
+        "resnet18": "CIFAR-style: 3×3 stride-1 stem, no max-pool; 4 stages of 2 basic blocks, widths "
+                    "64-128-256-512, strides 1-2-2-2, 1×1 shortcuts; global average pool; 512→10",
+        "vit": "patch embedding (a strided conv), cls token, learned position embedding; 12 pre-norm blocks, "
+               "width 192, 3 heads, MLP ×4, dropout 0.1; head on the cls token",
+    }
+    rows = []
+    for b in BACKBONE_ORDER:
+        row = {"backbone": report.backbone_title(b), "layers": layers[b]}
+        for dataset in ("mnist", "cifar10"):
+            c, h, w = DATASETS[dataset].shape
+            m = build_model(b, dataset, seed=0).eval()
+            shapes = []
+            net = m.backbone
+            if b == "vit":
+                with torch.no_grad():
+                    tokens = net.embed(torch.zeros(1, c, h, w)).shape[1] - 1
+                k = net.patch_embed.kernel_size[0]
+                shapes = f"patches {k}×{k} → {int(math.isqrt(tokens))}×{int(math.isqrt(tokens))} = {tokens} tokens + cls"
+            else:
+                stages = list(net.features) if b == "cnn" else [net.stem, net.layer1, net.layer2, net.layer3, net.layer4]
+                x = torch.zeros(1, c, h, w)
+                sizes = [str(h)]
+                with torch.no_grad():
+                    for s in stages:
+                        x = s(x)
+                        sizes.append(str(x.shape[-1]))
+                shapes = "feature maps " + " → ".join(sizes) + " px, then pooled"
+            row[f"params, {c}×{h}×{w}"] = count_params(m)
+            row[f"{h} px input"] = shapes
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bf16_check() -> pd.DataFrame:
+    """The bf16-vs-fp32 equivalence checks in bench/results (one row per CSV), newest budget last."""
+    rows = []
+    for f in sorted((ROOT / "bench" / "results").glob("bf16_equivalence-e*-cpu.csv")):
+        if "-runs-" in f.name:
+            continue
+        d = pd.read_csv(f)
+        for r in d.itertuples():
+            sub = "full split" if pd.isna(r.train_subset) else f"{int(r.train_subset):,} images"
+            rows.append({"check": f"{r.epochs} epoch(s), {sub}, {r.pairs} pairs",
+                         "bf16 − fp32 (pp), 95 % CI": f"{pp(r.mean_pp)} [{pp(r.ci_low_pp)}, {pp(r.ci_high_pp)}]",
+                         f"equivalent within ±{MARGIN_PP:g} pp": bool(r.equivalent),
+                         "speed-up": f"{r.speedup_median:.2f}×", "hardware": str(r.hardware).split(" (")[0]})
+    return pd.DataFrame(rows)
+
+
+def deviations_table(profile: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Every deviation from the official code, with the official value beside ours (computed where it
+    depends on the runs: the precision they recorded and the equivalence check behind it)."""
+    checks = bf16_check()
+    used = sorted(set(df.precision.dropna())) if not df.empty else []
+    key = f"equivalent within ±{MARGIN_PP:g} pp"
+    if checks.empty:
+        check = "no bf16-vs-fp32 equivalence check is on record (bench/bf16_equivalence.py)"
+    else:
+        ok = int(checks[key].sum())
+        check = (f"{ok} of {len(checks)} paired bf16-vs-fp32 checks on this CPU showed the accuracies equivalent "
+                 f"within ±{MARGIN_PP:g} pp (table below)" + ("" if ok else ", so the CPU keeps fp32"))
+    prec = (f"the `{profile}` runs recorded {' and '.join(used)}" if used else f"no `{profile}` runs yet")
+    seeds = "; ".join(f"{name}: " + ", ".join(f"{part.name} {len(part.seeds)}" for part in p.parts)
+                      for name, p in PROFILES.items() if name != "smoke")
+    rows = [
+        ("numeric precision", "fp32",
+         f"`precision='auto'`: bf16 autocast + channels_last on a GPU, fp32 on a CPU; {check}; {prec}"),
+        ("memory layout", "contiguous", "channels_last with bf16 or on a GPU (the same arithmetic, reordered)"),
+        ("validation images", "carry the training augmentation",
+         "clean (never augmented) and disjoint from training: the fixed 90/10 split"),
+        ("pairing of baseline and MSVP", "prompt built before the backbone: at the same seed the two get different "
+         "backbone weights and data order", "backbone built first, prompt on a forked random stream: same weights, "
+         "batches, augmentation and dropout at the same seed (tested bit for bit)"),
+        ("seeds", "one (42)", f"paired seeds per part: {seeds}"),
+        ("test checkpoint", "last epoch", "last epoch (the headline) and the best-validation checkpoint beside it"),
+        ("data loading and augmentation", "torchvision transforms on PIL images in DataLoader workers",
+         "the whole split as one uint8 tensor; crop, rotation and flip applied to a batch at once "
+         "(one resampling, nearest neighbour, zero fill)"),
+        ("CPU threads", "–", "1 per run in the cpu profile, recorded; runs with other thread counts are never paired"),
+        ("CIFAR-10 copy", "torchvision download", "the offline copy where there is no internet (49,914 + 9,975 "
+         "images), labelled on every page; torchvision's complete set otherwise"),
+    ]
+    return pd.DataFrame(rows, columns=["what", "official code", "this package"])
+
+
+FLAWS = pd.DataFrame([
+    ("one seed (42)", "no error bars: a difference of a few tenths of a percent cannot be told from noise",
+     "3-5 paired seeds, mean ± std, and two paired 95 % intervals per cell"),
+    ("prompt module built before the backbone", "at the same seed the baseline and MSVP get different backbone "
+     "weights and data order", "backbone first; batches, augmentation and dropout from the seed alone"),
+    ("validation images carry the training augmentation", "model selection on noisy, augmented images",
+     "clean validation; last-epoch and best-validation test accuracy both reported"),
+    ("ablation scripts pool runs across data sets and models; the fusion chart's parameter bars are "
+     "hard-coded", "ablation effects mixed with data-set effects; parameters not measured",
+     "one table per (data set, backbone); parameters measured"),
+    ("`--multi_gpu` crashes on one GPU; the OneCycle option never steps its scheduler",
+     "options that fail or silently do nothing", "one code path; the schedule is recorded in every result"),
+    ("abstract: fusion \"via a lightweight 1 × 1 convolution\"", "the default `add` path has no convolution",
+     "both readings in every main table: add (the code) and concat (the text)"),
+], columns=["official code", "consequence", "this package"])
+
+
+# ---------------------------------------------------------------------------------------------
+# chapters 9-11
+
+def params_overhead_table(params: pd.DataFrame) -> pd.DataFrame:
+    main = params[(params.fusion == "add") & (params.scales == "full")]
+    return pd.DataFrame({
+        "backbone": [report.backbone_title(b) for b in main.backbone],
+        "input (C×H×W)": [i.replace("x", "×") for i in main["input"]],
+        "backbone params": main.backbone_params.astype(int).tolist(),
+        "MSVP params (measured)": main.prompt_params.astype(int).tolist(),
+        "analytic 81·C": main.analytic.astype(int).tolist(),
+        "overhead (%)": [f"{x:.4f}" for x in main.overhead_pct],
+        "below 0.02 %": main["below_0.02pct"].astype(bool).tolist()})
+
+
+def params_grid_table(params: pd.DataFrame) -> pd.DataFrame:
+    """Prompt parameters for every scale set × fusion (rows) and input shape (columns)."""
+    rows = []
+    for (scales, fusion), g in params[params.backbone == params.backbone.iloc[0]].groupby(["scales", "fusion"], sort=False):
+        row = {"scales": scales, "fusion": fusion}
+        for r in g.itertuples():
+            row[f"params, {r.input.replace('x', '×')}"] = int(r.prompt_params)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def compute_table(compute: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "backbone": [report.backbone_title(b) for b in compute.backbone],
+        "input": [i.replace("x", "×") for i in compute["input"]],
+        "variant": [viz.label(v) for v in compute.variant],
+        "FLOPs per image": compute.flops.astype(int).tolist(),
+        "FLOP counter overhead (%)": [f"{x:.4f}" for x in compute.flops_overhead_pct],
+        "latency (ms per 32 images)": [f"{x:.2f}" if pd.notna(x) else "–" for x in compute.latency_ms],
+        "latency ÷ baseline": [f"{x:.3f}" if pd.notna(x) else "–" for x in compute.latency_ratio]})
+
+
+def accounting(results_dir, retrain: bool = False, profile: str = "cpu"):
+    """Parameters, FLOPs and latency from results/accounting/cpu.json (measured here if absent or
+    ``retrain``): (params, compute, environment)."""
+    from .accounting import load_accounting, save_accounting
+
+    path = Path(results_dir) / "accounting" / "cpu.json"
+    if retrain or not path.exists():
+        save_accounting(path, repeats=3 if profile == "smoke" else 7)
+    return load_accounting(path)
+
+
+def machine_label(env: dict) -> str:
+    """'AMD EPYC CPU, 2 threads; torch 2.14.1' from a record's environment."""
+    threads = env.get("threads")
+    name = str(env.get("hardware", "?")).split(" (")[0]
+    if env.get("device_class", "cpu") == "cpu":
+        name += " CPU" + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
+    return name + f"; torch {str(env.get('torch', '?')).split('+')[0]}"
+
+
+def claim_md(claim: tuple[str, str]) -> str:
+    verdict, detail = claim
+    return f"**Verdict: {verdict}.** {detail[0].upper() + detail[1:] if detail else ''}."
+
+
+def cells_table(p: pd.DataFrame) -> pd.DataFrame:
+    """Every cell × reading of a paired table, for reading: both intervals, McNemar, Holm, verdict."""
+    if p.empty:
+        return pd.DataFrame()
+    f = paired_for_reading(p)
+    f.insert(0, "data set", [DATASETS[d].title for d in p.dataset])
+    return f
+
+
+def show_cells(p: pd.DataFrame) -> None:
+    if p.empty:
+        md("No paired results yet.")
+    else:
+        table(cells_table(p))
+
+
+def report_card_page(profile: str, results_dir, data_root="../data", retrain: bool = False):
+    """The claims of the abstract with their verdicts; returns (df, paired rows of both readings)."""
+    setup_plots()
+    df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
+    params, compute, _ = accounting(results_dir, profile=profile)
+    md(status_md(profile, df, run_states(profile, results_dir)))
+    card = report.report_card(report.paired_table(df), params, compute)
+    table(card, bold="verdict")
+    return df, paired_rows(df)
+
+
+def repo_url() -> tuple[str, str] | None:
+    """The repository named in _config.yml (the one place that names it), if this is a checkout."""
+    try:
+        import yaml
+
+        repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+        return repo["url"].rstrip("/"), repo.get("branch") or "main"
+    except (OSError, KeyError, TypeError, ImportError):
+        return None
+
+
+def code_link(obj) -> str:
+    """A Markdown link to the lines of a function on the repository (computed when the page runs)."""
+    import inspect
+
+    lines, start = inspect.getsourcelines(obj)
+    path = Path(inspect.getsourcefile(obj)).resolve().relative_to(ROOT).as_posix()
+    name = f"`{obj.__module__.split('.')[-1]}.{obj.__name__}`"
+    repo = repo_url()
+    if not repo:
+        return f"{name} ({path}, line {start})"
+    url, branch = repo
+    return f"[{name}]({url}/blob/{branch}/{path}#L{start}-L{start + len(lines) - 1})"
+
+
+def rules_table() -> pd.DataFrame:
+    """Each statistical rule with the function that applies it (linked)."""
+    from . import stats
+
+    return pd.DataFrame([
+        ("pairing", "runs are paired only with the same training code, device class, threads, precision "
+         "and test set", stats.check_pair),
+        ("t-interval", "mean of the per-seed differences ± t quantile × standard error, seeds only", stats.t_estimate),
+        ("seed × image interval", "adds the shared test-image noise (a bootstrap over test images) to the "
+         "seed noise; the verdict's interval where per-image records exist", stats.seed_image_estimate),
+        ("McNemar per seed", "exact test on the images exactly one model gets right; a diagnostic", stats.mcnemar_p),
+        ("convergence gate", f"baseline validation accuracy rose ≤ {CONVERGENCE_TOL_PP:g} pp over its last two "
+         "epochs, else 'not converged at this budget'", stats.converged),
+        ("Holm", "step-down correction over all cells of one claim or one ablation", stats.holm),
+        ("verdict", f"improves/hurts if Holm p < {1 - LEVEL:.2f}; equivalent if Holm-corrected TOST within "
+         f"±{MARGIN_PP:g} pp; else inconclusive", stats.cell_verdict),
+        ("claims across cells", "a pooled effect or a contrast with its own interval", stats.contrast_verdict),
+    ], columns=["rule", "in one line", "code"]).assign(code=lambda d: [code_link(f) for f in d.code])
+
+
+def profile_runs_table(results_dir) -> pd.DataFrame:
+    """Per profile: runs planned and done, wall time per run (recorded), hardware."""
+    rows = []
+    for name, p in PROFILES.items():
+        df = load(name, results_dir)
+        planned = len(p.configs())
+        row = {"profile": name, "planned runs": planned, "done": len(df),
+               "diverged": len(df.attrs.get("diverged", []))}
+        if df.empty:
+            row.update({"time per run (median)": "–", "all runs": "–", "hardware": "not run yet"})
+        else:
+            w = df.wall_time_s.astype(float)
+            row.update({"time per run (median)": duration(w.median()), "all runs": duration(w.sum()),
+                        "hardware": report.hardware_label(df)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def verify_table(path) -> tuple[pd.DataFrame, str]:
+    """The `make verify` report (re-trained runs compared with the committed ones), for readers."""
+    from .verify import load_report
+
+    df, head = load_report(path)
+    if df.empty:
+        return df, f"not run yet: `make verify` writes {Path(path).name} into results/verify/"
+    out = pd.DataFrame({
+        "run": [f"{cell_name(r.dataset, r.backbone)} · {viz.label(r.variant)} · seed {r.seed}" for r in df.itertuples()],
+        "outcome": df.outcome.tolist(),
+        "committed (%)": [f"{x:.2f}" for x in df.committed_acc_pct],
+        "re-trained (%)": [f"{x:.2f}" for x in df.fresh_acc_pct],
+        "Δ (pp)": [pp(x) for x in df.diff_pp],
+        "seed spread (pp)": [f"{x:.2f}" if pd.notna(x) else "–" for x in df.seed_spread_pp],
+        "time": [duration(x) for x in df.wall_time_s]})
+    return out, f"profile `{head.get('profile')}`, run on {head.get('date')}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the earlier one-call helpers, kept for chapters written against them (all output is Markdown)
+
+def print_provenance(profile: str, df: pd.DataFrame) -> None:
+    """Profile (with its deviation from the paper) and hardware behind the numbers below."""
+    md(f"**Profile `{profile}`.** {get_profile(profile).description}\n\n**Hardware.** "
+       + (report.hardware_label(df) if not df.empty else "no runs yet") + ".")
+
+
 def show_ablation_tables(df: pd.DataFrame, variants: list[str]) -> None:
-    from IPython.display import display
-
-    from . import report
-
+    """One table per ablation cell; the Holm family (every cell × variant) is computed once."""
+    family = report.ablation_family(df, variants)
     for dataset, backbone in report.ablation_cells(df, variants):
-        print(f"{report.dataset_label(df, dataset)} · {backbone}")
-        display(report.ablation_table(df, dataset, backbone, variants))
+        md(f"**{cell_name(dataset, backbone)}**")
+        table(report.ablation_table(df, dataset, backbone, variants, family=family))
 
 
 def show_ablation_figures(df: pd.DataFrame, variants: list[str], title: str) -> None:
-    from . import report, viz
-
+    family = report.ablation_family(df, variants)
     for dataset, backbone in report.ablation_cells(df, variants):
         d = df[(df.dataset == dataset) & (df.backbone == backbone)]
-        params = d.groupby("variant").params_prompt.first().to_dict()
-        viz.plot_ablation(report.summarize(d[d.variant.isin(variants)]), params, variants,
-                          f"{title}: {report.dataset_label(df, dataset)} · {backbone}")
-
-
-def print_provenance(profile: str, df: pd.DataFrame) -> None:
-    """Which profile (and its deviation from the paper) and which hardware made the numbers below."""
-    print("profile:", profile, "-", get_profile(profile).description)
-    print("hardware:", ", ".join(sorted(set(df.hardware.dropna()))) or "-",
-          "| torch", ", ".join(sorted(set(df.torch.dropna()))) or "-")
-
-
-def print_setting(profile: str, df: pd.DataFrame, dataset: str) -> None:
-    """Profile, data copy, hardware, and what was not run for one dataset."""
-    from .report import dataset_label
-
-    print_provenance(profile, df)
-    print("data:", dataset_label(df, dataset))
-    missing = not_run(profile, df, dataset)
-    if missing:
-        print(f"not run in this profile: {', '.join(missing)}; run them with: "
-              f"python -m msvp grid --profile paper --only dataset={dataset}")
+        fam = family[(family.dataset == dataset) & (family.backbone == backbone)]
+        params = d.groupby("variant").params_prompt.first().astype(int).to_dict()
+        figure(viz.plot_ablation(report.summarize(d[d.variant.isin(variants)]), fam, params, variants,
+                                 f"{title}: {cell_name(dataset, backbone)}"))

@@ -278,7 +278,7 @@ def ablation_cells(df: pd.DataFrame, variants: list[str]) -> list[tuple[str, str
 def ablation_family(df: pd.DataFrame, variants: list[str], **kw) -> pd.DataFrame:
     """Paired rows for every cell × MSVP variant of an ablation: one Holm family."""
     cells = set(ablation_cells(df, variants))
-    keep = [(d, b) in cells for d, b in zip(df.dataset, df.backbone)]
+    keep = np.array([(d, b) in cells for d, b in zip(df.dataset, df.backbone)], dtype=bool)  # [] would pick columns
     return paired_family(df[keep], [v for v in variants if v != "baseline"], **kw)
 
 

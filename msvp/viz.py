@@ -118,8 +118,9 @@ def check_readable(fig, *, max_width_in: float = MAX_WIDTH_IN, min_pt: float = M
 
 
 def finish(fig, title: str | None = None):
+    """Give the figure its title (wrapped to the column) and check that a reader can read it."""
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap(title, 72))
     check_readable(fig)
     return fig
 
@@ -201,7 +202,7 @@ def plot_learned_prompts(record: dict, title: str) -> plt.Figure:
 
 def plot_learning_curves(records: list[dict], title: str) -> plt.Figure:
     """Validation accuracy and training loss per epoch; line = mean over seeds, band = min-max."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 3.3))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 3.6))
     by_variant: dict[str, list] = {}
     for r in records:
         by_variant.setdefault(r["variant"], []).append(r["history"])
@@ -223,7 +224,8 @@ def plot_learning_curves(records: list[dict], title: str) -> plt.Figure:
         ax.set_xticks(range(1, n_max + 1, max(1, n_max // 10)))
         ax.grid(alpha=0.3)
     a2.ticklabel_format(axis="y", useOffset=False)
-    a2.legend(loc="upper right")
+    handles, labels = a1.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)), frameon=False)
     return finish(fig, title)
 
 
@@ -237,8 +239,9 @@ def plot_confusions(matrices: dict[str, np.ndarray], classes, title: str) -> plt
         im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
         for i in range(len(m)):
             for j in range(len(m)):
-                if i != j and pct[i, j] >= 1:
-                    ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=MIN_FONT_PT, color="#b2182b")
+                if i != j and pct[i, j] >= 1:   # white on dark cells, dark red on light ones
+                    ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=MIN_FONT_PT,
+                            color="white" if pct[i, j] > 55 else "#b2182b")
         ax.set_xticks(range(len(classes)), classes, rotation=90)
         ax.set_yticks(range(len(classes)), classes)
         ax.set_xlabel("predicted class")
@@ -280,8 +283,8 @@ def plot_saliency(images: np.ndarray, records: dict[str, dict], classes, title: 
                 ax.set_xticks([])
                 ax.set_yticks([])
         axes[top, 0].set_ylabel("test image")
-        for r, (name, rec) in enumerate(records.items(), start=1):
-            axes[top + r, 0].set_ylabel(f"{name}")
+        for r, name in enumerate(records, start=1):
+            axes[top + r, 0].set_ylabel(name)
     return finish(fig, title)
 
 

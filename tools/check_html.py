@@ -11,7 +11,13 @@
    and issues buttons point to ``repository.url``; every notebook page has a Colab button for its
    own notebook in that repository at ``repository.branch``, the notebook exists, and its setup
    cell clones that same repository and branch (tools/colab_cell.py); no Colab link points
-   elsewhere; the footer names ``msvp.__version__`` (tools/book_footer.py).
+   elsewhere; the footer names ``msvp.__version__`` (tools/book_footer.py);
+7. nothing a reader needs scrolls sideways at a 1280 px window: no line of a code block or of a
+   text output is longer than MAX_CODE_CHARS characters (code blocks marked ``msvp-wrap`` wrap
+   instead, see _static/msvp.css);
+8. no notebook machinery on the page: no ``NBVAL_`` comment, no ``NaN``/``nan``/``None`` table
+   cell, no stray object repr (``<... at 0x...>``), no reference to a design document readers
+   don't have.
 
 Prints one line per problem and exits 1 if there is any. Usage::
 
@@ -44,6 +50,16 @@ ALLOWED_REMOTE_IMAGES = (
 # sphinx-book-theme / pydata-sphinx-theme write these placeholders; they are not links to pages
 IGNORED_HREFS = {"#", ""}
 
+MAX_CODE_CHARS = 79
+"""Characters of a code or text-output line that fit without sideways scrolling at a 1280 px window:
+sphinx-book-theme 1.3 gives the text column 688 px beside the page's table of contents; a code box
+shows 671 px of 14 px DejaVu Sans Mono (8.4 px a character) = 79 characters (measured in headless
+Chromium, 2026-11). The issue's bound is 88; this is the measured, stricter one."""
+WRAP_CLASS = "msvp-wrap"
+MISSING_CELL = re.compile(r"^(NaN|nan|None|NaT|<NA>)$")
+STRAY_REPR = re.compile(r"<[\w.]+ (object )?at 0x[0-9a-fA-F]+>|<torch\._C\.Generator")
+MACHINERY = re.compile(r"NBVAL_|design\s*§")
+
 
 class Page(HTMLParser):
     def __init__(self, path: Path):
@@ -56,10 +72,53 @@ class Page(HTMLParser):
         self.styles: list[str] = []
         self.images: list[str] = []
         self.has_math = False
+        self.pres: list[tuple[str, bool]] = []        # (text, wraps) of every <pre>
+        self.cells: list[str] = []                    # text of every table cell
+        self.text: list[str] = []                     # visible text of the article
+        self._stack: list[tuple[str, set[str]]] = []
+        self._pre: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._skip = 0
         self.feed(path.read_text(encoding="utf-8", errors="replace"))
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if tag == "pre" and self._pre is not None:
+            wraps = any(WRAP_CLASS in cls for _, cls in self._stack)
+            self.pres.append(("".join(self._pre), wraps))
+            self._pre = None
+        if tag in ("td", "th") and self._cell is not None:
+            self.cells.append("".join(self._cell).strip())
+            self._cell = None
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        while self._stack:
+            t, _ = self._stack.pop()
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        if self._pre is not None:
+            self._pre.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        self.text.append(data)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag not in self.VOID:
+            self._stack.append((tag, set((a.get("class") or "").split())))
+        if tag == "pre":
+            self._pre = []
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag in ("script", "style"):
+            self._skip += 1
         for key in ("id", "name") if tag == "a" else ("id",):
             if a.get(key):
                 self.ids.add(a[key])
@@ -148,10 +207,66 @@ def check(html_dir: Path) -> list[str]:
             if not src or not (path.parent / unquote(urlsplit(src).path)).is_file():
                 problems.append(f"{rel}: image {src!r} does not exist")
 
+        problems += reader_problems(page, rel)
+
     problems += check_config_links(pages, html_dir)
     print(f"checked {len(pages)} pages in {html_dir}")
     for src, where in sorted(remote_scripts.items()):
         print(f"  allowed remote script on {len(where)} page(s) with math: {src}")
+    return problems
+
+
+def reader_problems(page: Page, rel) -> list[str]:
+    """Checks 7 and 8 of the module docstring on one page."""
+    problems = []
+    for text, wraps in page.pres:
+        long = [line for line in text.splitlines() if len(line.rstrip()) > MAX_CODE_CHARS]
+        if long and not wraps:
+            problems.append(f"{rel}: {len(long)} code/output line(s) over {MAX_CODE_CHARS} characters scroll "
+                            f"sideways at 1280 px, e.g. {long[0].strip()[:70]!r}")
+    for cell in page.cells:
+        if MISSING_CELL.match(cell):
+            problems.append(f"{rel}: a table cell reads {cell!r}")
+    text = "".join(page.text)
+    for m in sorted(set(STRAY_REPR.findall(text)) | set(MACHINERY.findall(text))):
+        problems.append(f"{rel}: notebook machinery on the page: {m!r}")
+    return problems
+
+
+def notebook_problems(nb, max_chars: int = MAX_CODE_CHARS) -> list[str]:
+    """The reader checks on an executed notebook: markers, long text lines, NaN cells, stray reprs."""
+    rich = ("text/html", "text/markdown", "image/png", "image/svg+xml", "image/jpeg", "text/latex")
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"cell {i}"
+        if "NBVAL_" in cell.source:
+            problems.append(f"{where}: NBVAL comment in the code (use the cell tags)")
+        if {"remove-cell", "remove-output"} & set(cell.metadata.get("tags", [])):
+            continue    # a reader never sees these outputs
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "error":
+                problems.append(f"{where}: raised {out.get('ename')}")
+                continue
+            if kind == "stream":
+                texts = [(out.get("text", ""), True)]       # (text, shown as plain text)
+            else:
+                data = out.get("data", {})
+                texts = [(data[k], False) for k in ("text/markdown", "text/html") if k in data]
+                if not any(k in data for k in rich):
+                    texts.append((data.get("text/plain", ""), True))
+            for t, plain in texts:
+                t = "".join(t) if isinstance(t, list) else t
+                long = [line for line in t.splitlines() if len(line) > max_chars]
+                if plain and long:
+                    problems.append(f"{where}: text output line of {len(long[0])} characters "
+                                    f"(at most {max_chars}): {long[0][:60]!r}")
+                if STRAY_REPR.search(t):
+                    problems.append(f"{where}: stray object repr {STRAY_REPR.search(t).group(0)!r}")
+                if re.search(r"(^|[|>\s])(NaN|nan)(\s|[|<]|$)", t, re.M):
+                    problems.append(f"{where}: NaN in an output")
     return problems
 
 

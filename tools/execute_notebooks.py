@@ -6,8 +6,9 @@ The chapter list comes from ``_toc.yml``: every entry under ``book/`` that has a
 memory, so nothing here ever writes a ``.py`` or syncs a pair. Each notebook runs in ``book/``
 (relative paths resolve as in the built book) with the parameters ``PROFILE`` and
 ``RESULTS_DIR`` injected. A notebook is executed into a staging folder and moved into ``--out``
-only when it ran without error, so a failure never replaces a good notebook; the failed one is
-kept in ``build/failed/`` for inspection. The ``parameters`` and ``injected-parameters`` cells
+only when it ran without error and without output a reader could not read (a text line too wide
+for the page, NaN, a stray object repr: tools/check_html.py), so a failure never replaces a good
+notebook; the failed one is kept in ``build/failed/`` for inspection. The ``parameters`` and ``injected-parameters`` cells
 get the ``remove-cell`` tag (papermill's injected cell would otherwise show on the page).
 
 Examples::
@@ -132,8 +133,27 @@ def tidy(nb) -> None:
         pm.pop("output_path", None)    # a staging path
 
 
+def reader_problems(nb) -> list[str]:
+    """Text output lines that would scroll sideways, NaN, stray reprs, NBVAL comments (check_html)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from check_html import notebook_problems
+
+    return notebook_problems(nb)
+
+
 def has_parameters_cell(nb) -> bool:
     return any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def declared_parameters(nb) -> set[str] | None:
+    """Names the ``parameters`` cell assigns (None without such a cell: then every parameter is
+    injected). A chapter that reads no results declares no RESULTS_DIR and is not handed one."""
+    import re
+
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        return None
+    return {m.group(1) for c in cells for m in re.finditer(r"^([A-Za-z_]\w*)\s*=", c.source, re.M)}
 
 
 def execute(stem: Path, out_dir: Path, params: dict, log_output: bool) -> tuple[str, bool, float, str]:
@@ -148,6 +168,8 @@ def execute(stem: Path, out_dir: Path, params: dict, log_output: bool) -> tuple[
     nb.metadata[META_KEY] = {"source": src.name, "source_sha256": source_sha256(src) if src.suffix == ".py" else None,
                              "profile": params["PROFILE"]}
     note = "" if has_parameters_cell(nb) else " (no 'parameters' cell: parameters injected at the top)"
+    declared = declared_parameters(nb)
+    params = {k: v for k, v in params.items() if declared is None or k in declared}
     staging = Path(tempfile.mkdtemp(prefix=f"exec-{name}-", dir=ROOT / "build"))
     tmp = staging / f"{name}.ipynb"
     # The kernel process inherits our stderr; catch it in a file and show only what matters
@@ -174,6 +196,10 @@ def execute(stem: Path, out_dir: Path, params: dict, log_output: bool) -> tuple[
     if tmp.exists():
         done = nbformat.read(tmp, as_version=4)
         tidy(done)
+        problems = reader_problems(done) if ok else []
+        if problems:   # it ran, but a reader would meet these (tools/check_html.py, checks 7-8)
+            ok = False
+            note += "; a reader would meet: " + "; ".join(problems[:5])
         if ok:
             nbformat.write(done, tmp)
             os.replace(tmp, out_dir / f"{name}.ipynb")

@@ -1,0 +1,119 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Multi-Scale Visual Prompting, re-run and checked
+#
+# *Multi-Scale Visual Prompting for Lightweight Small-Image Classification* {cite}`khazem2025msvp`
+# proposes to learn three tiny images, prompts of 1 × 1, 4 × 4 and 8 × 8 pixels, upsample them to the
+# input size and add their mean to every input of a small network. Its abstract claims better accuracy
+# on MNIST, Fashion-MNIST and CIFAR-10 for a simple CNN, a ResNet-18 and a small Vision Transformer,
+# with fewer than 0.02 % extra parameters and negligible extra compute. This book re-implements the
+# method, re-runs the experiments with paired seeds and checks each claim.
+#
+# ## The answer so far
+#
+# Computed from the result files of this repository when this page was built. A cell that has not been
+# trained says so; the table fills in as runs finish.
+
+# %% tags=["remove-cell", "colab-setup"]
+# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
+import os, subprocess, sys; REPO = "/content/msvp-book"
+if "google.colab" in sys.modules:
+    os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
+    REPO in sys.path or sys.path.insert(0, REPO)
+from msvp.colab import setup; setup()
+
+# %% tags=["parameters"]
+PROFILE = "cpu"          # smoke | cpu | paper: the runs this page summarises
+RESULTS_DIR = "../results"
+DATA_ROOT = "../data"
+
+# %% tags=["hide-input"]
+from msvp import book
+
+df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
+
+# %% [markdown]
+# **What we cannot compare with.** The paper's own result tables are not available to us. This book
+# therefore does not set its numbers beside the paper's, and it quotes no number from anywhere else:
+# every accuracy, interval and timing on these pages is computed from the runs of this repository and
+# labelled with the profile and the hardware that produced it.
+#
+# **Two readings of the fusion.** The abstract says the prompts are fused with the input "via a
+# lightweight 1 × 1 convolution", but the official code's default, used for its main results, is a
+# plain addition with no convolution. Both readings are trained and shown side by side: **add**
+# (the code) and **concat** (a 1 × 1 convolution over the image and the prompts, the text).
+#
+# ## What this book is
+#
+# A re-implementation and a check. The `msvp` Python package (PyTorch) next to this book holds the
+# prompt module, the three backbones, the training loop and the statistics; every chapter imports it
+# and no chapter defines a model of its own. Visual prompting adapts a vision model through a few
+# learnable values added to its input rather than to its weights {cite}`bahng2022visual,jia2022vpt`;
+# MSVP trains them together with a small backbone from scratch on MNIST {cite}`lecun1998mnist`,
+# Fashion-MNIST {cite}`xiao2017fashion` and CIFAR-10 {cite}`krizhevsky2009cifar`, with a CNN, a
+# CIFAR-style ResNet-18 {cite}`he2016resnet` and a ViT-Tiny {cite}`dosovitskiy2021vit,touvron2021deit`.
+#
+# Every claim is tested with several paired seeds: seed *k* of the baseline and of MSVP share the
+# backbone's initial weights, the batches and the augmentation, so their difference is the prompt's
+# effect. A verdict is one of *improves*, *hurts*, *equivalent* (the difference lies within ±0.5
+# percentage points), *inconclusive*, or *not converged at this budget* (the baseline was still
+# improving when training stopped, so no verdict is given); a cell with fewer than two paired seeds
+# gets none.
+#
+# ## How to read it
+#
+# - **Idea.** {doc}`01_concept` shows what a visual prompt is; {doc}`02_implementation` walks through
+#   the module with exact checks.
+# - **Experiments.** {doc}`protocol` describes the training recipe, the three backbones and every
+#   setting next to the official one. {doc}`03_mnist`, {doc}`04_fashion_mnist` and
+#   {doc}`05_cifar10` give one data set each: accuracy, paired differences, learning curves,
+#   confusions, the learned prompts and saliency maps, each read out in sentences.
+# - **Analysis.** Which prompt scales matter ({doc}`06_scale_ablation`), which fusion
+#   ({doc}`07_fusion_ablation`), how the backbones compare ({doc}`08_backbones`), what MSVP costs
+#   in parameters and compute ({doc}`09_accounting`), and whether its multi-scale structure matters
+#   at all, against simpler prompts of the same budget ({doc}`12_controls`).
+# - **Verdict.** {doc}`10_report_card` gives each claim of the abstract its verdict and explains the
+#   statistical rules; {doc}`11_reproduce` lists the profiles, timings and commands.
+#
+# Three profiles decide what is trained: `paper` is the official protocol for every data set and
+# backbone (a GPU job); `cpu` is the same protocol for the CNN alone, which two CPU cores can train;
+# `smoke` is a seconds-long run for the tests and is never shown as a result.
+#
+# ## How to run it
+#
+# From a clone of the repository (the Makefile builds its own virtual environment in `.venv/`):
+#
+# ```bash
+# make reproduce  # train the missing runs, re-execute the chapters, build
+# make test       # unit tests, smoke run of every chapter, nbval, build
+# ```
+#
+# `make reproduce` picks the `paper` profile when a CUDA GPU is present and `cpu` otherwise, and prints
+# an estimate of the time it needs first. The rocket icon at the top of each chapter opens it in
+# Google Colab.
+#
+# ## Where the numbers come from
+#
+# Each training run writes one JSON file into `results/<profile>/`: its full configuration, the
+# metrics and per-epoch history, the prediction for every test image, the wall time, the hardware,
+# the torch version and a fingerprint of the training code. A result counts only for the code that
+# produced it. The offline copy of CIFAR-10 used where there is no internet lacks 111 of its 60,000
+# images, so every CIFAR-10 number names the copy and the image counts behind it.
+#
+# ## References
+#
+# ```{bibliography}
+# ```

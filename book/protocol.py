@@ -1,0 +1,94 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The protocol: data, training, backbones
+#
+# Before the experiments, what exactly is trained, and how. Everything on this page is read from the
+# package when the page runs (`RunConfig`, the profiles, the backbones), so it cannot drift from the
+# code that produced the results.
+#
+# **What you will learn**
+# - the training recipe: optimiser, schedule, batch, augmentation, metric;
+# - the three backbones: their layers, their parameters, and what each makes of a 28-pixel and a
+#   32-pixel image;
+# - every setting of a run, per profile, next to the official code's value, and why ours differs
+#   where it does;
+# - every deviation from the official code, and the official code's flaws that this package fixes.
+
+# %% tags=["remove-cell", "colab-setup"]
+# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
+import os, subprocess, sys; REPO = "/content/msvp-book"
+if "google.colab" in sys.modules:
+    os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
+    REPO in sys.path or sys.path.insert(0, REPO)
+from msvp.colab import setup; setup()
+
+# %% tags=["parameters"]
+PROFILE = "cpu"          # smoke | cpu | paper: whose recorded precision the deviations report
+RESULTS_DIR = "../results"
+
+# %% [markdown]
+# ## The training recipe
+#
+# The official protocol, which the `paper` and `cpu` profiles follow (the defaults of `RunConfig`):
+
+# %% tags=["nbval-check-output", "hide-input"]
+from msvp import book
+
+book.md(book.recipe_md())
+
+# %% [markdown]
+# ## The three backbones
+#
+# Trainable parameters are counted on the models as built (10 classes). The last two columns show what
+# each network does with the image size: the CNN and ResNet-18 shrink their feature maps by pooling or
+# stride and end in a global average pool, so both input sizes end in the same feature vector; the ViT
+# cuts the image into patches, 7 × 7 pixels at 28 px and 4 × 4 at 32 px, and works on the tokens.
+
+# %% tags=["nbval-check-output", "hide-input"]
+book.table(book.backbone_table())
+
+# %% [markdown]
+# ## Every setting, per profile
+#
+# Each field of `RunConfig` is stored with every run. `smoke` is the seconds-long test profile and is
+# never shown as a result; `cpu` is the official protocol for the CNN alone; `paper` is the official
+# protocol for every backbone. "per run" marks the fields that vary between the runs of a profile (see
+# the parts in [chapter 11](11_reproduce.ipynb)).
+
+# %% tags=["nbval-check-output", "hide-input"]
+book.table(book.config_table())
+
+# %% [markdown]
+# ## Deviations from the official code
+#
+# The precision row is computed from the runs of the profile and from the bf16-vs-fp32 equivalence
+# check in `bench/results/`, where one exists:
+
+# %% tags=["hide-input"]
+from msvp.results import load
+
+book.table(book.deviations_table(PROFILE, load(PROFILE, RESULTS_DIR)))
+checks = book.bf16_check()
+if len(checks):
+    book.md("**bf16 vs fp32 on this CPU**: paired runs of the CNN, same seeds "
+            "(`bench/bf16_equivalence.py`).")
+    book.table(checks)
+
+# %% [markdown]
+# ## The official code's flaws, and what this package does instead
+
+# %% tags=["nbval-check-output", "hide-input"]
+book.table(book.FLAWS)

@@ -1,0 +1,171 @@
+"""What the book shows, on hand-made inputs: figures a reader can read, tables without NaN or raw
+names, labels that say what was trained, sentences that follow the verdict rules."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from msvp import book, report, viz  # noqa: E402
+
+viz.style()
+ROOT_RESULTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "results"
+
+
+# ---- the figure check ------------------------------------------------------------------------------
+
+def labelled(fig, ax):
+    ax.set(xlabel="x (units)", ylabel="y (units)", title="t")
+    return fig
+
+
+def test_readable_figure_passes():
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1])
+    viz.check_readable(labelled(fig, ax))
+
+
+@pytest.mark.parametrize("problem,spoil", [
+    ("pt", lambda fig, ax: ax.set_title("t", fontsize=6)),
+    ("wide", lambda fig, ax: fig.set_size_inches(9, 3)),
+    ("no label", lambda fig, ax: ax.set_xlabel("")),
+    ("overlaps", lambda fig, ax: ax.set_xticks(np.arange(40), [f"long label {i}" for i in range(40)])),
+])
+def test_unreadable_figures_are_refused(problem, spoil):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 39], [0, 1])
+    labelled(fig, ax)
+    spoil(fig, ax)
+    with pytest.raises(viz.FigureError, match=problem):
+        viz.check_readable(fig)
+    plt.close(fig)
+
+
+def paired_rows():
+    """A CNN cell with a narrow interval and a ViT cell with a wide one."""
+    rows = []
+    for backbone, half in (("cnn", 0.2), ("vit", 13.0)):
+        for t in ("msvp-add-full", "msvp-concat-full"):
+            rows.append({"dataset": "mnist", "backbone": backbone, "treatment": t, "n_pairs": 3, "diff_pp": 0.1,
+                         "lo_pp": 0.1 - half, "hi_pp": 0.1 + half, "verdict": "inconclusive"})
+    return pd.DataFrame(rows)
+
+
+def test_forest_plot_gives_every_backbone_its_own_axis():
+    fig = viz.plot_paired(paired_rows(), "test")
+    main = [ax for ax in fig.axes if ax.get_ylabel() == "data set · reading"]
+    assert len(main) == 2
+    cnn_width = np.diff(main[0].get_xlim())[0]
+    assert cnn_width < 3, "the ViT's ±13 pp interval must not set the CNN's axis"
+    plt.close(fig)
+
+
+def test_overhead_markers_do_not_hide_each_other():
+    from msvp.accounting import params_table
+
+    fig = viz.plot_overhead(params_table())
+    offsets = [tuple(np.round(c.get_offsets()[:, 0], 3)) for c in fig.axes[0].collections]
+    xs = [x for o in offsets for x in o]
+    assert len(xs) == len(set(xs)) == 18          # 6 backbone × input pairs × 3 fusions, all apart
+    plt.close(fig)
+
+
+# ---- tables and labels -----------------------------------------------------------------------------
+
+def test_markdown_table_has_no_nan_and_separates_thousands():
+    text = report.markdown_table(pd.DataFrame({"params": [1207786, 81], "Δ": [math.nan, "+0.1"], "ok": [True, False]}))
+    assert "NaN" not in text and "nan" not in text and "1,207,786" in text and "| – |" in text
+    assert "yes" in text and "no" in text
+
+
+def runs(n_train=54000, threads=1, hardware="AMD EPYC (1 thread)"):
+    from tests.test_stats_report import runs_with_images
+
+    df = runs_with_images({("mnist", "cnn"): 8})
+    return df.assign(n_train=n_train, n_val=6000, data_variant="complete", data_n_train=60000, data_n_test=10000,
+                     hardware=hardware, threads=threads, torch="2.14.1+cu130", wall_time_s=60.0, epochs=10,
+                     best_epoch=10, params_backbone=1207786, test_acc_best_val=lambda d: d.test_acc)
+
+
+def test_training_label_says_what_was_trained():
+    label = report.training_label(runs(n_train=10000), "mnist")
+    assert "10,000 training" in label and "60,000" not in label
+
+
+def test_hardware_label_is_consistent():
+    a = report.hardware_label(runs(hardware="AMD EPYC (1 threads)"))
+    b = report.hardware_label(runs(hardware="AMD EPYC (1 thread)"))
+    assert a == b and "1 thread per run" in a and "threads" not in a
+
+
+def test_results_table_names_what_is_missing():
+    empty = runs().iloc[:0]
+    t = book.results_table("cpu", empty, links=False)
+    assert len(t) == 9
+    assert set(t["baseline (%)"]) == {"not run yet", "not run on CPU (paper profile, GPU)"}
+    assert "NaN" not in report.markdown_table(t)
+
+
+def test_results_table_with_runs():
+    t = book.results_table("cpu", runs(), links=False)
+    row = t[t["data set · backbone"] == "MNIST · CNN"].iloc[0]
+    assert "±" in row["baseline (%)"] and "3 pairs" in row["MSVP − baseline (pp), 95 % CI"]
+    assert row["verdict"] in ("improves", "equivalent (±0.5 pp)", "inconclusive")
+    concat = t.iloc[list(t.index).index(row.name) + 1]
+    assert concat["MSVP"] == "concat" and concat["MSVP (%)"] == "not run yet"
+
+
+def row(**kw):
+    base = dict(n_pairs=3, diff_pp=0.3, lo_pp=-0.1, hi_pp=0.7, t_lo_pp=0.0, t_hi_pp=0.6, wins=2, interval="seed × image",
+                verdict="inconclusive", converged=True, val_rise_pp=0.1)
+    return pd.Series({**base, **kw})
+
+
+def test_effect_sentence_follows_the_rules():
+    s = book.effect_sentence(row(), "CNN, add")
+    assert "+0.30 pp" in s and "inconclusive" in s and "2 of 3 seeds" in s
+    gated = book.effect_sentence(row(verdict="not converged at this budget", converged=False, val_rise_pp=1.2), "x")
+    assert "not converged at this budget" in gated and "Verdict" not in gated and "+1.20" in gated
+    single = book.effect_sentence(row(n_pairs=1, lo_pp=math.nan, hi_pp=math.nan), "x")
+    assert "no verdict" in single
+    assert book.verdict_text(row(n_pairs=1)) == "no verdict (1 pair)"
+
+
+def test_config_table_covers_every_setting():
+    import dataclasses
+
+    from msvp.config import RunConfig
+
+    t = book.config_table()
+    assert len(t) == len(dataclasses.fields(RunConfig))
+    assert set(t.columns) >= {"setting", "smoke", "cpu", "paper", "official", "why ours differs"}
+    assert "?" not in set(t.official)
+
+
+def test_backbone_table_measures_parameters_and_inputs():
+    t = book.backbone_table().set_index("backbone")
+    assert t.loc["CNN", "params, 1×28×28"] == 1207786 and t.loc["ResNet-18", "params, 3×32×32"] == 11173962
+    assert "16 tokens" in t.loc["ViT-Tiny", "28 px input"] and "64 tokens" in t.loc["ViT-Tiny", "32 px input"]
+
+
+def test_pages_cope_with_no_results(tmp_path):
+    """Issue 15: with no result files every chapter helper says so instead of raising."""
+    from msvp.results import load
+
+    empty = load("cpu", tmp_path)
+    assert report.ablation_family(empty, report.SCALE_VARIANTS).empty
+    assert book.paired_rows(empty).empty
+    acc = ROOT_RESULTS / "accounting" / "cpu.json"
+    if not acc.exists():
+        pytest.skip("no committed accounting file")
+    from msvp.accounting import load_accounting
+
+    card = report.report_card(report.paired_table(empty), *load_accounting(acc)[:2])
+    assert set(card.verdict) >= {"not run here"}
+    assert "no runs yet" in book.status_md("cpu", empty, book.run_states("cpu", tmp_path))

@@ -1,0 +1,139 @@
+"""The book's sources and executed notebooks, checked as a reader would meet them.
+
+- no block of six or more lines repeats across book/ (the generated jupytext header and Colab setup
+  cell aside): shared structure belongs in msvp/book.py, not in copies;
+- no notebook machinery on the page: nbval markers are cell tags, not comments; no functions are
+  defined in a chapter; no reference to files outside the repository;
+- nothing scrolls sideways at 1280 px: code lines a reader sees and text outputs of the executed
+  notebooks fit in ``tools/check_html.MAX_CODE_CHARS`` characters; no NaN and no stray object repr
+  in an output.
+
+The built HTML gets the same width and NaN checks in tools/check_html.py (make book).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+sys.path.insert(0, str(ROOT / "tools"))
+import check_html  # noqa: E402
+
+BLOCK = 6
+HIDDEN = {"remove-cell", "remove-input", "parameters", "colab-setup"}
+SOURCES = sorted(BOOK.glob("*.py")) + sorted(BOOK.glob("*.md"))
+
+
+def strip_generated(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, text) of a source's lines, without the jupytext header and the Colab setup
+    cell (both generated), blank lines and lone comment marks, white space folded."""
+    out, i = [], 0
+    if lines and lines[0].strip() == "# ---":
+        i = next(k for k in range(1, len(lines)) if lines[k].strip() == "# ---") + 1
+    in_setup = False
+    for n, line in enumerate(lines[i:], start=i + 1):
+        if line.startswith("# %%"):
+            in_setup = "colab-setup" in line
+            if in_setup:
+                continue
+        if in_setup:
+            continue
+        text = " ".join(line.split())
+        if text in ("", "#"):
+            continue
+        out.append((n, text))
+    return out
+
+
+def repeated_blocks(paths, size: int = BLOCK) -> list[str]:
+    """Every run of ``size`` lines that stands in two places (of one file or of two)."""
+    where = defaultdict(list)
+    for path in paths:
+        lines = strip_generated(path.read_text(encoding="utf-8").splitlines())
+        for k in range(len(lines) - size + 1):
+            window = tuple(t for _, t in lines[k:k + size])
+            where[window].append(f"{path.name}:{lines[k][0]}")
+    return [f"{' ~ '.join(places)}: {' / '.join(w)[:160]}" for w, places in where.items() if len(places) > 1]
+
+
+def test_no_block_of_six_lines_repeats_across_book_sources():
+    found = repeated_blocks(SOURCES)
+    assert not found, f"{len(found)} repeated block(s); move the shared part into msvp/book.py:\n" + "\n".join(found[:20])
+
+
+def test_repeated_block_check_finds_a_copy(tmp_path):
+    text = "\n".join(f"x{i} = {i}" for i in range(8))
+    (tmp_path / "a.py").write_text(text + "\ny = 1\n")
+    (tmp_path / "b.py").write_text("z = 0\n" + text + "\n")
+    assert len(repeated_blocks([tmp_path / "a.py", tmp_path / "b.py"])) == 3   # windows 0-5, 1-6, 2-7
+    (tmp_path / "b.py").write_text("z = 0\n" + text.replace("x3 = 3", "x3 = 4") + "\n")
+    assert repeated_blocks([tmp_path / "a.py", tmp_path / "b.py"]) == []
+
+
+def cells(path: Path):
+    import jupytext
+
+    return jupytext.read(path, fmt="py:percent").cells
+
+
+CHAPTERS = sorted(BOOK.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_notebook_machinery_in_the_source(path):
+    text = path.read_text(encoding="utf-8")
+    assert "NBVAL_" not in text, "use the cell tags nbval-check-output / nbval-ignore-output"
+    assert not re.search(r"design\s*§|\.\./shared|/work/", text), "a reference to a file readers don't have"
+    for cell in cells(path):
+        if cell.cell_type != "code":
+            continue
+        src = cell.source
+        assert not re.search(r"^\s*(def|class)\s|\blambda\b", src, re.M), \
+            f"a chapter imports msvp and defines no function: {src.splitlines()[0]!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_shown_code_lines_fit_the_page(path):
+    """Code a reader sees must not scroll sideways at 1280 px (hidden cells may be longer)."""
+    for cell in cells(path):
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type != "code" or tags & HIDDEN:
+            continue
+        long = [line for line in cell.source.splitlines() if len(line) > check_html.MAX_CODE_CHARS]
+        assert not long, f"code lines over {check_html.MAX_CODE_CHARS} characters: {long}"
+
+
+# ---- executed notebooks: the committed ones and the smoke run (make smoke), where present ----------
+
+def executed_notebooks():
+    found = sorted(BOOK.glob("*.ipynb")) + sorted((ROOT / "build" / "smoke").glob("*.ipynb"))
+    return [p for p in found if p.with_suffix(".py").name in {c.name for c in CHAPTERS}
+            or p.parent != BOOK]
+
+
+@pytest.mark.parametrize("path", executed_notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_executed_notebook_outputs_read_well(path):
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    problems = check_html.notebook_problems(nb)
+    assert not problems, "\n".join(problems)
+
+
+def test_notebook_output_checks_catch_problems():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="a" * 100 + "\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "<torch._C.Generator at 0x7f00aa>"}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "| a |\n|---|\n| NaN |",
+                                                      "text/plain": "<IPython.core.display.Markdown object>"}),
+    ])])
+    nb.cells.append(nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n1"))
+    problems = "\n".join(check_html.notebook_problems(nb))
+    assert "100 characters" in problems and "repr" in problems and "NaN" in problems and "NBVAL" in problems
