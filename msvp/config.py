@@ -117,8 +117,10 @@ class RunConfig:
                 raise ValueError(f"{name} must be a positive integer or None (all images), got {value!r}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
-        if not (self.lr > 0 and self.weight_decay >= 0 and self.prompt_init_std >= 0 and self.blowup > 1):
-            raise ValueError("need lr > 0, weight_decay >= 0, prompt_init_std >= 0 and blowup > 1")
+        for name, ok, rule in (("lr", self.lr > 0, "> 0"), ("weight_decay", self.weight_decay >= 0, ">= 0"),
+                               ("prompt_init_std", self.prompt_init_std >= 0, ">= 0"), ("blowup", self.blowup > 1, "> 1")):
+            if not ok:
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)}")
 
     @property
     def variant(self) -> str:

@@ -180,7 +180,8 @@ def train_epoch(parts: RunParts, epoch: int, config: RunConfig, disable_bar=None
             checked = len(losses)
     if not losses:
         raise ValueError("the training split is empty: train_subset must be >= 1")
-    check_divergence(losses, checked, limit, where)
+    if checked < len(losses):  # the steps since the last check (none when they came out even)
+        check_divergence(losses, checked, limit, where)
     n = sum(sizes)
     tot_loss = (torch.stack(losses).double() * torch.tensor(sizes, dtype=torch.float64, device=parts.device)).sum()
     if parts.device.type == "cuda":

@@ -86,7 +86,7 @@ def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1,
             f"Δ {row['diff_pp']:+.2f} pp ({row['wall_time_s']:.0f} s)")
         rows.append(row)
     df = pd.DataFrame(rows)
-    if report:
+    if report and rows:  # an empty sample writes nothing (the caller says why)
         write_atomic(report, to_json({"profile": profile, "date": time.strftime("%Y-%m-%d"), "rows": rows}))
     return df
 

@@ -201,7 +201,8 @@ def test_divergence_on_a_later_step(tmp_path, data_root, monkeypatch):
                                  dict(fusion="mul"), dict(schedule="step"), dict(precision="fp16"),
                                  dict(epochs=0), dict(batch_size=0), dict(train_subset=0), dict(train_subset=-5),
                                  dict(threads=0), dict(memory_format="nhwc"), dict(augment="heavy"),
-                                 dict(prompt="pad", fusion="concat"), dict(val_fraction=1.0)])
+                                 dict(prompt="pad", fusion="concat"), dict(val_fraction=1.0), dict(lr=-1),
+                                 dict(weight_decay=-1e-4), dict(blowup=1.0)])
 def test_config_validation(bad):
     """A bad config fails when it is made, not hours into a grid."""
     with pytest.raises(ValueError):
@@ -212,3 +213,13 @@ def test_config_from_dict_roundtrip():
     """Records store asdict(config); from_dict rebuilds it (ignoring unknown keys)."""
     assert RunConfig.from_dict({**CFG.to_dict(), "something_new": 1}) == CFG
     assert RunConfig(prompt="global+mid", fusion="gated").variant == "msvp-gated-global_mid"
+
+
+def test_epoch_whose_steps_are_a_multiple_of_the_check_interval(data_root):
+    """25 steps = one divergence-check interval exactly: the epoch ends without an empty final check."""
+    from msvp.training import CHECK_EVERY, train_epoch
+    cfg = RunConfig(**{**CFG.__dict__, "batch_size": 8, "train_subset": 8 * CHECK_EVERY})
+    parts = build_run(cfg, data_root)
+    assert len(parts.train) == CHECK_EVERY
+    row = train_epoch(parts, 0, cfg, disable_bar=True)
+    assert row["train_loss"] > 0 and 0 <= row["train_acc"] <= 1
