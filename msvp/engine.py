@@ -70,7 +70,8 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path: Path, config: RunConfig, device) -> dict | None:
-    """The checkpoint's state if it belongs to ``config``; a corrupt one is moved aside (and said)."""
+    """The checkpoint's state if ``config`` and the current training code wrote it; a corrupt one is
+    moved aside (and said)."""
     if not path.exists():
         return None
     try:
@@ -83,7 +84,9 @@ def load_checkpoint(path: Path, config: RunConfig, device) -> dict | None:
         print(f"warning: checkpoint {path} is unreadable ({type(e).__name__}); moved to {aside.name}, "
               f"restarting the run", flush=True)
         return None
-    return state if state["config"] == config.to_dict() else None
+    # resume only what the same training code started: a run must not mix two versions of it
+    same = state["config"] == config.to_dict() and state.get("fingerprint") == environment.FINGERPRINT
+    return state if same else None
 
 
 def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="data", profile: str | None = None,
@@ -119,7 +122,8 @@ def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="da
                 best = {"epoch": epoch + 1, "val_acc": val["acc"],
                         "state": {k: v.detach().clone() for k, v in parts.model.state_dict().items()}}
             if ckpt and epoch + 1 < config.epochs and time.perf_counter() - last_save >= CHECKPOINT_EVERY_S:
-                save_checkpoint(ckpt, {"config": config.to_dict(), "model": parts.model.state_dict(),
+                save_checkpoint(ckpt, {"config": config.to_dict(), "fingerprint": environment.FINGERPRINT,
+                                       "model": parts.model.state_dict(),
                                        "optimizer": parts.optimizer.state_dict(),
                                        "scheduler": parts.scheduler.state_dict(), "history": history,
                                        "best": best, "elapsed": time.perf_counter() - t_run, "started": started})

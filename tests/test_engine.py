@@ -223,3 +223,15 @@ def test_epoch_whose_steps_are_a_multiple_of_the_check_interval(data_root):
     assert len(parts.train) == CHECK_EVERY
     row = train_epoch(parts, 0, cfg, disable_bar=True)
     assert row["train_loss"] > 0 and 0 <= row["train_acc"] <= 1
+
+
+@pytest.mark.timeout(60)
+def test_checkpoint_of_other_training_code_is_not_resumed(tmp_path, monkeypatch, data_root):
+    """Same config, but written by other training code (another fingerprint): the run starts over."""
+    ckpt = tmp_path / "x.ckpt.pt"
+    one = RunConfig(**{**CFG.__dict__, "epochs": 1})
+    torch.save({"config": one.to_dict(), "fingerprint": "0" * 16, "history": [{"epoch": 1}]}, ckpt)
+    real, calls = engine.train_epoch, []
+    monkeypatch.setattr(engine, "train_epoch", lambda *a: (calls.append(a[1]), real(*a))[1])
+    rec = run(one, checkpoint_path=ckpt, data_root=data_root, progress=False, explain=False)
+    assert calls == [0] and len(rec["history"]) == 1
