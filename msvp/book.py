@@ -302,7 +302,7 @@ def paired_for_reading(p: pd.DataFrame) -> pd.DataFrame:
         t_ci = f"{pp(r.diff_pp)} [{pp(r.t_lo_pp)}, {pp(r.t_hi_pp)}]" if np.isfinite(r.t_lo_pp) else \
             f"{pp(r.diff_pp)} (no interval)"
         si = (delta_text(r) if r.interval == "seed × image" else "no per-image records")
-        rows.append({"backbone": report.backbone_title(r.backbone), "MSVP": r.treatment.split("-")[1],
+        rows.append({"backbone": report.backbone_title(r.backbone), "MSVP fusion": r.treatment.split("-")[1],
                      "pairs": int(r.n_pairs), "Δ (pp), seed × image CI": si, "Δ (pp), t-interval": t_ci,
                      "McNemar p, per seed": report.fmt_mcnemar(r.mcnemar_p),
                      "p (Holm)": f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
@@ -334,13 +334,13 @@ def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.D
         have = df[(df.dataset == dataset) & (df.backbone == backbone)]
         if have.empty:
             rows.append({"data set · backbone": name, "baseline (%)": missing_reason(profile, dataset, backbone),
-                         "MSVP": "–", "MSVP (%)": "–", "MSVP − baseline (pp), 95 % CI": "–", "verdict": "–"})
+                         "MSVP fusion": "–", "MSVP (%)": "–", "MSVP − baseline (pp), 95 % CI": "–", "verdict": "–"})
             continue
         for i, t in enumerate(READINGS):
             r = p[(p.dataset == dataset) & (p.backbone == backbone) & (p.treatment == t)]
             rows.append({"data set · backbone": name if i == 0 else "",
                          "baseline (%)": _acc(df, dataset, backbone, "baseline") if i == 0 else "",
-                         "MSVP": t.split("-")[1], "MSVP (%)": _acc(df, dataset, backbone, t),
+                         "MSVP fusion": t.split("-")[1], "MSVP (%)": _acc(df, dataset, backbone, t),
                          "MSVP − baseline (pp), 95 % CI": delta_text(r.iloc[0], pairs=True) if len(r) else
                          "no paired seeds",
                          "verdict": verdict_text(r.iloc[0]) if len(r) else "–"})

@@ -118,7 +118,7 @@ def test_results_table_with_runs():
     assert "±" in row["baseline (%)"] and "3 pairs" in row["MSVP − baseline (pp), 95 % CI"]
     assert row["verdict"] in ("improves", "equivalent (±0.5 pp)", "inconclusive")
     concat = t.iloc[list(t.index).index(row.name) + 1]
-    assert concat["MSVP"] == "concat" and concat["MSVP (%)"] == "not run yet"
+    assert concat["MSVP fusion"] == "concat" and concat["MSVP (%)"] == "not run yet"
 
 
 def row(**kw):
