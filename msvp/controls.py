@@ -25,14 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import report
 from .config import VARIANTS
-from .data import provenance_label
 from .datasets import DATASETS
 from .grid import get_profile, plan_runs, run_grid
 from .models import build_model, count_params
 from .results import load
 from .stats import (
-    CELL,
     CONVERGENCE_TOL_PP,
     MARGIN_PP,
     PAIRED_COLUMNS,
@@ -747,13 +746,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 def provenance(df: pd.DataFrame, profile: str) -> list[str]:
     """Short lines: profile, hardware and data copies of the runs loaded."""
     out = [f"profile: {profile} — {get_profile(profile).description}"]
-    hw = ", ".join(sorted(set(df.hardware.dropna()))) or "–"
-    torch = ", ".join(sorted(set(df.torch.dropna()))) or "–"
-    out.append(f"hardware: {hw}; torch {torch}")
-    labels = set()
-    for r in df.drop_duplicates(CELL[:1]).itertuples():
-        if isinstance(r.data_variant, str):
-            labels.add(provenance_label({"dataset": r.dataset, "variant": r.data_variant,
-                                         "n_train": int(r.data_n_train), "n_test": int(r.data_n_test)}))
-    out.append("data: " + ("; ".join(sorted(labels)) or "no runs loaded"))
+    out.append(f"hardware: {report.hardware_label(df)}")
+    labels = [report.training_label(df, d) for d in sorted(set(df.dataset))]  # images actually trained on
+    out.append("data: " + ("; ".join(labels) or "no runs loaded"))
     return out
