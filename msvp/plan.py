@@ -58,17 +58,17 @@ def warmup_seconds(cfg: RunConfig, data_root="data") -> float:
 def measured_seconds(cfg: RunConfig, results, profile: str) -> float | None:
     """Median wall time of this profile's finished runs of the same cell and epochs on this device class."""
     device = "cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu"
-    times = [r["wall_time_s"] for r in _records(profile, str(results))
+    times = [r["wall_time_s"] for r in _records(profile, results)
              if r.get("status") == "done" and r["config"]["dataset"] == cfg.dataset
              and r["config"]["backbone"] == cfg.backbone and r["config"]["epochs"] == cfg.epochs
              and (r.get("environment") or {}).get("device_class") == device and r.get("wall_time_s")]
     return statistics.median(times) if times else None
 
 
-def _records(profile: str, results: str) -> list[dict]:
+def _records(profile: str, results) -> list[dict]:
     from .results import ResultsError, load_records
     try:
-        return load_records(profile, None if results == "None" else results)
+        return load_records(profile, results)
     except ResultsError:
         return []
 
