@@ -23,8 +23,8 @@
 # Verdicts of a claim: *supported* (the evidence agrees), *not supported* (the measurements point the
 # other way: an effect below zero or shown equivalent to zero, a bound that is exceeded, or gains
 # ordered against the claim), *inconclusive* (the interval admits both), *not converged at this
-# budget* (no cell's baseline has converged, so no cell can carry the claim), *not run here* (no
-# results in this profile).
+# budget* (no cell's baseline has converged, so no cell can carry the claim), *not judged yet* (every
+# cell has a single paired seed, so no interval exists), *not run here* (no results in this profile).
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);

@@ -46,9 +46,8 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
 
 # %%
-from IPython.display import Markdown, display
-
 from msvp import controls
+from msvp.book import md, table
 from msvp.results import skipped_line
 
 df = controls.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN,
@@ -77,7 +76,7 @@ for line in controls.provenance(df, PROFILE) + [skipped_line(df)]:
 
 # %% tags=["nbval-check-output"]
 params = controls.format_params(controls.param_table())
-display(Markdown(controls.markdown_table(params)))
+table(params)
 
 # %% [markdown]
 # "Untrained values" are prompt numbers that exist but are never trained (the frozen prompt's
@@ -93,7 +92,7 @@ display(Markdown(controls.markdown_table(params)))
 # values, folds it into a full-resolution prompt (`msvp.controls.as_fullres`) and compares logits:
 
 # %% tags=["nbval-check-output"]
-display(Markdown(controls.markdown_table(controls.fullres_table())))
+table(controls.fullres_table())
 
 # %% [markdown]
 # So if MSVP beats the full-resolution prompt, it cannot be because it expresses something the
@@ -109,7 +108,7 @@ display(Markdown(controls.markdown_table(controls.fullres_table())))
 controls.say(controls.plan_line(PROFILE))
 cov = controls.coverage(df, PROFILE)
 if not cov.empty:
-    display(Markdown(controls.markdown_table(controls.coverage_table(cov))))
+    table(controls.coverage_table(cov))
 
 # %% [markdown]
 # ## Paired comparisons
@@ -133,7 +132,7 @@ if not cov.empty:
 
 # %%
 family = controls.control_family(df)
-display(Markdown(controls.family_markdown(family)))
+md(controls.family_markdown(family))
 
 # %% [markdown]
 # ## Gain against parameter cost, for every prompt in the book
@@ -162,7 +161,7 @@ if fig is None:
 
 # %%
 answers = controls.answers(df, family, PROFILE)
-display(Markdown(controls.answers_markdown(answers, PROFILE)))
+md(controls.answers_markdown(answers, PROFILE))
 
 # %% [markdown]
 # ## Limits of this check

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import report
+from . import report, viz
 from .config import VARIANTS
 from .datasets import DATASETS
 from .grid import get_profile, plan_runs, run_grid
@@ -414,7 +414,7 @@ def family_markdown(fam: pd.DataFrame) -> str:
         kinds = sorted(set(g.interval))
         note = f"intervals: {kinds[0]}" if len(kinds) == 1 else "intervals: " + "; ".join(kinds)
         table = g.drop(columns=["cell", "interval"]) if len(kinds) == 1 else g.drop(columns=["cell"])
-        parts.append(f"**{cell}** ({note})\n\n" + markdown_table(table))
+        parts.append(f"**{cell}** ({note})\n\n" + report.markdown_table(table))
     return "\n\n".join(parts)
 
 
@@ -716,6 +716,7 @@ def plot_gain_vs_params(gains: pd.DataFrame, df: pd.DataFrame | None = None, wid
             ax.set_ylabel("gain vs baseline (pp)")
         fig.suptitle("Test-accuracy gain over the baseline against the prompt's parameter cost\n"
                      "(paired by seed; bars: 95 % seed × image interval, not Holm-adjusted)", fontsize=FONT + 1.5)
+    viz.check_readable(fig)
     return fig
 
 
@@ -725,22 +726,6 @@ def short_label(variant: str) -> str:
         return SHORT[variant]
     v = VARIANTS[variant]
     return f"MSVP {v.fusion} · {v.prompt}"
-
-
-# ---------------------------------------------------------------------------------------------
-# tables as Markdown (rendered as HTML by the book)
-
-def markdown_table(df: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table: header = the column names, no index; '|' escaped; missing
-    values as '–'."""
-    def cell(v) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "–"
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def provenance(df: pd.DataFrame, profile: str) -> list[str]:

@@ -115,8 +115,20 @@ def fmt_estimate(e: Estimate) -> str:
     return fmt_pp(float(e.mean), float(lo), float(hi))
 
 
+NOT_YET = "not judged yet"
+"""A claim whose every cell has a single paired seed: no interval exists, so no rule can apply yet."""
+
+
 def unjudged_verdict(p: pd.DataFrame) -> str:
+    """The verdict of a claim that no cell can carry: every cell has one pair, or no baseline converged."""
+    if len(p) and (p.n_pairs < 2).all():
+        return NOT_YET
     return "not converged at this budget" if len(p) and p.converged.eq(False).all() else "inconclusive"
+
+
+def single_pair_detail(p: pd.DataFrame) -> str:
+    return (f"all {len(p)} cells have a single paired seed so far; an interval, and so a verdict, needs "
+            f"at least 2 pairs per cell")
 
 
 def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, str]:
@@ -127,6 +139,8 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
     listed beside it; a cell that 'hurts' no longer vetoes the claim on its own."""
     if p.empty:
         return "not run here", "no paired results"
+    if unjudged_verdict(p) == NOT_YET:
+        return NOT_YET, single_pair_detail(p)
     family = int(p.holm_m.iloc[0]) if "holm_m" in p else len(p)
     detail = f"cells: {verdict_counts(p)} (Holm over {family} tested cells)"
     cells = judged(p)
@@ -224,7 +238,8 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
         return "not run here", f"needs ≥ 2 data sets with paired {backbone} results"
     ok = judged(d).sort_values("baseline_err_pp")
     if len(ok) < 2:
-        return unjudged_verdict(d), f"fewer than 2 {backbone} cells whose baseline converged"
+        v = unjudged_verdict(d)
+        return v, single_pair_detail(d) if v == NOT_YET else f"fewer than 2 {backbone} cells whose baseline converged"
     est = combine([row_estimate(r) for r in ok.itertuples()], rank_weights(list(ok.dataset)))
     cells = _fmt_cells(ok, lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.1f} %)")
     return contrast_verdict(est, margin_pp), f"{backbone}, easiest first: {cells}; harder − easier {fmt_estimate(est)}"
@@ -251,7 +266,8 @@ def claim_transformers(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[s
     ok = judged(d)
     w = transformer_weights(ok) if not ok.empty else np.zeros(0)
     if not w.any():
-        return unjudged_verdict(d), "no data set where the ViT and another backbone both converged"
+        v = unjudged_verdict(d)
+        return v, single_pair_detail(d) if v == NOT_YET else "no data set where the ViT and another backbone both converged"
     use = ok[w != 0]
     est = combine([row_estimate(r) for r in use.itertuples()], w[w != 0])
     cells = _fmt_cells(use, lambda r: f"{DATASETS[r.dataset].title} · {r.backbone}")

@@ -6,7 +6,6 @@ images and the baseline of seed s right on the first 1800 + 10·s of them, a var
 so the means below are derived by hand; identical arrays give a difference of exactly zero with
 zero variance (equivalent within any margin).
 """
-import math
 
 import matplotlib
 import numpy as np
@@ -306,11 +305,6 @@ def test_gain_table_and_figure(columns):
 def test_say_wraps_to_the_book_width(capsys):
     controls.say("word " * 60)
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 88
-
-
-def test_markdown_table():
-    md = controls.markdown_table(pd.DataFrame({"a b": ["x|y", None], "c": [math.nan, 1]}))
-    assert md.splitlines() == ["| a b | c |", "|---|---|", "| x\\|y | – |", "| – | 1.0 |"]
 
 
 # ---------------------------------------------------------------------------------------------

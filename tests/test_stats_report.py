@@ -104,6 +104,16 @@ def test_claim_accuracy_leaves_out_unconverged_cells():
     assert report.claim_accuracy(gated)[0] == "not converged at this budget"
 
 
+def test_claims_with_single_pairs_are_not_judged_yet():
+    single = [dict(cell(d, "cnn", 0.1, math.nan), n_pairs=1, var_t=math.nan) for d in ("mnist", "cifar10")]
+    v, text = report.claim_accuracy(table(*single))
+    assert v == "not judged yet" and "all 2 cells have a single paired seed" in text
+    assert report.claim_harder_data(table(*single))[0] == "not judged yet"
+    # one cell with two pairs is enough for the rules to apply
+    two = table(single[0], cell("cifar10", "cnn", 1.0, 0.1))
+    assert report.claim_accuracy(two)[0] != "not judged yet"
+
+
 def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
     up = table(cell("mnist", "cnn", 0.1, 0.05, err=1.0), cell("cifar10", "cnn", 2.0, 0.1, err=30.0))
     v, text = report.claim_harder_data(up)
