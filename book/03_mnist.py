@@ -51,12 +51,76 @@ df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]
 # `df` holds every finished MNIST run of the profile, one row per run (accuracies, seeds, timings,
-# provenance); everything below is computed from it and from the run records by `ch.show()`. On
+# provenance); every section below is computed from it and from the run records by one method of
+# `ch` (open the notebook to see the calls). On
 # MNIST, look first at the size of the differences against the ±0.5 pp equivalence margin: with a
 # baseline this close to 100 %, *equivalent* is the most likely honest answer.
 
-# %% tags=["hide-input"]
-ch.show()
+# %% [markdown]
+# ## The setting
+#
+# The MNIST runs behind this page, the machine that trained them, and what is not run yet.
+
+# %% tags=["remove-input"]
+ch.setting()
+
+# %% [markdown]
+# ## What the numbers say on MNIST
+#
+# One computed sentence per backbone and reading of the fusion: the paired effect, its interval
+# and the verdict.
+
+# %% tags=["remove-input"]
+ch.answer()
+
+# %% [markdown]
+# ## Accuracy per backbone and variant
+#
+# Mean test accuracy of each arm over its seeds: the paper's last-epoch metric beside the
+# best-validation checkpoint.
+
+# %% tags=["remove-input"]
+ch.accuracy()
+
+# %% [markdown]
+# ## Paired differences
+#
+# The paired statistics are introduced here, and chapters 4 and 5 refer back to this section.
+
+# %% tags=["remove-input"]
+ch.differences()
+
+# %% [markdown]
+# ## Learning curves
+#
+# Validation accuracy after every epoch, one line per seed: does either arm still climb at the end?
+
+# %% tags=["remove-input"]
+ch.curves()
+
+# %% [markdown]
+# ## Confusion matrices (seed 0)
+#
+# Which digits each model mistakes for which, over the whole test set.
+
+# %% tags=["remove-input"]
+ch.confusions()
+
+# %% [markdown]
+# ## What the prompt learned (seed 0)
+#
+# The three maps MSVP learned, and the image they add to every digit.
+
+# %% tags=["remove-input"]
+ch.prompts()
+
+# %% [markdown]
+# ## Where the models look (seed 0)
+#
+# Grad-CAM maps of the same test digits for the baseline and MSVP.
+
+# %% tags=["remove-input"]
+ch.saliency()
 
 # %% [markdown]
 # The verdicts above are computed, not written by hand; the [report card](10_report_card.ipynb)

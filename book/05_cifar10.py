@@ -54,8 +54,72 @@ df = ch.df  # one row per finished run on this data set
 # convergence sentences first: ten epochs are a short budget for colour photographs, and a baseline
 # that is still improving gets *not converged at this budget* instead of a verdict.
 
-# %% tags=["hide-input"]
-ch.show()
+# %% [markdown]
+# ## The setting
+#
+# CIFAR-10 here is the offline copy (49,914 training and 9,975 test images, a little short of the
+# full set); every table names it.
+
+# %% tags=["remove-input"]
+ch.setting()
+
+# %% [markdown]
+# ## What the numbers say on CIFAR-10
+#
+# Read the convergence part first: ten epochs are a short budget for colour photographs.
+
+# %% tags=["remove-input"]
+ch.answer()
+
+# %% [markdown]
+# ## Accuracy per backbone and variant
+#
+# Colour photographs at 32 × 32 are far harder for this CNN than either grey-scale set.
+
+# %% tags=["remove-input"]
+ch.accuracy()
+
+# %% [markdown]
+# ## Paired differences
+#
+# The statistics of chapter 3 on 9,975 test images; a baseline that has not converged gets no
+# verdict.
+
+# %% tags=["remove-input"]
+ch.differences()
+
+# %% [markdown]
+# ## Learning curves
+#
+# The convergence gate reads these curves: a baseline still gaining more than 0.5 pp over its last
+# two epochs gets no verdict.
+
+# %% tags=["remove-input"]
+ch.curves()
+
+# %% [markdown]
+# ## Confusion matrices (seed 0)
+#
+# Cats against dogs, and the vehicles among themselves, are where CIFAR-10 models usually err.
+
+# %% tags=["remove-input"]
+ch.confusions()
+
+# %% [markdown]
+# ## What the prompt learned (seed 0)
+#
+# On colour input each map has one plane per channel: 243 learned numbers in all.
+
+# %% tags=["remove-input"]
+ch.prompts()
+
+# %% [markdown]
+# ## Where the models look (seed 0)
+#
+# Grad-CAM on colour photographs: does the prompt move attention between object and background?
+
+# %% tags=["remove-input"]
+ch.saliency()
 
 # %% [markdown]
 # [Chapter 8](08_backbones.ipynb) puts the CIFAR-10 cells beside the grey-scale ones for every

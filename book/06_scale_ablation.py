@@ -42,12 +42,29 @@ RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
 RETRAIN = False          # True: train the missing runs of the scale ablation first
 
-# %% tags=["hide-input"]
+# %%
 from msvp import book, report
 
 variants = report.SCALE_VARIANTS
 ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT, RETRAIN)
-ch.show("Scale ablation (add fusion)")
+
+# %% [markdown]
+# ## The setting
+#
+# Which runs the scale ablation has so far, and the rules its verdicts follow.
+
+# %% tags=["remove-input"]
+ch.setting()
+ch.rules()
+
+# %% [markdown]
+# ## Every cell, against the baseline of the same seeds
+#
+# Each scale set against the baseline, cell by cell: the maps are added from the coarsest
+# (global) to the finest (local).
+
+# %% tags=["remove-input"]
+ch.cells_section("Scale ablation (add fusion)")
 
 # %% [markdown]
 # In each figure the left panel gives the accuracy of every variant (mean ± standard deviation over

@@ -42,12 +42,29 @@ RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
 RETRAIN = False          # True: train the missing runs of the fusion ablation first
 
-# %% tags=["hide-input"]
+# %%
 from msvp import book, report
 
 variants = report.FUSION_VARIANTS
 ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT, RETRAIN)
-ch.show("Fusion ablation (full scales)")
+
+# %% [markdown]
+# ## The setting
+#
+# Which runs the fusion ablation has so far, and the rules its verdicts follow.
+
+# %% tags=["remove-input"]
+ch.setting()
+ch.rules()
+
+# %% [markdown]
+# ## Every cell, against the baseline of the same seeds
+#
+# Each fusion against the baseline, cell by cell: add is the official default, concat the
+# abstract's 1 × 1 convolution, gated scales the prompt by a sigmoid gate computed from it.
+
+# %% tags=["remove-input"]
+ch.cells_section("Fusion ablation (full scales)")
 
 # %% [markdown]
 # `add` and `gated` differ only by the gate's 1 × 1 convolution (C² + C parameters); `concat` pays

@@ -42,10 +42,20 @@ RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
 RETRAIN = False          # True: train every missing run of the profile first (hours)
 
-# %% tags=["hide-input"]
+# %%
 from msvp import book
 
+# %% [markdown]
+# ## Every cell
+
+# %% tags=["remove-input"]
 df = book.backbones_chapter(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
+
+# %% [markdown]
+# ## What it cost
+
+# %% tags=["remove-input"]
+book.run_costs(df)
 
 # %% [markdown]
 # The ResNet-18 and ViT cells belong to the `paper` profile, which needs a GPU:

@@ -381,8 +381,11 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
 # chapters 3-5: one data set
 
 class ExperimentChapter:
-    """The body of an experiment chapter (3-5) for one data set: the same sections, computed from the
-    data set's own runs, with sentences that read its numbers and compare them with the other data sets."""
+    """The body of an experiment chapter (3-5) for one data set: the same sections (``SECTIONS``, in
+    order), computed from the data set's own runs, with sentences that read its numbers and compare
+    them with the other data sets."""
+
+    SECTIONS = ("setting", "answer", "accuracy", "differences", "curves", "confusions", "prompts", "saliency")
 
     def __init__(self, profile: str, results_dir, dataset: str, data_root="../data", retrain: bool = False):
         setup_plots()
@@ -410,21 +413,8 @@ class ExperimentChapter:
     def _seed0(self, backbone: str) -> dict:
         return {r["variant"]: r for r in self._recs(backbone, seed=0)}
 
-    def _heading(self, text: str) -> None:
-        md(f"## {text}")
-
-    # -- sections
-    def show(self) -> None:
-        """Every section of the chapter, in order."""
-        for title, section in [("The setting", self.setting), (f"What the numbers say on {self.title}", self.answer),
-                               ("Accuracy per backbone and variant", self.accuracy),
-                               ("Paired differences", self.differences), ("Learning curves", self.curves),
-                               ("Confusion matrices (seed 0)", self.confusions),
-                               ("What the prompt learned (seed 0)", self.prompts),
-                               ("Where the models look (seed 0)", self.saliency)]:
-            self._heading(title)
-            section()
-
+    # -- sections: the notebook calls each one under its own Markdown heading, so that the headings
+    #    are the page's own and enter its table of contents (headings printed by code do not)
     def setting(self) -> None:
         main = self.states[self.states.variant.isin(MAIN_VARIANTS)]
         md(status_md(self.profile, self.df, main, datasets=[self.dataset], what=f" of this page on {self.title}"))
@@ -669,14 +659,15 @@ class AblationChapter:
         self.planned = _order({(c.dataset, c.backbone) for c in get_profile(profile).configs()
                                if c.variant in wanted - {"baseline", MAIN}})
 
-    def show(self, title: str) -> None:
-        md("## The setting")
-        self.setting()
+    def rules(self) -> None:
         md(rules_md().split(" [Chapter 10]")[0] + " Here the Holm family is every cell × variant of this ablation.")
+
+    def cells_section(self, title: str) -> None:
+        """One table, figure and sentence per (data set, backbone) cell that has every variant."""
         if not self.cells:
             md("No (data set, backbone) cell has every variant of this ablation yet, so there is nothing to compare.")
         for d, b in self.cells:
-            md(f"## {cell_name(d, b)}")
+            md(f"### {cell_name(d, b)}")
             fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
             t = report.ablation_table(self.df, d, b, self.variants, family=self.family)
             rows = {r.treatment: r for r in fam.itertuples()}
@@ -724,10 +715,10 @@ class AblationChapter:
 # chapter 8: backbones
 
 def backbones_chapter(profile: str, results_dir, data_root="../data", retrain: bool = False) -> pd.DataFrame:
+    """Every (data set, backbone) cell of the profile: the results table and the paired figure."""
     setup_plots()
     df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
     states = run_states(profile, results_dir)
-    md("## Every cell")
     md(status_md(profile, df, states))
     t = results_table(profile, df)
     params = {(d, b): int(g.params_backbone.iloc[0]) for (d, b), g in df.groupby(["dataset", "backbone"])}
@@ -739,10 +730,14 @@ def backbones_chapter(profile: str, results_dir, data_root="../data", retrain: b
     show_diverged(df)
     p = paired_rows(df)
     show_paired_figure(p, f"MSVP − baseline per backbone, profile {profile}")
-    md("## What it cost")
+    return df
+
+
+def run_costs(df: pd.DataFrame) -> None:
+    """Wall-clock time per run and in all, per (data set, backbone) cell, with the hardware."""
     if df.empty:
         md("No runs yet.")
-        return df
+        return
     cost = []
     for d, b in _order({(d, b) for d, b in zip(df.dataset, df.backbone)}):
         g = df[(df.dataset == d) & (df.backbone == b)]
@@ -757,7 +752,6 @@ def backbones_chapter(profile: str, results_dir, data_root="../data", retrain: b
     table(cost)
     md("Wall-clock time per run as recorded in each result file: training, validation after every epoch, "
        "the final test passes and the saliency examples.")
-    return df
 
 
 def _cells_of(t: pd.DataFrame) -> list[tuple[str, str]]:
@@ -1148,30 +1142,3 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
         "seed spread (pp)": [f"{x:.2f}" if pd.notna(x) else "–" for x in df.seed_spread_pp],
         "time": [duration(x) for x in df.wall_time_s]})
     return out, f"profile `{head.get('profile')}`, run on {head.get('date')}"
-
-
-# ---------------------------------------------------------------------------------------------
-# the earlier one-call helpers, kept for chapters written against them (all output is Markdown)
-
-def print_provenance(profile: str, df: pd.DataFrame) -> None:
-    """Profile (with its deviation from the paper) and hardware behind the numbers below."""
-    md(f"**Profile `{profile}`.** {get_profile(profile).description}\n\n**Hardware.** "
-       + (report.hardware_label(df) if not df.empty else "no runs yet") + ".")
-
-
-def show_ablation_tables(df: pd.DataFrame, variants: list[str]) -> None:
-    """One table per ablation cell; the Holm family (every cell × variant) is computed once."""
-    family = report.ablation_family(df, variants)
-    for dataset, backbone in report.ablation_cells(df, variants):
-        md(f"**{cell_name(dataset, backbone)}**")
-        table(report.ablation_table(df, dataset, backbone, variants, family=family))
-
-
-def show_ablation_figures(df: pd.DataFrame, variants: list[str], title: str) -> None:
-    family = report.ablation_family(df, variants)
-    for dataset, backbone in report.ablation_cells(df, variants):
-        d = df[(df.dataset == dataset) & (df.backbone == backbone)]
-        fam = family[(family.dataset == dataset) & (family.backbone == backbone)]
-        params = d.groupby("variant").params_prompt.first().astype(int).to_dict()
-        figure(viz.plot_ablation(report.summarize(d[d.variant.isin(variants)]), fam, params, variants,
-                                 f"{title}: {cell_name(dataset, backbone)}"))
