@@ -83,10 +83,11 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 #   confusions, the learned prompts and saliency maps, each read out in sentences.
 # - **Analysis.** Which prompt scales matter ({doc}`06_scale_ablation`), which fusion
 #   ({doc}`07_fusion_ablation`), how the backbones compare ({doc}`08_backbones`), what MSVP costs
-#   in parameters and compute ({doc}`09_accounting`), and whether its multi-scale structure matters
-#   at all, against simpler prompts of the same budget ({doc}`12_controls`).
+#   in parameters and compute ({doc}`09_accounting`).
 # - **Verdict.** {doc}`10_report_card` gives each claim of the abstract its verdict and explains the
 #   statistical rules; {doc}`11_reproduce` lists the profiles, timings and commands.
+# - **Beyond the paper.** {doc}`12_controls` asks whether MSVP's multi-scale structure matters at
+#   all, against simpler prompts of the same budget.
 #
 # Three profiles decide what is trained: `paper` is the official protocol for every data set and
 # backbone (a GPU job); `cpu` is the same protocol for the CNN alone, which two CPU cores can train;
