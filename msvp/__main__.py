@@ -115,8 +115,15 @@ def cmd_grid(a):
 
 
 def print_list(plan) -> int:
+    from .claims import live_holder
+    from .engine import checkpoint_progress
+    from .results import checkpoint_path
     counts = {}
-    for _cfg, path, state, why in plan:
+    for cfg, path, state, why in plan:
+        if state in ("missing", "stale") and (owner := live_holder(path)):
+            state, why = "running", f"pid {owner.get('pid')} on {owner.get('host')} since {owner.get('since')}"
+            epochs = checkpoint_progress(checkpoint_path(path))
+            why += f"; {epochs} of {cfg.epochs} epochs checkpointed" if epochs is not None else ""
         counts[state] = counts.get(state, 0) + 1
         print(f"{state:<9} {path}" + (f"  ({why})" if why else ""))
     print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no runs selected")

@@ -71,3 +71,21 @@ def try_claim(result: Path) -> Claim | None:
         os.pwrite(fd, json.dumps(info).encode(), 0)
         return Claim(fd, path, previous)
     return None
+
+
+def live_holder(result: Path) -> dict | None:
+    """The owner named in the run's claim file if that worker is alive on this host, else None.
+    Reads the file only: taking even a shared lock to test it could make a worker that is claiming
+    at that moment skip the run. A claim from another host is reported as it stands."""
+    owner = read_owner(claim_path(result))
+    if not owner:
+        return None
+    if owner.get("host") != socket.gethostname():
+        return owner
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except (ProcessLookupError, KeyError, ValueError, TypeError):
+        return None
+    except PermissionError:   # alive, but another user's process
+        pass
+    return owner

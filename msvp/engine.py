@@ -89,6 +89,15 @@ def load_checkpoint(path: Path, config: RunConfig, device) -> dict | None:
     return state if same else None
 
 
+def checkpoint_progress(path: Path) -> int | None:
+    """How many epochs a checkpoint holds, for progress listings; None if there is none or it cannot
+    be read (a listing must never move a checkpoint aside, so this is not ``load_checkpoint``)."""
+    try:
+        return len(torch.load(path, map_location="cpu", weights_only=True)["history"])
+    except Exception:  # noqa: BLE001 - absent, half-written or foreign: no progress to show
+        return None
+
+
 def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="data", profile: str | None = None,
         progress: bool | None = None, explain: bool = True) -> dict:
     """Train and evaluate one config. Writes ``out_path`` atomically when given; with

@@ -28,3 +28,24 @@ def test_grid_list_names_runs(tmp_path):
     assert r.returncode == 0
     assert r.stdout.splitlines()[-1] == "9 missing"
     assert "missing   " + str(tmp_path / "smoke" / "mnist" / "cnn" / "control-pad" / "seed0.json") in r.stdout
+
+
+def test_grid_list_shows_runs_a_live_worker_holds(tmp_path):
+    """A claim whose worker is alive lists as running, with the epochs its checkpoint holds; a claim
+    left by a dead worker does not."""
+    import json
+    import os
+    import socket
+
+    import torch
+
+    base = tmp_path / "smoke" / "mnist" / "cnn"
+    held, dead = base / "baseline" / "seed0.json", base / "control-pad" / "seed0.json"
+    for path, pid in ((held, os.getpid()), (dead, 2 ** 22 + 7)):   # above Linux's largest pid: never alive
+        path.parent.mkdir(parents=True)
+        path.with_suffix(".claim").write_text(json.dumps({"host": socket.gethostname(), "pid": pid, "since": "t"}))
+    torch.save({"history": [{}, {}]}, held.with_suffix(".ckpt.pt"))
+    r = cli("grid", "--profile", "smoke", "--only", "dataset=mnist,backbone=cnn", "--results", str(tmp_path), "--list")
+    assert r.returncode == 0, r.stderr
+    assert f"running   {held}  (pid {os.getpid()} on {socket.gethostname()} since t; 2 of" in r.stdout
+    assert f"missing   {dead}" in r.stdout and r.stdout.splitlines()[-1] == "8 missing, 1 running"
