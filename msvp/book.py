@@ -1141,4 +1141,8 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
         "Δ (pp)": [pp(x) for x in df.diff_pp],
         "seed spread (pp)": [f"{x:.2f}" if pd.notna(x) else "–" for x in df.seed_spread_pp],
         "time": [duration(x) for x in df.wall_time_s]})
-    return out, f"profile `{head.get('profile')}`, run on {head.get('date')}"
+    same = df[df.same_provenance.astype(bool)]
+    summary = (f"{plural(len(df), 'run')} re-trained on {', '.join(sorted(set(df.fresh_hardware.astype(str))))}; "
+               f"{int(same.bit_identical.astype(bool).sum())} of the {len(same)} with the committed run's code, "
+               f"hardware and threads are bit-identical (history and every test prediction)")
+    return out, f"profile `{head.get('profile')}`, run on {head.get('date')}: {summary}"

@@ -169,3 +169,19 @@ def test_pages_cope_with_no_results(tmp_path):
     card = report.report_card(report.paired_table(empty), *load_accounting(acc)[:2])
     assert set(card.verdict) >= {"not run here"}
     assert "no runs yet" in book.status_md("cpu", empty, book.run_states("cpu", tmp_path))
+
+
+def test_verify_table_reads_the_report(tmp_path):
+    import json
+
+    row = {"dataset": "mnist", "backbone": "cnn", "variant": "baseline", "seed": 0, "same_provenance": True,
+           "bit_identical": True, "committed_acc_pct": 99.57, "fresh_acc_pct": 99.57, "diff_pp": 0.0,
+           "outcome": "bit-identical", "seed_spread_pp": None, "committed_hardware": "cpu x", "fresh_hardware": "cpu x",
+           "wall_time_s": 950.0}
+    other = dict(row, seed=1, same_provenance=False, bit_identical=False, fresh_acc_pct=99.4, diff_pp=-0.17,
+                 fresh_hardware="gpu y", outcome="compared with the seed spread")
+    (tmp_path / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-29", "rows": [row, other]}))
+    table, when = book.verify_table(tmp_path / "cpu.json")
+    assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread (pp)"][0] == "–"
+    assert "2 runs re-trained on cpu x, gpu y; 1 of the 1 with the committed run's code" in when
+    assert book.verify_table(tmp_path / "absent.json")[0].empty
