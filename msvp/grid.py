@@ -220,8 +220,11 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
                 summary["failed"].append(path)
                 continue
         summary["done"].append(path)
-        log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: test acc {rec['test_acc']:.4f} "
-            f"({time.perf_counter() - t0:.0f} s)")
+        here = time.perf_counter() - t0
+        took = f"{rec['wall_time_s']:.0f} s"   # the whole run's time, across resumes
+        if rec["wall_time_s"] > 1.05 * here:
+            took += f", {here:.0f} s of it since this worker resumed it"
+        log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: test acc {rec['test_acc']:.4f} ({took})")
     return summary
 
 
