@@ -309,3 +309,22 @@ def test_check_html_compares_buttons_with_config(tmp_path):
     assert any("repository button" in p for p in wrong) and any("issues button" in p for p in wrong)
     assert any("no Colab button" in p for p in wrong) and any("footer" in p for p in wrong)
     assert any("no Colab button" in p for p in problems(fake_page(url, None, version)))
+
+
+def test_readme_table_names_an_incomplete_data_copy(tmp_path):
+    """The offline CIFAR-10 copy is named with its image counts; complete data sets keep their name."""
+    import json
+
+    src = ROOT / "results" / "cpu" / "cifar10" / "cnn" / "baseline" / "seed0.json"
+    if not src.exists():
+        pytest.skip("no committed CIFAR-10 run")
+    rec = json.loads(src.read_text())
+    out = tmp_path / "cpu" / "cifar10" / "cnn" / "baseline" / "seed0.json"
+    out.parent.mkdir(parents=True)
+    out.write_text(json.dumps(rec))
+    rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path) if r["dataset"] == "cifar10"}
+    assert rows["baseline"]["label"] == "CIFAR-10 (offline copy, 49,914 train / 9,975 test)"
+    rec["data"]["variant"] = "complete"
+    out.write_text(json.dumps(rec))
+    rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path) if r["dataset"] == "cifar10"}
+    assert rows["baseline"]["label"] == "CIFAR-10"

@@ -34,6 +34,7 @@ def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
 def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     """The rows of one profile's table, in the profile's order."""
     from msvp.grid import get_profile
+    from msvp.report import dataset_label
     from msvp.results import load
 
     planned: dict[tuple, set] = {}
@@ -46,7 +47,11 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     for (dataset, backbone, variant), seeds in planned.items():
         runs = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)]
         acc = runs.drop_duplicates("seed").test_acc.astype(float) * 100
-        rows.append({"dataset": dataset, "backbone": backbone, "variant": variant, "n": len(acc),
+        label = dataset_label(df, dataset) if len(runs) else ""
+        # name the data copy where it is not the complete set (the offline CIFAR-10 copy)
+        label = label if label and "complete" not in label else NAMES.get(dataset, dataset)
+        rows.append({"dataset": dataset, "label": label,
+                     "backbone": backbone, "variant": variant, "n": len(acc),
                      "planned": len(seeds), "mean": acc.mean() if len(acc) else None,
                      "std": acc.std(ddof=1) if len(acc) > 1 else None,
                      "command": command(profile, dataset, backbone, variant)})
@@ -65,7 +70,7 @@ def table(profile: str, root: Path = RESULTS) -> str:
            "| Data set | Backbone | Variant | Seeds | Test accuracy (%) | Reproduce |",
            "| --- | --- | --- | ---: | ---: | --- |"]
     for r in rows:
-        out.append(f"| {NAMES.get(r['dataset'], r['dataset'])} | {NAMES.get(r['backbone'], r['backbone'])} "
+        out.append(f"| {r['label']} | {NAMES.get(r['backbone'], r['backbone'])} "
                    f"| {r['variant']} | {r['n']} of {r['planned']} | {accuracy(r)} | `{r['command']}` |")
     return "\n".join(out)
 
