@@ -1128,14 +1128,16 @@ def profile_runs_table(results_dir) -> pd.DataFrame:
 
 def verify_table(path) -> tuple[pd.DataFrame, str]:
     """The `make verify` report (re-trained runs compared with the committed ones), for readers."""
-    from .verify import load_report
+    from .verify import load_report, still_current
 
     df, head = load_report(path)
     if df.empty:
         return df, f"not run yet: `make verify` writes {Path(path).name} into results/verify/"
+    current = still_current(df, head.get("profile", "cpu"), Path(path).parent.parent)   # results/verify/x.json
     out = pd.DataFrame({
         "run": [f"{cell_name(r.dataset, r.backbone)} · {viz.label(r.variant)} · seed {r.seed}" for r in df.itertuples()],
-        "outcome": df.outcome.tolist(),
+        "outcome": [o if ok else f"{o} (the committed run has since been replaced: run `make verify` again)"
+                    for o, ok in zip(df.outcome, current)],
         "committed (%)": [f"{x:.2f}" for x in df.committed_acc_pct],
         "re-trained (%)": [f"{x:.2f}" for x in df.fresh_acc_pct],
         "Δ (pp)": [pp(x) for x in df.diff_pp],
@@ -1145,4 +1147,6 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
     summary = (f"{plural(len(df), 'run')} re-trained on {', '.join(sorted(set(df.fresh_hardware.astype(str))))}; "
                f"{int(same.bit_identical.astype(bool).sum())} of the {len(same)} with the committed run's code, "
                f"hardware and threads are bit-identical (history and every test prediction)")
+    if not all(current):
+        summary += f"; {len(df) - sum(current)} of the re-trained runs are no longer the committed ones"
     return out, f"profile `{head.get('profile')}`, run on {head.get('date')}: {summary}"

@@ -91,6 +91,17 @@ def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1,
     return df
 
 
+def still_current(rows: pd.DataFrame, profile: str, root=None) -> list[bool]:
+    """For each report row: is the run it re-trained still a current committed record with the same
+    accuracy? A report about a run that has since been replaced (new training code, re-trained)
+    says nothing about the run now committed."""
+    recs, _ = current_records(profile, root)
+    acc = {(r["config"]["dataset"], r["config"]["backbone"], r["variant"], r["config"]["seed"]): 100 * r["test_acc"]
+           for r in recs if r["status"] == "done"}
+    return [abs(acc.get((r.dataset, r.backbone, r.variant, int(r.seed)), float("nan")) - r.committed_acc_pct) < 1e-9
+            for r in rows.itertuples()]
+
+
 def load_report(path) -> tuple[pd.DataFrame, dict]:
     """The verify report as a DataFrame, and its header (profile, date); empty if absent."""
     path = Path(path)

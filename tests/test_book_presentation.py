@@ -184,4 +184,7 @@ def test_verify_table_reads_the_report(tmp_path):
     table, when = book.verify_table(tmp_path / "cpu.json")
     assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread (pp)"][0] == "–"
     assert "2 runs re-trained on cpu x, gpu y; 1 of the 1 with the committed run's code" in when
+    # tmp_path holds no committed runs, so the report speaks of runs that are gone
+    assert "2 of the re-trained runs are no longer the committed ones" in when
+    assert table.outcome[0] == "bit-identical (the committed run has since been replaced: run `make verify` again)"
     assert book.verify_table(tmp_path / "absent.json")[0].empty
