@@ -371,7 +371,9 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
        f"epoch (the paper's metric). **MSVP − baseline**: the mean paired difference in percentage points "
        f"with its {LEVEL:.0%} interval; **add** is the official code's default fusion, **concat** the "
-       f"abstract's 1 × 1 convolution. Hardware: {report.hardware_label(df) if not df.empty else 'no runs yet'}.")
+       f"abstract's 1 × 1 convolution. "
+       + (f"Data: {'; '.join(report.dataset_label(df, d) for d in DATASET_ORDER if d in set(df.dataset))}. "
+          f"Hardware: {report.hardware_label(df)}." if not df.empty else "No runs yet."))
     show_diverged(df)
     show_paired_figure(paired_rows(df), f"MSVP − baseline, profile {profile}: every cell with paired seeds")
     return df

@@ -105,9 +105,15 @@ def judged(p: pd.DataFrame) -> pd.DataFrame:
     return p[~p.converged.eq(False).to_numpy() & np.isfinite(se.to_numpy())]
 
 
+SINGLE_PAIR = "no verdict yet (1 pair)"
+
+
 def verdict_counts(p: pd.DataFrame) -> str:
-    counts = p.verdict.value_counts().to_dict()
-    return ", ".join(f"{v}: {counts[v]}" for v in VERDICTS if v in counts)
+    """'inconclusive: 1, no verdict yet (1 pair): 2': a cell with a single pair has no interval, so it
+    is counted apart from the cells whose interval left the question open."""
+    single = p.n_pairs < 2 if "n_pairs" in p else pd.Series(False, index=p.index)
+    counts = p.verdict.where(~single, SINGLE_PAIR).value_counts().to_dict()
+    return ", ".join(f"{v}: {counts[v]}" for v in (*VERDICTS, SINGLE_PAIR) if v in counts)
 
 
 def fmt_estimate(e: Estimate) -> str:

@@ -109,9 +109,10 @@ def test_claims_with_single_pairs_are_not_judged_yet():
     v, text = report.claim_accuracy(table(*single))
     assert v == "not judged yet" and "all 2 cells have a single paired seed" in text
     assert report.claim_harder_data(table(*single))[0] == "not judged yet"
-    # one cell with two pairs is enough for the rules to apply
+    # one cell with two pairs is enough for the rules to apply; the single-pair cell is counted apart
     two = table(single[0], cell("cifar10", "cnn", 1.0, 0.1))
-    assert report.claim_accuracy(two)[0] != "not judged yet"
+    v, text = report.claim_accuracy(two)
+    assert v != "not judged yet" and "cells: inconclusive: 1, no verdict yet (1 pair): 1" in text
 
 
 def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
