@@ -221,8 +221,9 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
                 continue
         summary["done"].append(path)
         here = time.perf_counter() - t0
-        took = f"{rec['wall_time_s']:.0f} s"   # the whole run's time, across resumes
-        if rec["wall_time_s"] > 1.05 * here:
+        total = rec.get("wall_time_s", here)   # the whole run's time, across resumes
+        took = f"{total:.0f} s"
+        if total > 1.05 * here:
             took += f", {here:.0f} s of it since this worker resumed it"
         log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: test acc {rec['test_acc']:.4f} ({took})")
     return summary

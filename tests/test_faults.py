@@ -126,7 +126,10 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     """SIGINT during training: one line saying what resumes, exit code 130, no traceback."""
     p = subprocess.Popen([sys.executable, "-m", "msvp", "train", "--dataset", "mnist", "--epochs", "3",
                           "--train-subset", "20000", "--device", "cpu", "--out", str(tmp_path / "r.json")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                         # a shell that starts jobs in the background ignores SIGINT, and children inherit
+                         # that; the test is about the default, so give the child the default
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(8)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
