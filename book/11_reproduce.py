@@ -106,7 +106,7 @@ if len(verify):
 #
 # ```bash
 # python -m msvp data status                # each data set: source, verified?
-# python -m msvp grid --profile cpu --list  # each run: done, running, missing or stale
+# python -m msvp grid --profile cpu --list  # each run: done, running or missing
 # python -m msvp grid --profile cpu --plan  # what is left, and how long
 # python -m msvp grid --profile paper --only dataset=cifar10,backbone=resnet18
 # python -m msvp train --dataset mnist --backbone vit --prompt full --seed 0
