@@ -479,7 +479,7 @@ class ExperimentChapter:
             for d in [x for x in DATASET_ORDER if x in errs]:
                 r = cells[cells.dataset == d]
                 eff = f"{pp(r.diff_pp.iloc[0])} pp" if len(r) else "no paired seeds"
-                parts.append(f"{DATASETS[d].title} {errs[d]:.1f} % and {eff}")
+                parts.append(f"{report.data_title(self.all, d)} {errs[d]:.1f} % and {eff}")
             out.append(f"**Compared with the other data sets** ({report.backbone_title(b)}, same profile): by its "
                        f"baseline's test error, {self.title} is {level} of the {len(errs)} data sets run so far. "
                        f"Baseline error and MSVP add's paired difference: " + "; ".join(parts)

@@ -39,6 +39,14 @@ def dataset_label(df: pd.DataFrame, dataset: str) -> str:
     return "; ".join(sorted(labels))
 
 
+def data_title(df: pd.DataFrame, dataset: str) -> str:
+    """'CIFAR-10 (offline copy)' where the runs trained on a data copy that is not the complete set,
+    else the plain title: a short label for sentences that name several data sets."""
+    variants = set(df.loc[df.dataset == dataset, "data_variant"].dropna()) if "data_variant" in df else set()
+    odd = sorted(v for v in variants if v != "complete")
+    return DATASETS[dataset].title + (f" ({odd[0].replace('-', ' ')})" if odd else "")
+
+
 def accuracy_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Per backbone and variant: seeds, last-epoch and best-validation test accuracy (mean ± std, %)."""
     d = df[df.dataset == dataset]

@@ -259,3 +259,9 @@ def test_claim_params_on_measured_table():
     # 243 / 1,208,362 = 0.0201 % for the CNN on 3x32x32: just above the abstract's bound
     assert v == "not supported" and "cnn, 3x32x32" in text
     assert table.match.all()
+
+
+def test_data_title_names_an_incomplete_copy():
+    df = pd.DataFrame({"dataset": ["cifar10", "mnist"], "data_variant": ["offline-copy", "complete"]})
+    assert report.data_title(df, "cifar10") == "CIFAR-10 (offline copy)"
+    assert report.data_title(df, "mnist") == "MNIST"
