@@ -358,15 +358,34 @@ def show_paired_figure(p: pd.DataFrame, title: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # landing page
 
+def interim_note(profile: str, paired: pd.DataFrame) -> str:
+    """' Interim: ...' when a cell of the accuracy claim has fewer paired seeds than the profile plans:
+    a verdict read before the runs are complete can change as they finish, and says so."""
+    planned: dict[tuple, int] = {}
+    for c in get_profile(profile).configs():
+        if c.variant == MAIN:
+            planned[(c.dataset, c.backbone)] = planned.get((c.dataset, c.backbone), 0) + 1
+    have = {(r.dataset, r.backbone): int(r.n_pairs) for r in paired.itertuples()} if len(paired) else {}
+    short = {cell: (have.get(cell, 0), n) for cell, n in planned.items() if have.get(cell, 0) < n}
+    if not short:
+        return ""
+    parts = ", ".join(f"{cell_name(*cell)} {k} of {n}" for cell, (k, n) in sorted(short.items(), key=lambda kv: (
+        _rank(DATASET_ORDER, kv[0][0]), _rank(BACKBONE_ORDER, kv[0][1]))))
+    return (f" **Interim:** paired seeds so far against those planned — {parts}; the verdict can change as "
+            f"the remaining runs finish.")
+
+
 def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     """The answer first: status, the results table, the headline figure and the accuracy claim."""
     setup_plots()
     df = ensure_results(profile, results_dir, data_root=data_root)
     states = run_states(profile, results_dir)
     done = int((states.state == "done").sum())
-    verdict, detail = report.claim_accuracy(report.paired_table(df))
+    paired = report.paired_table(df)
+    verdict, detail = report.claim_accuracy(paired)
     md(f"**The accuracy claim so far:** *{verdict}* ({detail}). "
-       f"This rests on {plural(done, 'finished run')} of the {len(states):,} that the `{profile}` profile plans.")
+       f"This rests on {plural(done, 'finished run')} of the {len(states):,} that the `{profile}` profile plans."
+       + interim_note(profile, paired))
     table(results_table(profile, df))
     md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
        f"epoch (the paper's metric). **MSVP − baseline**: the mean paired difference in percentage points "

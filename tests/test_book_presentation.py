@@ -188,3 +188,11 @@ def test_verify_table_reads_the_report(tmp_path):
     assert "2 of the re-trained runs are no longer the committed ones" in when
     assert table.outcome[0] == "bit-identical (the committed run has since been replaced: run `make verify` again)"
     assert book.verify_table(tmp_path / "absent.json")[0].empty
+
+
+def test_interim_note_counts_paired_seeds_against_the_plan():
+    cells = pd.DataFrame({"dataset": ["mnist", "fashion_mnist"], "backbone": ["cnn", "cnn"], "n_pairs": [5, 2]})
+    note = book.interim_note("cpu", cells)
+    assert "Fashion-MNIST · CNN 2 of 5" in note and "CIFAR-10 · CNN 0 of 5" in note and "MNIST · CNN 5" not in note
+    full = pd.DataFrame({"dataset": ["mnist", "fashion_mnist", "cifar10"], "backbone": ["cnn"] * 3, "n_pairs": [5] * 3})
+    assert book.interim_note("cpu", full) == ""
