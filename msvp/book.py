@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -361,10 +362,7 @@ def show_paired_figure(p: pd.DataFrame, title: str) -> None:
 def interim_note(profile: str, paired: pd.DataFrame) -> str:
     """' Interim: ...' when a cell of the accuracy claim has fewer paired seeds than the profile plans:
     a verdict read before the runs are complete can change as they finish, and says so."""
-    planned: dict[tuple, int] = {}
-    for c in get_profile(profile).configs():
-        if c.variant == MAIN:
-            planned[(c.dataset, c.backbone)] = planned.get((c.dataset, c.backbone), 0) + 1
+    planned = Counter((c.dataset, c.backbone) for c in get_profile(profile).configs() if c.variant == MAIN)
     have = {(r.dataset, r.backbone): int(r.n_pairs) for r in paired.itertuples()} if len(paired) else {}
     short = {cell: (have.get(cell, 0), n) for cell, n in planned.items() if have.get(cell, 0) < n}
     if not short:

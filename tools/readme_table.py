@@ -34,7 +34,7 @@ def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
 def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     """The rows of one profile's table, in the profile's order."""
     from msvp.grid import get_profile
-    from msvp.report import dataset_label
+    from msvp.report import data_title, dataset_label
     from msvp.results import load
 
     planned: dict[tuple, set] = {}
@@ -47,9 +47,9 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     for (dataset, backbone, variant), seeds in planned.items():
         runs = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)]
         acc = runs.drop_duplicates("seed").test_acc.astype(float) * 100
-        label = dataset_label(df, dataset) if len(runs) else ""
-        # name the data copy where it is not the complete set (the offline CIFAR-10 copy)
-        label = label if label and "complete" not in label else NAMES.get(dataset, dataset)
+        label = NAMES.get(dataset, dataset)
+        if len(runs) and data_title(df, dataset) != label:   # not the complete set: name the copy and its size
+            label = dataset_label(df, dataset)
         rows.append({"dataset": dataset, "label": label,
                      "backbone": backbone, "variant": variant, "n": len(acc),
                      "planned": len(seeds), "mean": acc.mean() if len(acc) else None,
