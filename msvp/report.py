@@ -8,6 +8,7 @@ from .data import provenance_label
 from .datasets import DATASETS
 from .prompting import SCALE_SETS
 from .stats import (  # noqa: F401 (re-exported)
+    LEVEL,
     MARGIN_PP,
     Estimate,
     combine,
@@ -129,6 +130,19 @@ def fmt_estimate(e: Estimate) -> str:
     return fmt_pp(float(e.mean), float(lo), float(hi))
 
 
+def equivalence_note(est: Estimate, margin_pp: float = MARGIN_PP) -> str:
+    """Where ``contrast_verdict`` says 'not supported' because the contrast is equivalent to 0, the
+    interval that decided it: TOST uses the 90 % interval, which with few degrees of freedom is much
+    narrower than the 95 % one shown, so without this a reader sees a 95 % interval wider than ±m
+    beside an 'equivalent' verdict and cannot check it. Empty otherwise."""
+    lo95, hi95 = est.interval()
+    if not np.isfinite(est.se) or lo95 > 0 or hi95 < 0 or contrast_verdict(est, margin_pp) != "not supported":
+        return ""
+    lo, hi = est.interval(2 * LEVEL - 1)
+    return (f"; equivalent to 0: its {2 * LEVEL - 1:.0%} interval [{float(lo):+.2f}, {float(hi):+.2f}] pp "
+            f"lies within ±{margin_pp:g} pp (TOST)")
+
+
 NOT_YET = "not judged yet"
 """A claim whose every cell has a single paired seed: no interval exists, so no rule can apply yet."""
 
@@ -162,7 +176,7 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
         return unjudged_verdict(p), detail
     pool = pooled_effect([row_estimate(r) for r in cells.itertuples()])
     text = (f"pooled gain {fmt_estimate(pool.estimate)} (random effects over {pool.k} cell(s), "
-            f"between-cell SD {np.sqrt(pool.tau2):.2f} pp); {detail}")
+            f"between-cell SD {np.sqrt(pool.tau2):.2f} pp){equivalence_note(pool.estimate, margin_pp)}; {detail}")
     return contrast_verdict(pool.estimate, margin_pp), text
 
 
@@ -256,7 +270,8 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
         return v, single_pair_detail(d) if v == NOT_YET else f"fewer than 2 {backbone} cells whose baseline converged"
     est = combine([row_estimate(r) for r in ok.itertuples()], rank_weights(list(ok.dataset)))
     cells = _fmt_cells(ok, lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.1f} %)")
-    return contrast_verdict(est, margin_pp), f"{backbone}, easiest first: {cells}; harder − easier {fmt_estimate(est)}"
+    return contrast_verdict(est, margin_pp), (f"{backbone}, easiest first: {cells}; harder − easier "
+                                              f"{fmt_estimate(est)}{equivalence_note(est, margin_pp)}")
 
 
 def transformer_weights(d: pd.DataFrame) -> np.ndarray:
@@ -285,7 +300,7 @@ def claim_transformers(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[s
     use = ok[w != 0]
     est = combine([row_estimate(r) for r in use.itertuples()], w[w != 0])
     cells = _fmt_cells(use, lambda r: f"{DATASETS[r.dataset].title} · {r.backbone}")
-    return contrast_verdict(est, margin_pp), f"{cells}; ViT − others {fmt_estimate(est)}"
+    return contrast_verdict(est, margin_pp), f"{cells}; ViT − others {fmt_estimate(est)}{equivalence_note(est, margin_pp)}"
 
 
 def seeds_text(p: pd.DataFrame) -> str:

@@ -265,3 +265,17 @@ def test_data_title_names_an_incomplete_copy():
     df = pd.DataFrame({"dataset": ["cifar10", "mnist"], "data_variant": ["offline-copy", "complete"]})
     assert report.data_title(df, "cifar10") == "CIFAR-10 (offline copy)"
     assert report.data_title(df, "mnist") == "MNIST"
+
+
+def test_equivalence_note_prints_the_interval_that_decided():
+    """With 2 degrees of freedom the 95 % interval (0 ± 0.65) is wider than ±0.5 pp, but the 90 %
+    interval TOST reads (0 ± 0.44) is inside: the verdict is 'not supported' and the note says why."""
+    est = Estimate(0.0, 0.15 ** 2, 2)
+    lo95, hi95 = est.interval()
+    assert hi95 > 0.5 and report.contrast_verdict(est) == "not supported"
+    half = 2.9199856 * 0.15       # t_{0.95, 2} · se
+    note = report.equivalence_note(est)
+    assert f"[{-half:+.2f}, {half:+.2f}] pp" in note and "within ±0.5 pp" in note
+    assert report.equivalence_note(Estimate(1.0, 0.01, 10)) == ""      # supported: nothing to explain
+    assert report.equivalence_note(Estimate(0.3, 1.0, 10)) == ""       # inconclusive
+    assert report.equivalence_note(Estimate(-1.0, 0.01, 10)) == ""     # below zero, not equivalence
