@@ -229,7 +229,8 @@ def rules_md() -> str:
         f"second where every run stored its per-image results. **McNemar's test** per seed is shown as a "
         f"diagnostic only. **Improves** or **hurts**: the p-value, Holm-corrected over all cells of the "
         f"claim, is below {1 - LEVEL:.2f}. **Equivalent**: the TOST test shows the difference lies within "
-        f"±{MARGIN_PP:g} pp. **Not converged at this budget**: the baseline's mean validation accuracy "
+        f"±{MARGIN_PP:g} pp; it reads the {2 * LEVEL - 1:.0%} interval, which with few seeds is much "
+        f"narrower than the {LEVEL:.0%} one shown. **Not converged at this budget**: the baseline's mean validation accuracy "
         f"still rose by more than {CONVERGENCE_TOL_PP:g} pp over its last two epochs, so no verdict is given. "
         f"A cell with fewer than two paired seeds has no interval and no verdict. "
         f"[Chapter 10](10_report_card.ipynb) explains each rule and links to the code that applies it.")
@@ -387,8 +388,9 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     table(results_table(profile, df))
     md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
        f"epoch (the paper's metric). **MSVP − baseline**: the mean paired difference in percentage points "
-       f"with its {LEVEL:.0%} interval; **add** is the official code's default fusion, **concat** the "
-       f"abstract's 1 × 1 convolution. "
+       f"with its {LEVEL:.0%} interval; *equivalent* means a Holm-corrected TOST test puts it within "
+       f"±{MARGIN_PP:g} pp, which reads the narrower {2 * LEVEL - 1:.0%} interval. **add** is the official "
+       f"code's default fusion, **concat** the abstract's 1 × 1 convolution. "
        + (f"Data: {'; '.join(report.dataset_label(df, d) for d in DATASET_ORDER if d in set(df.dataset))}. "
           f"Hardware: {report.hardware_label(df)}." if not df.empty else "No runs yet."))
     show_diverged(df)
