@@ -460,6 +460,13 @@ def _open_reason(base_row, ref_row) -> str:
     return against_reference(ref_row)
 
 
+def _seed_pairs(df: pd.DataFrame, dataset: str, backbone: str, variant: str) -> int:
+    """How many seeds both ``variant`` and the baseline have finished in one cell."""
+    cell = df[(df.dataset == dataset) & (df.backbone == backbone)] if not df.empty else df
+    seeds = lambda v: set(cell.loc[cell.variant == v, "seed"]) if not cell.empty else set()  # noqa: E731
+    return len(seeds(variant) & seeds(BASE))
+
+
 def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str,
                 margin_pp: float = MARGIN_PP, missing: tuple[int, int] = (0, 0)) -> Answer:
     """Rule, per cell. 'not run yet' without paired runs of MSVP add/full and of a control;
@@ -473,10 +480,13 @@ def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str
     ref = find(fam, dataset, backbone, REFERENCE)
     arms = [a for a in ARMS if find(fam, dataset, backbone, a) is not None]
     if ref is None or not arms:
-        lacking = ([short(REFERENCE)] if ref is None else []) + ([] if arms else ["the controls"])
+        # the family holds only cells with a control, so count MSVP's pairs from the runs themselves
+        n_ref = _seed_pairs(df, dataset, backbone, REFERENCE)
+        msvp = (f"MSVP add/full has {n_ref} seed pair{'s' if n_ref != 1 else ''} with the baseline"
+                if n_ref else "MSVP add/full has no seed pair with the baseline")
+        have = f"{msvp}, but no control run has finished yet." if not arms else f"{msvp} yet."
         left = f" {missing[0]} of the {missing[1]} runs planned for this cell have no result yet." if missing[0] else ""
-        return Answer(dataset, backbone, NOT_RUN,
-                      f"{title}: not run yet — no paired runs of {' or '.join(lacking)} with the baseline.{left}")
+        return Answer(dataset, backbone, NOT_RUN, f"{title}: not run yet — {have}{left}")
     pairs = f"{ref.n_pairs} seed pair{'s' if ref.n_pairs != 1 else ''}"
     lines = [f"{title}: MSVP add/full ({_params(REFERENCE, dataset)}) changes test accuracy by "
              f"{judged_text(ref, margin_pp)} against the baseline, over {pairs}."]

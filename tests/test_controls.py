@@ -204,6 +204,19 @@ def test_partial_results_controls_without_msvp(columns):
     assert a.verdict == controls.NOT_RUN and "MSVP add/full" in a.text
 
 
+def test_partial_results_msvp_without_controls(columns):
+    """Before any control finishes, the answer counts MSVP's pairs from the runs (the family is empty)."""
+    df = frame(columns, {"msvp-add-full": 40})
+    fam = controls.control_family(df)
+    assert fam.empty
+    a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
+    assert a.verdict == controls.NOT_RUN
+    assert f"MSVP add/full has {len(SEEDS)} seed pairs with the baseline" in a.text
+    assert "no control run has finished yet" in a.text
+    none = controls.cell_answer(df[df.variant == "baseline"], fam, "fashion_mnist", "cnn")
+    assert "MSVP add/full has no seed pair" in none.text
+
+
 def test_coverage_table_and_family_markdown(columns):
     df = frame(columns, {"msvp-add-full": 40, "control-pad": 40})
     df = df[~((df.variant == "control-pad") & (df.seed == 2))]
