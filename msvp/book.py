@@ -676,9 +676,9 @@ class AblationChapter:
         self.states = run_states(profile, results_dir)
         self.cells = report.ablation_cells(self.df, self.variants)
         self.family = report.ablation_family(self.df, self.variants)
-        wanted = set(self.variants)
-        self.planned = _order({(c.dataset, c.backbone) for c in get_profile(profile).configs()
-                               if c.variant in wanted - {"baseline", MAIN}})
+        # the profile's ablation part, not every cell that runs one of the variants: concat/full is
+        # also a main variant, so that would list every main cell
+        self.planned = _order(set(get_profile(profile).ablation))
 
     def rules(self) -> None:
         md(rules_md().split(" [Chapter 10]")[0] + " Here the Holm family is every cell × variant of this ablation.")

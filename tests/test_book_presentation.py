@@ -196,3 +196,15 @@ def test_interim_note_counts_paired_seeds_against_the_plan():
     assert "Fashion-MNIST · CNN 2 of 5" in note and "CIFAR-10 · CNN 0 of 5" in note and "MNIST · CNN 5" not in note
     full = pd.DataFrame({"dataset": ["mnist", "fashion_mnist", "cifar10"], "backbone": ["cnn"] * 3, "n_pairs": [5] * 3})
     assert book.interim_note("cpu", full) == ""
+
+
+@pytest.mark.parametrize("variants", [report.SCALE_VARIANTS, report.FUSION_VARIANTS])
+def test_ablation_chapter_plans_the_profiles_ablation_cells_only(tmp_path, variants):
+    """concat/full is also a main variant: the fusion ablation must still list only the ablation part's
+    cells (Fashion-MNIST · CNN on cpu), not every main cell."""
+    from msvp.grid import get_profile
+
+    for profile in ("cpu", "paper"):
+        ch = book.AblationChapter(profile, tmp_path, variants)
+        assert ch.planned == list(get_profile(profile).ablation)
+    assert book.AblationChapter("cpu", tmp_path, variants).planned == [("fashion_mnist", "cnn")]
