@@ -99,7 +99,7 @@ def test_claim_accuracy_leaves_out_unconverged_cells():
     t = table(cell("mnist", "cnn", 1.0, 0.1), cell("cifar10", "cnn", -3.0, 0.1, conv=False,
                                                    verdict="not converged at this budget"))
     v, text = report.claim_accuracy(t)
-    assert v == "supported" and "over 1 cell" in text
+    assert v == "supported" and "over the 1 of 2 cells whose baseline converged" in text
     gated = table(cell("cifar10", "cnn", 1.0, 0.1, conv=False))
     assert report.claim_accuracy(gated)[0] == "not converged at this budget"
 
@@ -129,6 +129,20 @@ def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
     flat = table(cell("mnist", "cnn", 0.2, 0.05, err=1.0), cell("cifar10", "cnn", 0.25, 0.05, err=30.0))
     assert report.claim_harder_data(flat)[0] == "not supported"
     assert report.claim_harder_data(table(cell("mnist", "cnn", 1.0, 0.1)))[0] == "not run here"
+
+
+def test_claim_harder_data_needs_its_hardest_set():
+    """A contrast among the easier sets cannot carry 'largest gains on harder data' when the hardest one
+    failed the convergence gate: inconclusive, and the text names what was left out."""
+    flat = [cell("mnist", "cnn", 0.2, 0.05, err=1.0), cell("fashion_mnist", "cnn", 0.25, 0.05, err=8.0)]
+    assert report.claim_harder_data(table(*flat))[0] == "not supported"      # equivalent, as above
+    gated = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
+    v, text = report.claim_harder_data(gated)
+    assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %)" in text and "not judged" in text
+    # a gated cell that is not the hardest leaves the contrast to the rest
+    easy_gated = table(cell("mnist", "cnn", 0.0, 0.05, err=1.0, conv=False), *flat[1:],
+                       cell("cifar10", "cnn", 0.2, 0.05, err=30.0))
+    assert report.claim_harder_data(easy_gated)[0] == "not supported"
 
 
 def test_claim_harder_data_three_sets_compares_hardest_with_easiest():
