@@ -765,7 +765,7 @@ def run_costs(df: pd.DataFrame) -> None:
         cost.append({"data set · backbone": cell_name(d, b), "hardware": report.hardware_label(g),
                      "runs": len(g), "epochs": int(g.epochs.iloc[0]), "training images": int(g.n_train.iloc[0]),
                      "time per run (mean)": duration(g.wall_time_s.mean()),
-                     "all runs": duration(g.wall_time_s.sum())})
+                     "finished runs, in all": duration(g.wall_time_s.sum())})
     cost = pd.DataFrame(cost)
     if cost.hardware.nunique() == 1:
         md(f"All on {cost.hardware.iloc[0]}:")
@@ -1138,10 +1138,13 @@ def profile_runs_table(results_dir) -> pd.DataFrame:
         row = {"profile": name, "planned runs": planned, "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
         if df.empty:
-            row.update({"time per run (median)": "–", "all runs": "–", "hardware": "not run yet"})
+            row.update({"time per run (median)": "–", "finished runs, in all": "–", "left, one worker": "–",
+                        "hardware": "not run yet"})
         else:
             w = df.wall_time_s.astype(float)
-            row.update({"time per run (median)": duration(w.median()), "all runs": duration(w.sum()),
+            # the missing runs at the median time, one after another: divide by the workers you run
+            row.update({"time per run (median)": duration(w.median()), "finished runs, in all": duration(w.sum()),
+                        "left, one worker": duration(w.median() * max(planned - len(df), 0)),
                         "hardware": report.hardware_label(df)})
         rows.append(row)
     return pd.DataFrame(rows)
