@@ -871,7 +871,8 @@ def recipe_md() -> str:
         f"stepped once per epoch, no warm-up; the learning rate reaches 0 at the end.\n"
         f"- **Batch**: {c.batch_size} images per step; the last, smaller batch of an epoch is kept.\n"
         f"- **Data**: the official training set split {1 - c.val_fraction:.0%}/{c.val_fraction:.0%} into training "
-        f"and validation with a fixed seed ({c.split_seed}); the official 10,000 test images for test.\n"
+        f"and validation with a fixed seed ({c.split_seed}); the official test set for test (10,000 images; "
+        f"9,975 in the offline CIFAR-10 copy).\n"
         f"- **Augmentation** (training batches only): MNIST and Fashion-MNIST ({aug['mnist']}): a random "
         f"crop after 4 pixels of zero padding and a random rotation within ±10°; CIFAR-10 ({aug['cifar10']}): "
         f"the same crop and a random horizontal flip. Validation and test images are never augmented.\n"
@@ -980,7 +981,8 @@ def deviations_table(profile: str, df: pd.DataFrame) -> pd.DataFrame:
 
 FLAWS = pd.DataFrame([
     ("one seed (42)", "no error bars: a difference of a few tenths of a percent cannot be told from noise",
-     "3-5 paired seeds, mean ± std, and two paired 95 % intervals per cell"),
+     "3–5 paired seeds planned per cell (fewer while a profile runs; every table counts them), mean ± std, "
+     "and two paired 95 % intervals per cell"),
     ("prompt module built before the backbone", "at the same seed the baseline and MSVP get different backbone "
      "weights and data order", "backbone first; batches, augmentation and dropout from the seed alone"),
     ("validation images carry the training augmentation", "model selection on noisy, augmented images",

@@ -46,7 +46,7 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     rows = []
     for (dataset, backbone, variant), seeds in planned.items():
         runs = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)]
-        acc = runs.drop_duplicates("seed").test_acc.astype(float) * 100
+        acc = runs.drop_duplicates("seed").test_acc.astype(float)   # fractions, formatted as the book does
         label = NAMES.get(dataset, dataset)
         if len(runs) and data_title(df, dataset) != label:   # not the complete set: name the copy and its size
             label = dataset_label(df, dataset)
@@ -61,7 +61,9 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
 def accuracy(row: dict) -> str:
     if not row["n"]:
         return "not run yet"
-    return f"{row['mean']:.2f}" + (f" ± {row['std']:.2f}" if row["std"] is not None else " (one seed)")
+    from msvp.stats import fmt_pct   # the book's formatter, so both round the same means alike
+
+    return fmt_pct(row["mean"], row["std"]) + ("" if row["std"] is not None else " (one seed)")
 
 
 def table(profile: str, root: Path = RESULTS) -> str:
