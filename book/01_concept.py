@@ -69,7 +69,7 @@ book.figure(viz.plot_prompt_scales(demo, (28, 28), title=title))
 #
 # ## Fusion with the input
 #
-# With `add` fusion (the official default, used for all the paper's main results) the model sees
+# With `add` fusion (the official code's default, and so presumably what its main results used) the model sees
 # y = x + P̄. The paper's abstract says that the prompts are "fused with the input via a lightweight
 # 1 × 1 convolution"; in the official code that convolution exists only in the optional `concat` and
 # `gated` fusions, not in the default path. This book follows the code, and trains the `concat`
@@ -88,8 +88,9 @@ title = "Add fusion on the first MNIST test image (unit-scale demo prompt)"
 book.figure(viz.plot_add_fusion(x[0, 0], y[0, 0], title))
 
 # %% [markdown]
-# The trained prompts are much smaller than this demonstration: they start at 0.01 and stay small
-# (chapters 3–5 show the learned ones next to the range of the images).
+# The trained prompts are smaller than this demonstration: they start with a standard deviation of
+# 0.01 and grow during training; chapters 3–5 show the learned ones and set their size against the
+# range of the images.
 #
 # ## Counting parameters
 #

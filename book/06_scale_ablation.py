@@ -23,9 +23,11 @@
 # - how many parameters each scale set costs (counted on the trained models);
 # - whether any step is distinguishable from seed noise, with paired intervals and verdicts.
 #
-# One fact to keep in mind: a global-only add prompt is a constant per channel, which the first
-# convolution's bias absorbs everywhere except at the zero-padded border (shown numerically on the
-# [report card](10_report_card.ipynb)); only the mid and local maps add a per-pixel pattern.
+# One fact to keep in mind: a global-only add prompt is a constant per channel, which the first layer
+# absorbs everywhere except at the zero-padded border: the CNN's first convolution through its bias,
+# ResNet-18 (whose stem convolution has no bias) through the BatchNorm after it. Only the mid and
+# local maps add a per-pixel pattern. On the ViT the position embedding absorbs the whole additive
+# prompt exactly, as the [report card](10_report_card.ipynb) shows numerically.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);

@@ -147,7 +147,8 @@ book.table(pd.DataFrame(rows))
 
 # %% [markdown]
 # For the CNN and ResNet-18 the picture is similar but not exact: the global (1 × 1) prompt is a constant
-# per channel that the first convolution's bias absorbs everywhere except at the zero-padded border,
+# per channel that the first layer absorbs everywhere except at the zero-padded border (the CNN's first
+# convolution through its bias; ResNet-18's stem has none, so the BatchNorm after it),
 # and the mid and local maps are a fixed per-pixel input bias. `concat` is different: it mixes the image
 # with the prompts through a learned 1 × 1 convolution and is not a constant shift.
 

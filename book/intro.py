@@ -68,10 +68,10 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 #
 # Every claim is tested with several paired seeds: seed *k* of the baseline and of MSVP share the
 # backbone's initial weights, the batches and the augmentation, so their difference is the prompt's
-# effect. A verdict is one of *improves*, *hurts*, *equivalent* (the difference lies within ±0.5
-# percentage points), *inconclusive*, or *not converged at this budget* (the baseline was still
-# improving when training stopped, so no verdict is given); a cell with fewer than two paired seeds
-# gets none.
+# effect. A verdict is one of *improves*, *hurts*, *equivalent* (a TOST test, Holm-corrected, puts the
+# difference within ±0.5 percentage points), *inconclusive*, or *not converged at this budget* (the
+# baseline was still improving when training stopped, so no verdict is given); a cell with fewer
+# than two paired seeds gets none.
 #
 # ## How to read it
 #

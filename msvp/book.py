@@ -595,9 +595,12 @@ class ExperimentChapter:
             figure(viz.plot_learned_prompts(rec, f"Learned prompt, {self._name(b)}, seed 0, channel 0"))
             maps = {k: np.asarray(v, float) for k, v in rec["prompts"].items()}
             spread = ", ".join(f"{k} {np.abs(v).max():.3f}" for k, v in maps.items())
-            md(f"Largest absolute value per map (normalised input units): {spread}. The images themselves span "
-               f"{_input_range(self.dataset)} in these units, so the learned prompt is a small, fixed shift of the "
-               f"input, the same for every image.")
+            lo, hi = _input_bounds(self.dataset)
+            share = max(np.abs(v).max() for v in maps.values()) / (hi - lo)
+            md(f"Largest absolute value per map (normalised input units): {spread}; the maps started with a "
+               f"standard deviation of {RunConfig().prompt_init_std:g}. The images span {_input_range(self.dataset)} "
+               f"in these units, so the largest map value is {share:.0%} of that span. The three maps are averaged "
+               f"before they are added, and the sum is one fixed shift of the input, the same for every image.")
             shown = True
         if not shown:
             md("No MSVP add/full run with seed 0 yet.")
@@ -629,10 +632,15 @@ def _sd(x: pd.Series):
     return x.std(ddof=1) if len(x) > 1 else None
 
 
-def _input_range(dataset: str) -> str:
+def _input_bounds(dataset: str) -> tuple[float, float]:
+    """The lowest and highest normalised pixel value over the channels."""
     spec = DATASETS[dataset]
-    lo = min((0 - m) / s for m, s in zip(spec.mean, spec.std))
-    hi = max((1 - m) / s for m, s in zip(spec.mean, spec.std))
+    return (min((0 - m) / s for m, s in zip(spec.mean, spec.std)),
+            max((1 - m) / s for m, s in zip(spec.mean, spec.std)))
+
+
+def _input_range(dataset: str) -> str:
+    lo, hi = _input_bounds(dataset)
     return f"{pp(lo, 1)} to {pp(hi, 1)}"
 
 
