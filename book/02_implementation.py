@@ -61,10 +61,11 @@ _ = torch.manual_seed(0)   # the random inputs below: same numbers on every run
 # %% [markdown]
 # ## Shapes and gradients for every combination
 #
-# Each backbone, on both input shapes, with every fusion and scale set: the output must be finite
-# with 10 logits, and one backward pass must reach every trainable parameter, prompts included (a
-# prompt that gets no gradient would silently stay at its initial noise). The test suite runs the
-# same cross product.
+# Each backbone, on both input shapes, with every fusion at full scales and every scale set with add
+# fusion (the combinations the experiments train): the output must be finite with 10 logits, and one
+# backward pass must reach every trainable parameter, prompts included (a prompt that gets no
+# gradient would silently stay at its initial noise). The test suite checks every fusion on the
+# backbones, and every scale set × fusion on the prompt module alone.
 
 # %% tags=["nbval-check-output"]
 combos = [("full", f) for f in FUSIONS]

@@ -62,8 +62,8 @@ for line in controls.provenance(df, PROFILE) + [skipped_line(df)]:
 # Each control answers one way in which MSVP's gain could arise without its multi-scale structure:
 #
 # - **pad prompt** — a learned frame, one pixel wide, added at the image border and zero inside: the
-#   padding prompt of earlier visual-prompting work {cite}`bahng2022visual`. It has about as many
-#   parameters as MSVP but cannot touch the image's interior.
+#   padding prompt of earlier visual-prompting work {cite}`bahng2022visual`. It has a third to a half
+#   more parameters than MSVP (the table below) but cannot touch the image's interior.
 # - **full-resolution prompt** — one learned value per pixel and channel, added to the image: ten to
 #   thirteen times MSVP's parameters, and no structure at all.
 # - **global-only prompt** — MSVP's coarsest map alone: one constant per channel. It is the cheapest

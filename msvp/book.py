@@ -474,10 +474,12 @@ class ExperimentChapter:
                         "epochs are the best. The two columns being equal is a finding, not a copy.")
         other = d[~last]
         diff = 100 * (other.test_acc_best_val.astype(float) - other.test_acc.astype(float))
+        # an earlier best epoch can still score the same on test: say so only when that happens
+        ties = (f"; {int(same.sum())} of {len(d)} runs give identical numbers in both columns"
+                if int(same.sum()) != int(last.sum()) else "")
         return s + (f". In the other {len(other)} the best epoch came earlier (epoch "
                     f"{report._span(other.best_epoch)}), and its test accuracy differs from the last epoch's by "
-                    f"{pp(diff.min())} to {pp(diff.max())} pp; {int(same.sum())} of {len(d)} runs give identical "
-                    f"numbers in both columns.")
+                    f"{pp(diff.min())} to {pp(diff.max())} pp{ties}.")
 
     def _comparison_sentences(self) -> list[str]:
         out = []
