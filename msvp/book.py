@@ -1094,8 +1094,9 @@ def report_card_page(profile: str, results_dir, data_root="../data", retrain: bo
     df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
     params, compute, _ = accounting(results_dir, profile=profile)
     md(status_md(profile, df, run_states(profile, results_dir)))
-    card = report.report_card(report.paired_table(df), params, compute)
-    table(card, bold="verdict")
+    paired = report.paired_table(df)
+    table(report.report_card(paired, params, compute), bold="verdict")
+    md(report.gate_sensitivity(paired))
     return df, paired_rows(df)
 
 

@@ -294,3 +294,15 @@ def test_equivalence_note_prints_the_interval_that_decided():
     assert report.equivalence_note(Estimate(1.0, 0.01, 10)) == ""      # supported: nothing to explain
     assert report.equivalence_note(Estimate(0.3, 1.0, 10)) == ""       # inconclusive
     assert report.equivalence_note(Estimate(-1.0, 0.01, 10)) == ""     # below zero, not equivalence
+
+
+def test_gate_sensitivity_shows_what_the_gate_decides():
+    """Waiving the gate gives the gated cell a verdict and the claims a second reading; the rule itself
+    (claim_accuracy on the gated table) is unchanged."""
+    flat = [cell("mnist", "cnn", 0.0, 0.05, err=1.0), cell("fashion_mnist", "cnn", 0.05, 0.05, err=8.0)]
+    assert report.gate_sensitivity(table(*flat)) == ""                    # nothing gated, nothing to say
+    gated = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False,
+                              verdict="not converged at this budget"))
+    text = report.gate_sensitivity(gated.assign(val_rise_pp=1.0, p_value=0.5, p_tost=0.5))
+    assert "CIFAR-10 · CNN +3.00" in text and "harder data *supported*" in text
+    assert report.claim_harder_data(gated)[0] == "inconclusive"           # the rule still gates it
