@@ -96,9 +96,9 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
 #    when the Holm-adjusted TOST test puts the difference within ±0.5 pp; else *inconclusive*. A cell
 #    with fewer than two paired seeds gets no verdict. The margin was fixed before any run: it is of
 #    the order of one seed-to-seed standard deviation of a small network's accuracy, so a smaller gain
-#    is below what re-training the baseline once changes. On MNIST, where the baseline errs on well
-#    under 1 % of the images, it is nearly all the room there is, so there *equivalent* says only
-#    that no large effect is possible.
+#    is below what re-training the baseline once changes. On MNIST the baseline's error (chapter 3) is
+#    about as small as the margin itself, so there *equivalent* says only that no large effect is
+#    possible.
 #
 # The functions that apply them, with links to their lines in the repository:
 
