@@ -739,7 +739,21 @@ class AblationChapter:
         overlap = fam.lo_pp.max() <= fam.hi_pp.min() if fam.lo_pp.notna().all() else False
         s += (f" The largest mean gain is {viz.label(best.treatment)}'s ({pp(best.diff_pp)} pp)"
               + ("; the intervals of all variants overlap, so this ordering is not established." if overlap else "."))
-        return s
+        return s + self._family_note(fam)
+
+    def _family_note(self, fam: pd.DataFrame) -> str:
+        """Where a main reading gets another verdict in chapters 3-5: Holm corrects there over the
+        cells of that reading, here over this ablation, so one comparison can read two ways."""
+        main = paired_rows(self.df)
+        notes = []
+        for r in fam[fam.treatment.isin(READINGS)].itertuples():
+            m = main[(main.treatment == r.treatment) & (main.dataset == r.dataset) & (main.backbone == r.backbone)]
+            if len(m) and m.verdict.iloc[0] != r.verdict:
+                notes.append(f"{viz.label(r.treatment)} reads *{verdict_text(m.iloc[0])}* there")
+        if not notes:
+            return ""
+        return (f" Chapters 3–5 correct over another family (the cells of each reading), so the same comparison "
+                f"can read differently: {'; '.join(notes)}.")
 
 
 # ---------------------------------------------------------------------------------------------

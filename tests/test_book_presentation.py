@@ -208,3 +208,17 @@ def test_ablation_chapter_plans_the_profiles_ablation_cells_only(tmp_path, varia
         ch = book.AblationChapter(profile, tmp_path, variants)
         assert ch.planned == list(get_profile(profile).ablation)
     assert book.AblationChapter("cpu", tmp_path, variants).planned == [("fashion_mnist", "cnn")]
+
+
+def test_ablation_chapter_flags_a_verdict_that_differs_from_chapters_3_to_5(tmp_path, monkeypatch):
+    """Holm's family differs between an ablation and the main chapters: a differing verdict is named."""
+    ch = book.AblationChapter("cpu", tmp_path, report.FUSION_VARIANTS)
+    key = dict(dataset="fashion_mnist", backbone="cnn", val_rise_pp=0.1)
+    fam = pd.DataFrame([dict(key, treatment="msvp-add-full", verdict="inconclusive", n_pairs=3),
+                        dict(key, treatment="msvp-gated-full", verdict="inconclusive", n_pairs=3)])
+    main = pd.DataFrame([dict(key, treatment="msvp-add-full", verdict="equivalent", n_pairs=3)])
+    monkeypatch.setattr(book, "paired_rows", lambda df: main)
+    note = ch._family_note(fam)
+    assert "another family" in note and "equivalent" in note and "gated" not in note
+    monkeypatch.setattr(book, "paired_rows", lambda df: main.assign(verdict="inconclusive"))
+    assert ch._family_note(fam) == ""
