@@ -176,9 +176,10 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
     if cells.empty:
         return unjudged_verdict(p), detail
     pool = pooled_effect([row_estimate(r) for r in cells.itertuples()])
+    weak = ", barely estimable from 2 cells" if pool.k == 2 else ""
     text = (f"pooled gain {fmt_estimate(pool.estimate)} (random effects over the {pool.k} of {len(p)} cells "
-            f"whose baseline converged, "
-            f"between-cell SD {np.sqrt(pool.tau2):.2f} pp{', barely estimable from 2 cells' if pool.k == 2 else ''}){equivalence_note(pool.estimate, margin_pp)}; {detail}")
+            f"whose baseline converged, between-cell SD {np.sqrt(pool.tau2):.2f} pp{weak})"
+            f"{equivalence_note(pool.estimate, margin_pp)}; {detail}")
     return contrast_verdict(pool.estimate, margin_pp), text
 
 
