@@ -61,7 +61,7 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
 def accuracy(row: dict) -> str:
     if not row["n"]:
         return "not run yet"
-    from msvp.stats import fmt_pct   # the book's formatter, so both round the same means alike
+    from msvp.stats import fmt_pct  # the book's formatter, so both round the same means alike
 
     return fmt_pct(row["mean"], row["std"]) + ("" if row["std"] is not None else " (one seed)")
 
