@@ -367,6 +367,25 @@ def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list
     return pd.DataFrame(rows)
 
 
+def margin_context(df: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
+    """The equivalence margin beside what it is compared with, per data set: the baseline's
+    seed-to-seed standard deviation and its test error (pp), from the runs. A margin far above the
+    spread means 'equivalent' is a coarse statement; one near the error means little room is left."""
+    base = df[df.variant == "baseline"] if not df.empty else df
+    if base.empty:
+        return f"The margin is ±{margin_pp:g} pp; no baseline runs yet to set it beside."
+    parts = []
+    groups = sorted(base.groupby(["dataset", "backbone"]), key=lambda kv: list(DATASETS).index(kv[0][0]))
+    for (d, b), g in groups:
+        acc = g.drop_duplicates("seed").test_acc.astype(float) * 100
+        sd = f"seed SD {acc.std(ddof=1):.2f} pp over {len(acc)} seeds" if len(acc) > 1 else "one seed"
+        parts.append(f"{data_title(df, d)} · {backbone_title(b)} {sd}, error {100 - acc.mean():.2f} %")
+    return (f"**The margin beside the measurements.** ±{margin_pp:g} pp against each baseline: "
+            + "; ".join(parts) + ". Where the seed SD is much smaller than the margin, *equivalent* is a coarse "
+            "statement (no effect as large as the margin); where the error is near it, there is little room for "
+            "any gain at all.")
+
+
 def gate_sensitivity(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
     """What the per-cell verdicts and the accuracy-gain claims would read if the convergence gate were
     waived: a sensitivity check for readers who think the late rise under a cosine schedule is

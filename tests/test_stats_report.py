@@ -306,3 +306,14 @@ def test_gate_sensitivity_shows_what_the_gate_decides():
     text = report.gate_sensitivity(gated.assign(val_rise_pp=1.0, p_value=0.5, p_tost=0.5))
     assert "CIFAR-10 · CNN +3.00" in text and "harder data *supported*" in text
     assert report.claim_harder_data(gated)[0] == "inconclusive"           # the rule still gates it
+
+
+def test_margin_context_prints_each_baselines_spread_and_error():
+    df = pd.DataFrame({"dataset": ["mnist"] * 3 + ["cifar10"], "backbone": "cnn", "seed": [0, 1, 2, 0],
+                       "variant": "baseline", "test_acc": [0.99, 0.992, 0.994, 0.8]})
+    text = report.margin_context(df)
+    # MNIST: SD of 99.0, 99.2, 99.4 is 0.20 pp; mean error 0.80 %; CIFAR-10 has one seed
+    assert "MNIST · CNN seed SD 0.20 pp over 3 seeds, error 0.80 %" in text
+    assert "CIFAR-10 · CNN one seed, error 20.00 %" in text
+    assert text.index("MNIST") < text.index("CIFAR-10")
+    assert "no baseline runs yet" in report.margin_context(df[df.variant == "none"])
