@@ -176,9 +176,13 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
     if cells.empty:
         return unjudged_verdict(p), detail
     pool = pooled_effect([row_estimate(r) for r in cells.itertuples()])
-    weak = ", barely estimable from 2 cells" if pool.k == 2 else ""
-    text = (f"pooled gain {fmt_estimate(pool.estimate)} (random effects over the {pool.k} of {len(p)} cells "
-            f"whose baseline converged, between-cell SD {np.sqrt(pool.tau2):.2f} pp{weak})"
+    if pool.k == 1:
+        how = f"the one cell of {len(p)} whose baseline converged and that has ≥ 2 pairs"
+    else:
+        weak = ", barely estimable from 2 cells" if pool.k == 2 else ""
+        how = (f"random effects over the {pool.k} of {len(p)} cells whose baseline converged and that have "
+               f"≥ 2 pairs; between-cell SD {np.sqrt(pool.tau2):.2f} pp{weak}")
+    text = (f"pooled gain {fmt_estimate(pool.estimate)} ({how})"
             f"{equivalence_note(pool.estimate, margin_pp)}; {detail}")
     return contrast_verdict(pool.estimate, margin_pp), text
 
@@ -278,12 +282,14 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
     est = combine([row_estimate(r) for r in ok.itertuples()], rank_weights(list(ok.dataset)))
     name = lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.1f} %)"  # noqa: E731
     text = f"{backbone}, easiest first: {_fmt_cells(ok, name)}; harder − easier {fmt_estimate(est)}"
-    gated = d[d.converged.eq(False).to_numpy()]
-    harder = gated[gated.baseline_err_pp > ok.baseline_err_pp.max()]
+    rest = d.drop(ok.index)
+    harder = rest[rest.baseline_err_pp > ok.baseline_err_pp.max()]
     if not harder.empty:
         # the claim is about the hardest data; a contrast among the easier ones cannot carry it
-        left = ", ".join(name(r) for r in harder.sort_values("baseline_err_pp").itertuples())
-        return "inconclusive", (f"{text}; left out by the convergence gate, harder than every cell judged: {left}, "
+        # `in (False,)`: numpy's False is not `False`, and an unchecked cell (None, NaN) did not fail
+        why = lambda r: "failed the convergence gate" if r.converged in (False,) else "has a single pair"  # noqa: E731
+        left = ", ".join(f"{name(r)}, which {why(r)}" for r in harder.sort_values("baseline_err_pp").itertuples())
+        return "inconclusive", (f"{text}; left out, harder than every cell judged: {left}; "
                                 f"so the ordering is not judged")
     return contrast_verdict(est, margin_pp), text + equivalence_note(est, margin_pp)
 
@@ -395,11 +401,12 @@ def gate_sensitivity(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
         return ""
     gated = p.converged.eq(False).to_numpy()
     q = add_verdicts(p.assign(converged=True))          # Holm over the whole family again
+    label = lambda r: SINGLE_PAIR if r.n_pairs < 2 else verdict_label(r, margin_pp)  # noqa: E731
     cells = "; ".join(f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} "
-                      f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{verdict_label(r, margin_pp)}*"
-                      for r in q[gated].itertuples())
+                      f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{label(r)}*" for r in q[gated].itertuples())
     claims = "; ".join(f"{name} *{f(q)[0]}*" for name, f in (("accuracy gain", claim_accuracy),
-                                                            ("harder data", claim_harder_data)))
+                                                            ("harder data", claim_harder_data),
+                                                            ("transformers", claim_transformers)))
     return (f"**If the convergence gate were waived** (a sensitivity check, not the rule): {cells}. "
             f"The claims would read: {claims}.")
 

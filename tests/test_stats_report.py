@@ -99,7 +99,7 @@ def test_claim_accuracy_leaves_out_unconverged_cells():
     t = table(cell("mnist", "cnn", 1.0, 0.1), cell("cifar10", "cnn", -3.0, 0.1, conv=False,
                                                    verdict="not converged at this budget"))
     v, text = report.claim_accuracy(t)
-    assert v == "supported" and "over the 1 of 2 cells whose baseline converged" in text
+    assert v == "supported" and "the one cell of 2 whose baseline converged" in text and "SD" not in text
     gated = table(cell("cifar10", "cnn", 1.0, 0.1, conv=False))
     assert report.claim_accuracy(gated)[0] == "not converged at this budget"
 
@@ -139,6 +139,10 @@ def test_claim_harder_data_needs_its_hardest_set():
     gated = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
     v, text = report.claim_harder_data(gated)
     assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %)" in text and "not judged" in text
+    # a hardest set with a single pair is named too (it has no interval to enter the contrast)
+    single = table(*flat, dict(cell("cifar10", "cnn", 3.0, 0.1, err=30.0), n_pairs=1, var_t=math.nan))
+    v, text = report.claim_harder_data(single)
+    assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %), which has a single pair" in text
     # a gated cell that is not the hardest leaves the contrast to the rest
     easy_gated = table(cell("mnist", "cnn", 0.0, 0.05, err=1.0, conv=False), *flat[1:],
                        cell("cifar10", "cnn", 0.2, 0.05, err=30.0))
@@ -303,8 +307,13 @@ def test_gate_sensitivity_shows_what_the_gate_decides():
     assert report.gate_sensitivity(table(*flat)) == ""                    # nothing gated, nothing to say
     gated = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False,
                               verdict="not converged at this budget"))
-    text = report.gate_sensitivity(gated.assign(val_rise_pp=1.0, p_value=0.5, p_tost=0.5))
-    assert "CIFAR-10 · CNN +3.00" in text and "harder data *supported*" in text
+    # the gated cell's own p-value decides once the gate is waived, after Holm over all 3 cells
+    rows = gated.assign(val_rise_pp=1.0, p_value=[0.5, 0.5, 0.01], p_tost=0.5)
+    text = report.gate_sensitivity(rows)
+    assert "CIFAR-10 · CNN +3.00" in text and "*improves*" in text and "harder data *supported*" in text
+    assert "transformers *not run here*" in text
+    holm3 = report.gate_sensitivity(rows.assign(p_value=[0.5, 0.5, 0.02]))   # 3 × 0.02 = 0.06 ≥ 0.05
+    assert "*improves*" not in holm3 and "*inconclusive*" in holm3
     assert report.claim_harder_data(gated)[0] == "inconclusive"           # the rule still gates it
 
 
