@@ -64,8 +64,8 @@ _ = torch.manual_seed(0)   # the random inputs below: same numbers on every run
 # Each backbone, on both input shapes, with every fusion at full scales and every scale set with add
 # fusion (the combinations the experiments train): the output must be finite with 10 logits, and one
 # backward pass must reach every trainable parameter, prompts included (a prompt that gets no
-# gradient would silently stay at its initial noise). The test suite checks every fusion on the
-# backbones, and every scale set × fusion on the prompt module alone.
+# gradient would silently stay at its initial noise). The test suite runs a forward pass on every
+# backbone × scale set × fusion, and checks the gradients of every fusion on four backbone × input pairs.
 
 # %% tags=["nbval-check-output"]
 combos = [("full", f) for f in FUSIONS]

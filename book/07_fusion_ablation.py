@@ -18,8 +18,8 @@
 # prompts), `concat` (a 1 × 1 convolution over the image and the K upsampled maps, without a residual
 # path: the abstract's reading) and `gated` (y = x + σ(W P̄ + b) ⊙ P̄). The gate sees only the
 # prompts, never the image, so `gated`, like `add`, ends up as one fixed image added to every input;
-# the gate only changes which fixed images it can reach (a gated product of the maps rather than their
-# mean), not whether the shift can depend on the input. `concat` can, since it mixes the image's
+# the gate only changes which fixed images it can reach (the maps' mean, scaled element-wise by a gate
+# computed from it, rather than the mean itself), not whether the shift can depend on the input. `concat` can, since it mixes the image's
 # channels with the prompts, but it starts from a Kaiming-initialised mix rather than the identity,
 # which is also why it can hurt.
 # The official chart of this ablation plots hard-coded parameter bars; here they are counted.

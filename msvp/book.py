@@ -602,10 +602,11 @@ class ExperimentChapter:
             spread = ", ".join(f"{k} {np.abs(v).max():.3f}" for k, v in maps.items())
             lo, hi = _input_bounds(self.dataset)
             share = max(np.abs(v).max() for v in maps.values()) / (hi - lo)
+            init = rec["config"].get("prompt_init_std", RunConfig().prompt_init_std)   # what this run used
             md(f"Largest absolute value per map (normalised input units): {spread}; the maps started with a "
-               f"standard deviation of {RunConfig().prompt_init_std:g}. The images span {_input_range(self.dataset)} "
-               f"in these units, so the largest map value is {share:.0%} of that span. The three maps are averaged "
-               f"before they are added, and the sum is one fixed shift of the input, the same for every image.")
+               f"standard deviation of {init:g}. The images span {_input_range(self.dataset)} in these units, so "
+               f"the largest map value is {share:.0%} of that span. The upsampled maps are averaged, and their mean "
+               f"is added to every image alike: one fixed pattern, not a function of the input.")
             shown = True
         if not shown:
             md("No MSVP add/full run with seed 0 yet.")
@@ -899,7 +900,7 @@ def recipe_md() -> str:
         f"- **Batch**: {c.batch_size} images per step; the last, smaller batch of an epoch is kept.\n"
         f"- **Data**: the official training set split {1 - c.val_fraction:.0%}/{c.val_fraction:.0%} into training "
         f"and validation with a fixed seed ({c.split_seed}); the official test set for test (10,000 images; "
-        f"9,975 in the offline CIFAR-10 copy).\n"
+        f"fewer in the offline CIFAR-10 copy, whose label gives its counts).\n"
         f"- **Augmentation** (training batches only): MNIST and Fashion-MNIST ({aug['mnist']}): a random "
         f"crop after 4 pixels of zero padding and a random rotation within ±10°; CIFAR-10 ({aug['cifar10']}): "
         f"the same crop and a random horizontal flip. Validation and test images are never augmented.\n"
@@ -982,9 +983,8 @@ def deviations_table(profile: str, df: pd.DataFrame) -> pd.DataFrame:
         ok = int(checks[key].sum())
         check = (f"{ok} of {len(checks)} paired bf16-vs-fp32 checks on this CPU showed the accuracies equivalent "
                  f"within ±{MARGIN_PP:g} pp (table below)" + ("" if ok else ", so the CPU keeps fp32"))
-    if not any(f.stem.endswith("-cuda") for f in (ROOT / "bench" / "results").glob("bf16_equivalence-e*.csv")):
-        # the paper profile trains in bf16 on a GPU: say that nobody has measured that deviation yet
-        check += "; bf16 on a GPU has not been checked against fp32 here, so it stays an unverified deviation"
+    # bench/bf16_equivalence.py runs on the CPU only, so the paper profile's GPU bf16 has no check
+    check += "; bf16 on a GPU has not been checked against fp32 here, so it stays an unverified deviation"
     prec = (f"the `{profile}` runs recorded {' and '.join(used)}" if used else f"no `{profile}` runs yet")
     seeds = "; ".join(f"{name}: " + ", ".join(f"{part.name} {len(part.seeds)}" for part in p.parts)
                       for name, p in PROFILES.items() if name != "smoke")
@@ -1163,11 +1163,13 @@ def rules_table() -> pd.DataFrame:
 
 
 def profile_runs_table(results_dir) -> pd.DataFrame:
-    """Per profile: runs planned and done, wall time per run (recorded), hardware."""
+    """Per profile: runs planned and done, wall time per run (recorded), the time the runs still to
+    train would take one after another at that median, hardware."""
     rows = []
     for name, p in PROFILES.items():
         df = load(name, results_dir)
         planned = len(p.configs())
+        todo = int(run_states(name, results_dir).state.isin(["missing", "stale"]).sum())   # not diverged ones
         row = {"profile": name, "planned runs": planned, "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
         if df.empty:
@@ -1177,7 +1179,7 @@ def profile_runs_table(results_dir) -> pd.DataFrame:
             w = df.wall_time_s.astype(float)
             # the missing runs at the median time, one after another: divide by the workers you run
             row.update({"time per run (median)": duration(w.median()), "finished runs, in all": duration(w.sum()),
-                        "left, one worker": duration(w.median() * max(planned - len(df), 0)),
+                        "left, one worker": duration(w.median() * todo),
                         "hardware": report.hardware_label(df)})
         rows.append(row)
     return pd.DataFrame(rows)

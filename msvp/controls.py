@@ -481,10 +481,12 @@ def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str
     arms = [a for a in ARMS if find(fam, dataset, backbone, a) is not None]
     if ref is None or not arms:
         # the family holds only cells with a control, so count MSVP's pairs from the runs themselves
-        n_ref = _seed_pairs(df, dataset, backbone, REFERENCE)
+        n_ref = ref.n_pairs if ref is not None else _seed_pairs(df, dataset, backbone, REFERENCE)
         msvp = (f"MSVP add/full has {n_ref} seed pair{'s' if n_ref != 1 else ''} with the baseline"
-                if n_ref else "MSVP add/full has no seed pair with the baseline")
-        have = f"{msvp}, but no control run has finished yet." if not arms else f"{msvp} yet."
+                if n_ref else "MSVP add/full has no seed pair with the baseline yet")
+        ctrl = ("no control has a seed pair with the baseline yet" if not arms
+                else "the controls' comparisons with MSVP are missing")
+        have = f"{msvp}; {ctrl}."
         left = f" {missing[0]} of the {missing[1]} runs planned for this cell have no result yet." if missing[0] else ""
         return Answer(dataset, backbone, NOT_RUN, f"{title}: not run yet — {have}{left}")
     pairs = f"{ref.n_pairs} seed pair{'s' if ref.n_pairs != 1 else ''}"

@@ -33,6 +33,7 @@ def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
 
 def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     """The rows of one profile's table, in the profile's order."""
+    from msvp.datasets import DATASETS
     from msvp.grid import get_profile
     from msvp.report import data_title, dataset_label
     from msvp.results import load
@@ -48,7 +49,7 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
         runs = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)]
         acc = runs.drop_duplicates("seed").test_acc.astype(float)   # fractions, formatted as the book does
         label = NAMES.get(dataset, dataset)
-        if len(runs) and data_title(df, dataset) != label:   # not the complete set: name the copy and its size
+        if len(runs) and data_title(df, dataset) != DATASETS[dataset].title:   # not the complete set: name the copy
             label = dataset_label(df, dataset)
         rows.append({"dataset": dataset, "label": label,
                      "backbone": backbone, "variant": variant, "n": len(acc),
