@@ -740,9 +740,12 @@ class AblationChapter:
                              f"{verdict_text(r)}")
         best = fam.loc[fam.diff_pp.idxmax()]
         s = "Against the baseline of the same seeds: " + "; ".join(parts) + "."
-        overlap = fam.lo_pp.max() <= fam.hi_pp.min() if fam.lo_pp.notna().all() else False
+        single = fam.lo_pp.isna().any()          # a single pair has no interval to rank it by
+        overlap = not single and fam.lo_pp.max() <= fam.hi_pp.min()
         s += (f" The largest mean gain is {viz.label(best.treatment)}'s ({pp(best.diff_pp)} pp)"
-              + ("; the intervals of all variants overlap, so this ordering is not established." if overlap else "."))
+              + ("; some variants have a single pair and no interval, so this ordering is not established."
+                 if single else "; the intervals of all variants overlap, so this ordering is not established."
+                 if overlap else "."))
         return s + self._family_note(fam)
 
     def _family_note(self, fam: pd.DataFrame) -> str:

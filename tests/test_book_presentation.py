@@ -222,3 +222,18 @@ def test_ablation_chapter_flags_a_verdict_that_differs_from_chapters_3_to_5(tmp_
     assert "another family" in note and "equivalent" in note and "gated" not in note
     monkeypatch.setattr(book, "paired_rows", lambda df: main.assign(verdict="inconclusive"))
     assert ch._family_note(fam) == ""
+
+
+def test_ablation_sentence_does_not_rank_variants_without_intervals(tmp_path, monkeypatch):
+    """A single-pair variant with the largest mean gain must not read as the established best."""
+    ch = book.AblationChapter("cpu", tmp_path, report.SCALE_VARIANTS)
+    monkeypatch.setattr(book, "paired_rows", lambda df: pd.DataFrame(columns=["treatment", "dataset", "backbone"]))
+    key = dict(dataset="fashion_mnist", backbone="cnn", val_rise_pp=0.1, verdict="inconclusive")
+    fam = pd.DataFrame([dict(key, treatment="msvp-add-global", diff_pp=0.18, lo_pp=math.nan, hi_pp=math.nan, n_pairs=1),
+                        dict(key, treatment="msvp-add-full", diff_pp=0.12, lo_pp=-0.29, hi_pp=0.52, n_pairs=3)])
+    s = ch.sentence(fam, {"msvp-add-global": 1, "msvp-add-full": 81})
+    assert "largest mean gain is MSVP add, global's" in s and "single pair and no interval" in s
+    both = fam.assign(lo_pp=[-0.1, -0.29], hi_pp=[0.4, 0.52], n_pairs=3)
+    assert "intervals of all variants overlap" in ch.sentence(both, {})
+    apart = fam.assign(lo_pp=[0.6, -0.29], hi_pp=[0.9, 0.52], n_pairs=3)
+    assert "not established" not in ch.sentence(apart, {})
