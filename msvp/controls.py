@@ -383,8 +383,8 @@ def verdict_text(r, margin_pp: float = MARGIN_PP) -> str:
         return f"equivalent (within ±{margin_pp:g} pp)"
     if r.verdict.startswith("not converged") and np.isfinite(r.val_rise_pp):
         return f"{r.verdict} (baseline val. acc. +{r.val_rise_pp:.2f} pp over its last 2 epochs)"
-    if r.verdict == "inconclusive" and r.n_pairs < 2:
-        return "inconclusive (1 seed pair)"
+    if r.n_pairs < 2:          # the book's wording for a single pair: no interval, so no verdict
+        return "no verdict (1 seed pair)"
     return r.verdict
 
 
@@ -394,7 +394,7 @@ def format_family(fam: pd.DataFrame) -> pd.DataFrame:
     cols = ["cell", "comparison", "seed pairs", "Δ test accuracy [95 % interval]", "interval", "p (Holm)", "verdict"]
     rows = []
     for r in fam.itertuples():
-        interval = r.interval if r.n_pairs > 1 else "none (1 seed pair)"
+        interval = r.interval if r.n_pairs > 1 else "none for a single seed pair"
         rows.append([cell_title(r.dataset, r.backbone), f"{short(r.treatment)} − {short(r.control)}", int(r.n_pairs),
                      interval_text(r), interval, f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
                      verdict_text(r)])
@@ -409,7 +409,10 @@ def family_markdown(fam: pd.DataFrame) -> str:
         return "No paired control runs yet: nothing to compare."
     shown = format_family(fam)
     m = int(fam.holm_m.iloc[0])
-    parts = [f"Holm's correction runs over the {m} tested comparison{'s' if m != 1 else ''} below (one family)."]
+    untested = int((fam.n_pairs < 2).sum())
+    parts = [f"Holm's correction runs over the {m} tested comparison{'s' if m != 1 else ''} below (one family)."
+             + (f" {untested} with a single seed pair {'is' if untested == 1 else 'are'} shown but not tested."
+                if untested else "")]
     for cell, g in shown.groupby("cell", sort=False):
         kinds = sorted(set(g.interval))
         note = f"intervals: {kinds[0]}" if len(kinds) == 1 else "intervals: " + "; ".join(kinds)

@@ -157,7 +157,9 @@ def test_one_seed_gives_no_interval_and_no_verdict(columns):
     assert (fam.n_pairs == 1).all() and fam.lo_pp.isna().all() and (fam.verdict == "inconclusive").all()
     shown = controls.format_family(fam)
     assert not shown.isna().any().any()
-    assert set(shown.interval) == {"none (1 seed pair)"} and set(shown["p (Holm)"]) == {"–"}
+    assert set(shown.interval) == {"none for a single seed pair"} and set(shown["p (Holm)"]) == {"–"}
+    assert set(shown.verdict) == {"no verdict (1 seed pair)"}
+    assert f"{len(fam)} with a single seed pair are shown but not tested" in controls.family_markdown(fam)
     assert "n = 1, no interval" in shown["Δ test accuracy [95 % interval]"].iloc[0]
     assert controls.cell_answer(df, fam, "fashion_mnist", "cnn").verdict == controls.INCONCLUSIVE
 
