@@ -1116,7 +1116,7 @@ def report_card_page(profile: str, results_dir, data_root="../data", retrain: bo
     md(status_md(profile, df, run_states(profile, results_dir)))
     paired = report.paired_table(df)
     table(report.report_card(paired, params, compute), bold="verdict")
-    md(report.gate_sensitivity(paired))
+    md(report.gate_sensitivity(paired, others=[report.paired_table(df, (CONCAT,))]))
     return df, paired_rows(df)
 
 

@@ -392,22 +392,33 @@ def margin_context(df: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
             "any gain at all.")
 
 
-def gate_sensitivity(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
+def _ungated_cells(p: pd.DataFrame, margin_pp: float) -> tuple[pd.DataFrame, list[str]]:
+    """One reading's family with the gate waived (Holm over all its cells again), and a phrase for
+    each cell the gate had stopped."""
+    gated = p.converged.eq(False).to_numpy()
+    q = add_verdicts(p.assign(converged=True))
+    label = lambda r: SINGLE_PAIR if r.n_pairs < 2 else verdict_label(r, margin_pp)  # noqa: E731
+    fusion = lambda t: t.split("-")[1] if t.startswith("msvp-") else t  # noqa: E731
+    return q, [f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} ({fusion(r.treatment)}) "
+               f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{label(r)}*" for r in q[gated].itertuples()]
+
+
+def gate_sensitivity(p: pd.DataFrame, margin_pp: float = MARGIN_PP, others=()) -> str:
     """What the per-cell verdicts and the accuracy-gain claims would read if the convergence gate were
     waived: a sensitivity check for readers who think the late rise under a cosine schedule is
     annealing rather than under-training. The gate stays the rule; this only shows how much rests on
-    it. Empty when no cell failed the gate."""
+    it. ``p`` is the claims' family (add/full); ``others`` are further readings' families (concat),
+    whose cells are listed too. Empty when no cell failed the gate."""
     if p.empty or not p.converged.eq(False).any():
         return ""
-    gated = p.converged.eq(False).to_numpy()
-    q = add_verdicts(p.assign(converged=True))          # Holm over the whole family again
-    label = lambda r: SINGLE_PAIR if r.n_pairs < 2 else verdict_label(r, margin_pp)  # noqa: E731
-    cells = "; ".join(f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} "
-                      f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{label(r)}*" for r in q[gated].itertuples())
+    q, cells = _ungated_cells(p, margin_pp)
+    for o in others:
+        if len(o) and o.converged.eq(False).any():
+            cells += _ungated_cells(o, margin_pp)[1]
     claims = "; ".join(f"{name} *{f(q)[0]}*" for name, f in (("accuracy gain", claim_accuracy),
                                                             ("harder data", claim_harder_data),
                                                             ("transformers", claim_transformers)))
-    return (f"**If the convergence gate were waived** (a sensitivity check, not the rule): {cells}. "
+    return (f"**If the convergence gate were waived** (a sensitivity check, not the rule): {'; '.join(cells)}. "
             f"The claims would read: {claims}.")
 
 

@@ -310,10 +310,14 @@ def test_gate_sensitivity_shows_what_the_gate_decides():
     # the gated cell's own p-value decides once the gate is waived, after Holm over all 3 cells
     rows = gated.assign(val_rise_pp=1.0, p_value=[0.5, 0.5, 0.01], p_tost=0.5)
     text = report.gate_sensitivity(rows)
-    assert "CIFAR-10 · CNN +3.00" in text and "*improves*" in text and "harder data *supported*" in text
+    assert "CIFAR-10 · CNN (add) +3.00" in text and "*improves*" in text and "harder data *supported*" in text
     assert "transformers *not run here*" in text
     holm3 = report.gate_sensitivity(rows.assign(p_value=[0.5, 0.5, 0.02]))   # 3 × 0.02 = 0.06 ≥ 0.05
     assert "*improves*" not in holm3 and "*inconclusive*" in holm3
+    # another reading's gated cells are listed beside, judged in their own family
+    concat = rows.assign(treatment="msvp-concat-full", diff_pp=-1.0, p_value=[0.5, 0.5, 0.001])
+    both = report.gate_sensitivity(rows, others=[concat])
+    assert "CIFAR-10 · CNN (concat) -1.00" in both and "*hurts*" in both
     assert report.claim_harder_data(gated)[0] == "inconclusive"           # the rule still gates it
 
 
