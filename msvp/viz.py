@@ -376,7 +376,8 @@ def plot_ablation(summary: pd.DataFrame, family: pd.DataFrame, params: dict[str,
         if np.isfinite(s.loc[v, "mean"]):
             a1.errorbar(100 * s.loc[v, "mean"], yi, xerr=100 * np.nan_to_num(s.loc[v, "std"]), fmt=VARIANT_MARKERS.get(v, "o"),
                         color=c, capsize=3, ms=6)
-    a1.set_yticks(y, [f"{label(v)}\n({params.get(v, 0):,} params)" for v in order])
+    n = {v: params.get(v, 0) for v in order}
+    a1.set_yticks(y, [f"{label(v)}\n({n[v]:,} param{'' if n[v] == 1 else 's'})" for v in order])
     a1.set_ylim(len(order) - 0.5, -0.5)
     a1.set(xlabel="test accuracy (%)\nmean ± std over seeds", ylabel="variant (measured prompt parameters)")
     a1.grid(axis="x", alpha=0.3)
