@@ -12,6 +12,7 @@ The experiment chapters (3-5) share one body, ``ExperimentChapter``; the ablatio
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections import Counter
 from pathlib import Path
@@ -748,10 +749,16 @@ class AblationChapter:
                  if overlap else "."))
         return s + self._family_note(fam)
 
+    @functools.cached_property
+    def _main_rows(self) -> pd.DataFrame:
+        """Chapters 3-5's paired rows (both readings), computed once for all of this chapter's cells:
+        the seed × image interval bootstraps every cell."""
+        return paired_rows(self.df)
+
     def _family_note(self, fam: pd.DataFrame) -> str:
         """Where a main reading gets another verdict in chapters 3-5: Holm corrects there over the
         cells of that reading, here over this ablation, so one comparison can read two ways."""
-        main = paired_rows(self.df)
+        main = self._main_rows
         notes = []
         for r in fam[fam.treatment.isin(READINGS)].itertuples():
             m = main[(main.treatment == r.treatment) & (main.dataset == r.dataset) & (main.backbone == r.backbone)]

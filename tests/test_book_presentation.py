@@ -221,7 +221,8 @@ def test_ablation_chapter_flags_a_verdict_that_differs_from_chapters_3_to_5(tmp_
     note = ch._family_note(fam)
     assert "another family" in note and "equivalent" in note and "gated" not in note
     monkeypatch.setattr(book, "paired_rows", lambda df: main.assign(verdict="inconclusive"))
-    assert ch._family_note(fam) == ""
+    fresh = book.AblationChapter("cpu", tmp_path, report.FUSION_VARIANTS)   # the main rows are cached per chapter
+    assert fresh._family_note(fam) == ""
 
 
 def test_ablation_sentence_does_not_rank_variants_without_intervals(tmp_path, monkeypatch):
