@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .config import VARIANTS
 from .data import provenance_label
 from .datasets import DATASETS
 from .prompting import SCALE_SETS
@@ -398,8 +399,7 @@ def _ungated_cells(p: pd.DataFrame, margin_pp: float) -> tuple[pd.DataFrame, lis
     gated = p.converged.eq(False).to_numpy()
     q = add_verdicts(p.assign(converged=True))
     label = lambda r: SINGLE_PAIR if r.n_pairs < 2 else verdict_label(r, margin_pp)  # noqa: E731
-    fusion = lambda t: t.split("-")[1] if t.startswith("msvp-") else t  # noqa: E731
-    return q, [f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} ({fusion(r.treatment)}) "
+    return q, [f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} ({VARIANTS[r.treatment].fusion}) "
                f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{label(r)}*" for r in q[gated].itertuples()]
 
 
