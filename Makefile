@@ -78,6 +78,7 @@ smoke: $(STAMP)
 	$(PY) -m msvp grid --profile smoke --results build/results --jobs 2
 	$(PY) tools/execute_notebooks.py --profile smoke --results "$(CURDIR)/build/results" \
 	    --out build/smoke --parallel $(JOBS)
+	$(PY) tools/check_html.py --notebooks build/smoke
 
 # nbval re-runs the committed, executed notebooks (with the parameters injected when they were
 # executed) and compares the cells marked NBVAL_CHECK_OUTPUT. A missing notebook is an error; one

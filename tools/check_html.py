@@ -322,8 +322,31 @@ def check_config_links(pages: dict, html_dir: Path, root: Path = ROOT) -> list[s
     return problems
 
 
+def check_notebooks(nb_dir: Path) -> list[str]:
+    """notebook_problems for every executed notebook in nb_dir (the smoke run's build/smoke)."""
+    import nbformat
+
+    paths = sorted(nb_dir.glob("*.ipynb"))
+    if not paths:
+        return [f"{nb_dir}: no executed notebooks here (run `make smoke` first)"]
+    return [f"{p.name}: {problem}" for p in paths
+            for problem in notebook_problems(nbformat.read(p, as_version=4))]
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--notebooks"]:
+        # make smoke checks its own notebooks: the unit tests run before it and must not
+        # depend on what an earlier smoke run left in build/
+        nb_dir = Path(argv[1] if len(argv) > 1 else ROOT / "build" / "smoke").resolve()
+        problems = check_notebooks(nb_dir)
+        if problems:
+            print(f"\n{len(problems)} problem(s) in the notebooks of {nb_dir}:", file=sys.stderr)
+            for p in problems:
+                print("  " + p, file=sys.stderr)
+            return 1
+        print(f"notebook output check passed ({nb_dir})")
+        return 0
     html_dir = Path(argv[0] if argv else ROOT / "_build" / "html").resolve()
     problems = check(html_dir)
     if problems:
