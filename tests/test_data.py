@@ -79,9 +79,9 @@ def small_cifar_spec(monkeypatch):
 # ---------------------------------------------------------------- real data through the mirror
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
-def test_real_dataset_shapes_counts_range(name, request):
+def test_real_dataset_shapes_counts_range(name, request, data_source):
     """Real MNIST/Fashion-MNIST: (60000|10000, 1, 28, 28) uint8, int64 labels, exact class counts,
-    pixels 0..255 reaching 255, and a provenance naming the verified mirror file."""
+    pixels 0..255 reaching 255, and a provenance naming the verified mirror file (or torchvision)."""
     ds = request.getfixturevalue("mnist" if name == "mnist" else "fashion")
     spec = DATASETS[name]
     assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
@@ -93,8 +93,9 @@ def test_real_dataset_shapes_counts_range(name, request):
     for x in (ds.x_train, ds.x_test):
         assert x.min().item() == 0 and x.max().item() == 255
     assert ds.classes == spec.classes
-    assert ds.provenance == {"dataset": name, "source": f"mirror:{name}.npz", "sha256": KNOWN[name],
-                             "variant": "complete", "n_train": 60000, "n_test": 10000}
+    source = ({"source": f"mirror:{name}.npz", "sha256": KNOWN[name]} if data_source is not None
+              else {"source": "torchvision", "sha256": "torchvision md5-checked archives"})
+    assert ds.provenance == {"dataset": name, **source, "variant": "complete", "n_train": 60000, "n_test": 10000}
     assert ds.label == f"{spec.title} (complete, 60,000 train / 10,000 test)"
 
 
