@@ -27,6 +27,7 @@ from .datasets import DATASETS
 from .grid import PROFILES, get_profile, plan_runs, run_grid
 from .results import current_records, load, load_records, skipped_line
 from .stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP
+from .stats import signed as pp  # '+0.12', '−0.05'
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = "msvp-add-full"
@@ -75,10 +76,6 @@ def cell_name(dataset: str, backbone: str) -> str:
 def _order(cells):
     return sorted(cells, key=lambda c: (DATASET_ORDER.index(c[0]) if c[0] in DATASET_ORDER else 9,
                                         BACKBONE_ORDER.index(c[1]) if c[1] in BACKBONE_ORDER else 9))
-
-
-def pp(x: float, digits: int = 2) -> str:
-    return f"{x:+.{digits}f}".replace("-", "−")
 
 
 def pct(x: float, digits: int = 2) -> str:
@@ -385,7 +382,8 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     done = int((states.state == "done").sum())
     paired = report.paired_table(df)
     verdict, detail = report.claim_accuracy(paired)
-    md(f"**The accuracy claim so far:** *{verdict}* ({detail}). "
+    meaning = f" (*{verdict}* means: {report.CLAIM_MEANING[verdict]})" if verdict in report.CLAIM_MEANING else ""
+    md(f"**The accuracy claim so far: *{verdict}*.**{meaning} {detail[:1].upper()}{detail[1:]}. "
        f"This rests on {plural(done, 'finished run')} of the {len(states):,} that the `{profile}` profile plans."
        + interim_note(profile, paired))
     table(results_table(profile, df))

@@ -39,6 +39,7 @@ from .stats import (
     converged,
     fmt_pp,
     paired_cells,
+    signed,
 )
 
 BASE = "baseline"
@@ -362,7 +363,7 @@ def gate_failed(r) -> bool:
 
 def short_interval(r) -> str:
     """'+0.12 [-0.05, +0.29] pp', or '+0.78 pp' without an interval."""
-    return interval_text(r) if np.isfinite(r.lo_pp) else f"{r.diff_pp:+.2f} pp"
+    return interval_text(r) if np.isfinite(r.lo_pp) else f"{signed(r.diff_pp)} pp"
 
 
 def interval_text(r) -> str:
@@ -375,7 +376,7 @@ def judged_text(r, margin_pp: float = MARGIN_PP) -> str:
     v = verdict_text(r, margin_pp).replace(" (1 seed pair)", "").replace(" (within ", " within ").replace(" pp)", " pp")
     if np.isfinite(r.lo_pp):
         return f"{interval_text(r)} ({v})"
-    return f"{r.diff_pp:+.2f} pp (1 seed pair, no interval; {v})"
+    return f"{signed(r.diff_pp)} pp (1 seed pair, no interval; {v})"
 
 
 def verdict_text(r, margin_pp: float = MARGIN_PP) -> str:
@@ -511,7 +512,7 @@ def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str
         lines.append(text)
     if gate_failed(ref):
         verdict = NOT_CONVERGED
-        rise = (f"the baseline's validation accuracy still rose by {ref.val_rise_pp:+.2f} pp over its last two "
+        rise = (f"the baseline's validation accuracy still rose by {signed(ref.val_rise_pp)} pp over its last two "
                 f"epochs (the gate allows {CONVERGENCE_TOL_PP:g} pp)" if np.isfinite(ref.val_rise_pp) else
                 "the runs are too short (fewer than 3 epochs) to show that the baseline converged")
         answer = f"not judged — {rise}, so a longer budget could change any comparison."

@@ -23,6 +23,7 @@ from .stats import (  # noqa: F401 (re-exported)
     pooled_effect,
     rank_weights,
     row_estimate,
+    signed,
     summarize,
 )
 
@@ -141,9 +142,16 @@ def equivalence_note(est: Estimate, margin_pp: float = MARGIN_PP) -> str:
     if not np.isfinite(est.se) or lo95 > 0 or hi95 < 0 or contrast_verdict(est, margin_pp) != "not supported":
         return ""
     lo, hi = est.interval(2 * LEVEL - 1)
-    return (f"; equivalent to 0: its {2 * LEVEL - 1:.0%} interval [{float(lo):+.2f}, {float(hi):+.2f}] pp "
+    return (f"; equivalent to 0: its {2 * LEVEL - 1:.0%} interval [{signed(float(lo))}, {signed(float(hi))}] pp "
             f"lies within ±{margin_pp:g} pp (TOST)")
 
+
+CLAIM_MEANING = {
+    "supported": "the pooled gain's 95 % interval lies above 0",
+    "not supported": f"the pooled gain lies below 0, or is shown equivalent to 0 within ±{MARGIN_PP:g} pp",
+    "inconclusive": f"the pooled gain is neither shown above 0 nor shown within ±{MARGIN_PP:g} pp of 0",
+}
+"""What a verdict of the accuracy claim means (the rule of ``contrast_verdict``), for the front page."""
 
 NOT_YET = "not judged yet"
 """A claim whose every cell has a single paired seed: no interval exists, so no rule can apply yet."""
@@ -183,7 +191,7 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
         weak = ", barely estimable from 2 cells" if pool.k == 2 else ""
         how = (f"random effects over the {pool.k} of {len(p)} cells whose baseline converged and that have "
                f"≥ 2 pairs; between-cell SD {np.sqrt(pool.tau2):.2f} pp{weak}")
-    text = (f"pooled gain {fmt_estimate(pool.estimate)} ({how})"
+    text = (f"pooled gain {fmt_estimate(pool.estimate)}: {how}"
             f"{equivalence_note(pool.estimate, margin_pp)}; {detail}")
     return contrast_verdict(pool.estimate, margin_pp), text
 

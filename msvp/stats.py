@@ -478,12 +478,17 @@ def fmt_pct(mean: float, std: float | None = None, digits: int = 2) -> str:
 
 
 def fmt_ci(mean: float, lo: float, hi: float, digits: int = 2) -> str:
-    """Difference (fractions) in percentage points with its interval: '+0.12 [-0.05, +0.29] pp'."""
+    """Difference (fractions) in percentage points with its interval: '+0.12 [−0.05, +0.29] pp'."""
     return fmt_pp(100 * mean, 100 * lo, 100 * hi, digits)
 
 
+def signed(x: float, digits: int = 2) -> str:
+    """'+0.12', '−0.05': a typographic minus, as in every table of the book, not a hyphen."""
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
 def fmt_pp(mean: float, lo: float, hi: float, digits: int = 2) -> str:
-    """Difference already in pp with its interval: '+0.12 [-0.05, +0.29] pp'."""
+    """Difference already in pp with its interval: '+0.12 [−0.05, +0.29] pp'."""
     if math.isnan(lo):
-        return f"{mean:+.{digits}f} pp (n = 1, no interval)"
-    return f"{mean:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}] pp"
+        return f"{signed(mean, digits)} pp (n = 1, no interval)"
+    return f"{signed(mean, digits)} [{signed(lo, digits)}, {signed(hi, digits)}] pp"

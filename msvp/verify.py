@@ -20,6 +20,7 @@ from .config import RunConfig
 from .engine import run
 from .environment import to_json
 from .results import current_records, result_path
+from .stats import signed
 from .store import write_atomic
 
 TIMING = ("train_time_s", "images_per_s")
@@ -83,7 +84,7 @@ def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1,
                "committed_hardware": (rec.get("environment") or {}).get("hardware"),
                "fresh_hardware": fresh["environment"]["hardware"], "wall_time_s": time.perf_counter() - t0}
         log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: {row['outcome']}, "
-            f"Δ {row['diff_pp']:+.2f} pp ({row['wall_time_s']:.0f} s)")
+            f"Δ {signed(row['diff_pp'])} pp ({row['wall_time_s']:.0f} s)")
         rows.append(row)
     df = pd.DataFrame(rows)
     if report and rows:  # an empty sample writes nothing (the caller says why)

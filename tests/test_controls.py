@@ -97,7 +97,7 @@ def test_family_any_bias(columns):
     assert "The pad prompt's gain is +2.00 [" in a.text and "vs MSVP's +2.00 [" in a.text
     assert "pad prompt − MSVP = +0.00 [+0.00, +0.00] pp: it matches MSVP within ±0.5 pp" in a.text
     assert "54,000 training images" in a.text
-    assert "frozen random prompt − MSVP = -2.00 [" in a.text
+    assert "frozen random prompt − MSVP = −2.00 [" in a.text
     assert "it falls short of MSVP, so learning the maps matters" in a.text
 
 

@@ -59,8 +59,8 @@ def test_summarize_mean_std():
 
 def test_formatting():
     assert fmt_pct(0.9912, 0.0011) == "99.12 ± 0.11"
-    assert fmt_ci(0.0012, -0.0005, 0.0029) == "+0.12 [-0.05, +0.29] pp"
-    assert fmt_pp(0.12, -0.05, 0.29) == "+0.12 [-0.05, +0.29] pp"
+    assert fmt_ci(0.0012, -0.0005, 0.0029) == "+0.12 [−0.05, +0.29] pp"
+    assert fmt_pp(0.12, -0.05, 0.29) == "+0.12 [−0.05, +0.29] pp"   # a typographic minus, as in the tables
 
 
 def cell(dataset, backbone, mean, se, err=10.0, conv=True, treatment="msvp-add-full", verdict="inconclusive"):
@@ -92,7 +92,7 @@ def test_one_hurting_cell_does_not_veto_the_claim():
     mixed = table(cell("mnist", "cnn", 1.0, 0.1), cell("fashion_mnist", "cnn", 1.0, 0.1),
                   cell("cifar10", "cnn", -0.2, 0.1, verdict="hurts"))
     v, text = report.claim_accuracy(mixed)
-    assert v == "inconclusive" and "+0.60 [-1.12, +2.32] pp" in text
+    assert v == "inconclusive" and "+0.60 [−1.12, +2.32] pp" in text
 
 
 def test_claim_accuracy_leaves_out_unconverged_cells():
@@ -294,7 +294,7 @@ def test_equivalence_note_prints_the_interval_that_decided():
     assert hi95 > 0.5 and report.contrast_verdict(est) == "not supported"
     half = 2.9199856 * 0.15       # t_{0.95, 2} · se
     note = report.equivalence_note(est)
-    assert f"[{-half:+.2f}, {half:+.2f}] pp" in note and "within ±0.5 pp" in note
+    assert f"[−{half:.2f}, +{half:.2f}] pp" in note and "within ±0.5 pp" in note
     assert report.equivalence_note(Estimate(1.0, 0.01, 10)) == ""      # supported: nothing to explain
     assert report.equivalence_note(Estimate(0.3, 1.0, 10)) == ""       # inconclusive
     assert report.equivalence_note(Estimate(-1.0, 0.01, 10)) == ""     # below zero, not equivalence
@@ -317,7 +317,7 @@ def test_gate_sensitivity_shows_what_the_gate_decides():
     # another reading's gated cells are listed beside, judged in their own family
     concat = rows.assign(treatment="msvp-concat-full", diff_pp=-1.0, p_value=[0.5, 0.5, 0.001])
     both = report.gate_sensitivity(rows, others=[concat])
-    assert "CIFAR-10 · CNN (concat) -1.00" in both and "*hurts*" in both
+    assert "CIFAR-10 · CNN (concat) −1.00" in both and "*hurts*" in both
     assert report.claim_harder_data(gated)[0] == "inconclusive"           # the rule still gates it
 
 
