@@ -1,6 +1,7 @@
 # The book's build: make install | test | smoke | book | reproduce | notebooks | sync | clean
 #
 #   make reproduce            train what is missing for PROFILE, re-execute the notebooks, build the book
+#   make reproduce JOBS=2     ... with 2 worker processes (1 thread each; on the CPU, one per core)
 #   make test                 unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
 #   make notebooks PROFILE=cpu
 #   make verify               re-train a sample of committed runs and compare (bit-identical when it can be)
@@ -98,17 +99,19 @@ book: $(STAMP)
 # stay the source), then build the book.
 reproduce: $(STAMP)
 	@echo "PROFILE=$(PROFILE)"
-	$(PY) -m msvp grid --profile $(PROFILE) --plan
-	$(PY) -m msvp grid --profile $(PROFILE)
+	$(PY) -m msvp grid --profile $(PROFILE) --jobs $(JOBS) --plan
+	$(PY) -m msvp grid --profile $(PROFILE) --jobs $(JOBS)
 	$(MAKE) notebooks PROFILE=$(PROFILE)
 	$(MAKE) book
 
 # Re-train one committed run per (dataset, backbone) cell of PROFILE into build/verify and compare
 # (bit-identical where code, hardware and threads match); the report goes to results/verify/.
 verify: $(STAMP)
+	@echo "PROFILE=$(PROFILE)"
 	$(PY) -m msvp verify --profile $(PROFILE)
 
 notebooks: $(STAMP)
+	@echo "PROFILE=$(PROFILE)"
 	$(PY) tools/execute_notebooks.py --profile $(PROFILE) --results ../results --out book --parallel $(JOBS)
 
 # Push edits of the .py sources into their .ipynb pairs. An executed notebook never gives its

@@ -27,10 +27,15 @@
 # make test       # unit tests, smoke run of every chapter, nbval, build
 # ```
 #
-# `make reproduce` trains the `paper` profile on a CUDA machine and the `cpu` profile elsewhere.
+# `make reproduce` trains the `paper` profile on a CUDA machine and the `cpu` profile elsewhere
+# (`PROFILE=cpu` overrides it, for `make notebooks` and `make verify` too); `make reproduce JOBS=2`
+# trains with two worker processes of one thread each. The `python -m msvp` commands below run in the
+# environment `make` built: `source .venv/bin/activate` first.
 #
 # Offline? Point `MSVP_DATA_MIRROR` at a folder holding `mnist.npz`, `fashion_mnist.npz` and
-# `cifar10.npz`; the package checks their sha256 and class counts before use.
+# `cifar10.npz`. The package checks each file's sha256, shapes, class counts and pixel statistics
+# before use; a file with an unknown sha256 is used, with a warning, only if it passes the other
+# checks. `make test` needs either the mirror or `MSVP_DATA_DOWNLOAD=1` (torchvision downloads).
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
@@ -87,27 +92,30 @@ if len(verify):
 # %% [markdown]
 # ## On one GPU, or on a cluster
 #
-# The `paper` profile (every data set and backbone, 3 paired seeds) needs a GPU. On one machine:
+# The `paper` profile (every data set and backbone, 3 paired seeds) needs a GPU. On a machine
+# without a time limit, `make reproduce JOBS=6` runs 6 workers on the GPU. In a session with a
+# wall-time limit:
 #
 # ```bash
-# tools/gpu_paper.sh                # workers share the GPU; call again to resume
-# BUDGET=3000 tools/gpu_paper.sh    # wall-time budget in seconds (default 510)
+# python -m msvp grid --profile paper --jobs 6 --plan  # runs left and the time they need
+# BUDGET=3000 tools/gpu_paper.sh    # start no run that would end after 3,000 s; call again to resume
+# make notebooks PROFILE=paper book # then render what it trained
 # ```
 #
-# The script plans the runs, starts no run the planner expects to end after the budget, and prints
-# the wall time. On a SLURM cluster, a job array of grid workers shares one results folder (each run
+# The script uses `.venv/bin/python` when it exists (`PYTHON=` overrides it) and prints the wall
+# time. On a SLURM cluster, a job array of grid workers shares one results folder (each run
 # is claimed by exactly one live worker; resubmitting resumes):
 #
 # ```bash
 # sbatch --array=0-7 tools/slurm/grid_array.sbatch paper
-# python -m msvp grid --profile paper --executor slurm  # the same, via submitit
+# python -m msvp grid --profile paper --executor slurm --jobs 8  # the same, via submitit
 # ```
 #
 # ## Useful commands
 #
 # ```bash
 # python -m msvp data status                # each data set: source, verified?
-# python -m msvp grid --profile cpu --list  # each run: done, running or missing
+# python -m msvp grid --profile cpu --list  # each run: done, running, missing, stale or diverged
 # python -m msvp grid --profile cpu --plan  # what is left, and how long
 # python -m msvp grid --profile paper --only dataset=cifar10,backbone=resnet18
 # python -m msvp train --dataset mnist --backbone vit --prompt full --seed 0

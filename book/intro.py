@@ -23,8 +23,8 @@
 #
 # ## The answer so far
 #
-# Computed from the result files of this repository when this page was built. A cell that has not been
-# trained says so; the table fills in as runs finish.
+# Computed from the result files of this repository when the chapters were last executed
+# (`make notebooks`). A cell that has not been trained says so; the table fills in as runs finish.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);

@@ -154,3 +154,36 @@ def test_smoke_notebook_check_fails_on_a_bad_notebook_and_on_none(tmp_path, caps
     nbformat.write(bad, tmp_path / "b.ipynb")
     assert check_html.main(["--notebooks", str(tmp_path)]) == 1
     assert "b.ipynb: cell 0: NaN" in capsys.readouterr().err
+
+
+# ---- rule constants stated in prose must be the ones the code uses ---------------------------------
+
+def prose_sources() -> dict[str, str]:
+    """Every text a reader meets that is typed, not computed: chapter sources, README, data/README."""
+    paths = CHAPTERS + [ROOT / "README.md", ROOT / "data" / "README.md"]
+    return {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in paths}
+
+
+def stated(pattern: str) -> list[tuple[str, str]]:
+    return [(name, m.group(1)) for name, text in prose_sources().items()
+            for m in re.finditer(pattern, text.replace("\n# ", " ").replace("\n", " "))]
+
+
+def test_prose_states_the_margin_and_gate_the_code_uses():
+    from msvp import stats
+
+    margins = stated(r"±\s?(\d+(?:\.\d+)?) (?:pp|percentage points)")
+    gates = stated(r"(?:gain(?:s|ed|ing)?|rose by) more than (\d+(?:\.\d+)?) pp")
+    assert margins and gates, "the patterns no longer find the stated rules: update this test"
+    assert all(float(v) == stats.MARGIN_PP for _, v in margins), margins
+    assert all(float(v) == stats.CONVERGENCE_TOL_PP for _, v in gates), gates
+
+
+def test_prose_states_the_offline_cifar_copy_the_package_knows():
+    from msvp.datasets import DATASETS, VARIANT_COUNTS
+
+    train, test = VARIANT_COUNTS[("cifar10", "offline-copy")]
+    full = sum(DATASETS["cifar10"].train_counts) + sum(DATASETS["cifar10"].test_counts)
+    lacks = stated(r"lacks (\d[\d,]*) (?:of|images)")
+    assert lacks, "the pattern no longer finds the stated gap: update this test"
+    assert {int(v.replace(",", "")) for _, v in lacks} == {full - sum(train) - sum(test)}, lacks

@@ -5,8 +5,9 @@
 #
 # Settings (environment): PROFILE=paper, JOBS=6 worker processes on the one GPU, BUDGET=510 seconds
 # (no run starts that the planner expects to end later), DEVICE (default: CUDA when present),
-# ONLY (a grid filter), DATA=device_data (a git-ignored folder carried to the machine: *.npz files,
-# PYTHON=python3, or files split as NAME.npz.part-aa, -ab, ... that are joined here). When $OUT is set (the device
+# PYTHON (default .venv/bin/python when present, else python3), ONLY (a grid filter),
+# DATA=device_data (a git-ignored folder carried to the machine: *.npz files, or files split as
+# NAME.npz.part-aa, -ab, ... that are joined here). When $OUT is set (the device
 # tool), the new result files are also packed into $OUT/results.tgz to bring back and commit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +16,8 @@ PROFILE=${PROFILE:-paper}
 JOBS=${JOBS:-6}
 BUDGET=${BUDGET:-510}
 DATA=${DATA:-device_data}
-PY=${PYTHON:-python3}
+# the Makefile's environment when there is one, else the machine's python3
+if [ -x .venv/bin/python ]; then PY=${PYTHON:-.venv/bin/python}; else PY=${PYTHON:-python3}; fi
 
 if [ -d "$DATA" ]; then
   for first in "$DATA"/*.npz.part-aa; do
