@@ -67,9 +67,10 @@ book.table(book.parts_table())
 # ## What ran here, on what, and how long it took
 #
 # Counted from the result files: the runs that count for the current training code, the median wall
-# time of one run (training, validation after every epoch, the test passes), the time the missing runs
-# would take one after another at that median (divide by the number of workers), and the hardware
-# recorded with it.
+# time of one run (training, validation after every epoch, the test passes), the compute time the
+# finished runs took together, the time the runs still missing would take one after another (each at
+# the median of its own data set's finished runs, as `grid --plan` costs them; divide by the number
+# of workers), and the hardware recorded with them.
 
 # %% tags=["hide-input"]
 book.table(book.profile_runs_table(RESULTS_DIR))

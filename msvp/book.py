@@ -801,7 +801,7 @@ def run_costs(df: pd.DataFrame) -> None:
         cost.append({"data set · backbone": cell_name(d, b), "hardware": report.hardware_label(g),
                      "runs": len(g), "epochs": int(g.epochs.iloc[0]), "training images": int(g.n_train.iloc[0]),
                      "time per run (mean)": duration(g.wall_time_s.mean()),
-                     "finished runs, in all": duration(g.wall_time_s.sum())})
+                     "compute time, all runs": duration(g.wall_time_s.sum())})
     cost = pd.DataFrame(cost)
     if cost.hardware.nunique() == 1:
         md(f"All on {cost.hardware.iloc[0]}:")
@@ -1172,23 +1172,26 @@ def rules_table() -> pd.DataFrame:
 
 def profile_runs_table(results_dir) -> pd.DataFrame:
     """Per profile: runs planned and done, wall time per run (recorded), the time the runs still to
-    train would take one after another at that median, hardware."""
+    train would take one after another, hardware. Like `grid --plan`, a run left is costed at the
+    median of its own cell's finished runs (the profile's median where its cell has none yet)."""
     rows = []
-    for name, p in PROFILES.items():
+    for name in PROFILES:
         df = load(name, results_dir)
-        planned = len(p.configs())
-        todo = int(run_states(name, results_dir).state.isin(["missing", "stale"]).sum())   # not diverged ones
-        row = {"profile": name, "planned runs": planned, "done": len(df),
+        states = run_states(name, results_dir)
+        todo = states[states.state.isin(["missing", "stale"])]   # not diverged ones
+        row = {"profile": name, "planned runs": len(states), "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
         if df.empty:
-            row.update({"time per run (median)": "–", "finished runs, in all": "–", "left, one worker": "–",
-                        "hardware": "not run yet"})
+            row.update({"time per run (median)": "–", "compute time of finished runs": "–",
+                        "time left, one worker": "–", "hardware": "not run yet"})
         else:
             w = df.wall_time_s.astype(float)
-            # the missing runs at the median time, one after another: divide by the workers you run
-            row.update({"time per run (median)": duration(w.median()), "finished runs, in all": duration(w.sum()),
-                        "left, one worker": duration(w.median() * todo),
-                        "hardware": report.hardware_label(df)})
+            cell = w.groupby([df.dataset, df.backbone]).median()
+            left = sum(cell.get((r.dataset, r.backbone), w.median()) for r in todo.itertuples())
+            # divide "time left" by the workers you run
+            row.update({"time per run (median)": duration(w.median()),
+                        "compute time of finished runs": duration(w.sum()),
+                        "time left, one worker": duration(left), "hardware": report.hardware_label(df)})
         rows.append(row)
     return pd.DataFrame(rows)
 

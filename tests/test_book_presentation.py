@@ -238,3 +238,21 @@ def test_ablation_sentence_does_not_rank_variants_without_intervals(tmp_path, mo
     assert "intervals of all variants overlap" in ch.sentence(both, {})
     apart = fam.assign(lo_pp=[0.6, -0.29], hi_pp=[0.9, 0.52], n_pairs=3)
     assert "not established" not in ch.sentence(apart, {})
+
+
+def test_time_left_costs_each_run_at_its_own_cells_median(tmp_path, monkeypatch):
+    """Chapter 11 agrees with `grid --plan`: a CIFAR-10 run left costs CIFAR-10's median, not the
+    profile's; a cell with no finished run yet falls back to the profile's median."""
+    done = pd.DataFrame({"dataset": ["mnist", "mnist", "cifar10"], "backbone": "cnn",
+                         "wall_time_s": [1000.0, 1000.0, 4000.0], "n_train": 54000,
+                         "hardware": "AMD EPYC (1 thread)", "threads": 1, "device_class": "cpu",
+                         "precision": "fp32", "torch": "2.14.1"})
+    left = pd.DataFrame({"dataset": ["cifar10", "cifar10", "fashion_mnist"], "backbone": "cnn",
+                         "variant": "baseline", "seed": [3, 4, 3], "state": "missing"})
+    monkeypatch.setattr(book, "load", lambda name, root: done if name == "cpu" else done.iloc[:0])
+    monkeypatch.setattr(book, "run_states", lambda name, root: left if name == "cpu" else left.iloc[:0])
+    row = book.profile_runs_table(tmp_path).set_index("profile").loc["cpu"]
+    # 2 × 4,000 s (CIFAR-10's median) + 1 × 1,000 s (the profile's median, no Fashion-MNIST run yet)
+    assert row["time left, one worker"] == book.duration(9000)
+    assert row["time per run (median)"] == book.duration(1000)
+    assert row["compute time of finished runs"] == book.duration(6000)
