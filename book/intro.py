@@ -103,8 +103,11 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 # ```
 #
 # `make reproduce` picks the `paper` profile when a CUDA GPU is present and `cpu` otherwise, and prints
-# an estimate of the time it needs first. The rocket icon at the top of each chapter opens it in
-# Google Colab.
+# an estimate of the time it needs first: the `cpu` profile is hours of training per core, and
+# [chapter 11](11_reproduce.ipynb) gives the measured time per run and the time left. Both commands
+# need the data sets: torchvision downloads them, or `MSVP_DATA_MIRROR` names an offline copy
+# (`make test` asks for `MSVP_DATA_DOWNLOAD=1` before it downloads). The rocket icon at the top of
+# each chapter opens it in Google Colab.
 #
 # ## Where the numbers come from
 #
