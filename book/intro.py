@@ -47,9 +47,10 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 
 # %% [markdown]
 # **What we cannot compare with.** The paper's own result tables are not available to us. This book
-# therefore does not set its numbers beside the paper's, and it quotes no number from anywhere else:
-# every accuracy, interval and timing on these pages is computed from the runs of this repository and
-# labelled with the profile and the hardware that produced it.
+# therefore does not set its numbers beside the paper's, and it quotes no result from anywhere else
+# (only the abstract's claims, which it tests): every accuracy, interval and timing on these pages is
+# computed from the runs of this repository and labelled with the profile and the hardware that
+# produced it.
 #
 # **Two readings of the fusion.** The abstract says the prompts are fused with the input "via a
 # lightweight 1 × 1 convolution", but the official code's default, used for its main results, is a
