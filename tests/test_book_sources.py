@@ -187,3 +187,14 @@ def test_prose_states_the_offline_cifar_copy_the_package_knows():
     lacks = stated(r"lacks (\d[\d,]*) (?:of|images)")
     assert lacks, "the pattern no longer finds the stated gap: update this test"
     assert {int(v.replace(",", "")) for _, v in lacks} == {full - sum(train) - sum(test)}, lacks
+
+
+def test_prose_states_the_prompt_sizes_the_registry_computes():
+    from msvp.config import VARIANTS
+
+    full = VARIANTS["msvp-add-full"]
+    grey, colour = full.params(1, 28, 28), full.params(3, 32, 32)
+    found = stated(r"(\d+) parameters \((\d+) per channel\)") + stated(r"costs (\d+)·C parameters")
+    found += stated(r"(\d+) on CIFAR-10's 3 × 32 × 32")
+    assert len(found) >= 3, "the patterns no longer find the stated sizes: update this test"
+    assert {int(v) for _, v in found} <= {grey, colour}, found
