@@ -362,7 +362,7 @@ def gate_failed(r) -> bool:
 
 
 def short_interval(r) -> str:
-    """'+0.12 [-0.05, +0.29] pp', or '+0.78 pp' without an interval."""
+    """'+0.12 [−0.05, +0.29] pp', or '+0.78 pp' without an interval."""
     return interval_text(r) if np.isfinite(r.lo_pp) else f"{signed(r.diff_pp)} pp"
 
 

@@ -147,9 +147,11 @@ def equivalence_note(est: Estimate, margin_pp: float = MARGIN_PP) -> str:
 
 
 CLAIM_MEANING = {
-    "supported": "the pooled gain's 95 % interval lies above 0",
-    "not supported": f"the pooled gain lies below 0, or is shown equivalent to 0 within ±{MARGIN_PP:g} pp",
-    "inconclusive": f"the pooled gain is neither shown above 0 nor shown within ±{MARGIN_PP:g} pp of 0",
+    "supported": f"the pooled gain's {LEVEL:.0%} interval lies above 0",
+    "not supported": f"the pooled gain's {LEVEL:.0%} interval lies below 0, or the gain is shown equivalent "
+                     f"to 0 within ±{MARGIN_PP:g} pp",
+    "inconclusive": f"the pooled gain's {LEVEL:.0%} interval straddles 0 and the gain is not shown within "
+                    f"±{MARGIN_PP:g} pp of 0",
 }
 """What a verdict of the accuracy claim means (the rule of ``contrast_verdict``), for the front page."""
 

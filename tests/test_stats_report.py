@@ -330,3 +330,15 @@ def test_margin_context_prints_each_baselines_spread_and_error():
     assert "CIFAR-10 · CNN one seed, error 20.00 %" in text
     assert text.index("MNIST") < text.index("CIFAR-10")
     assert "no baseline runs yet" in report.margin_context(df[df.variant == "none"])
+
+
+def test_claim_meaning_matches_the_rule_that_decides():
+    """The front page explains each verdict of the accuracy claim; the explanation must fit the rule."""
+    cases = {"supported": Estimate(1.0, 0.01, 10), "not supported": Estimate(0.0, 0.01, 10),
+             "inconclusive": Estimate(0.3, 1.0, 10)}
+    for v, est in cases.items():
+        assert report.contrast_verdict(est) == v
+        lo, hi = est.interval()
+        meaning = report.CLAIM_MEANING[v]
+        assert ("lies above 0" in meaning) == (lo > 0)
+        assert ("straddles 0" in meaning) == (lo < 0 < hi and v == "inconclusive")
