@@ -98,9 +98,12 @@ if len(verify):
 # wall-time limit:
 #
 # ```bash
-# python -m msvp grid --profile paper --jobs 6 --plan  # runs left and the time they need
-# BUDGET=3000 tools/gpu_paper.sh    # start no run that would end after 3,000 s; call again to resume
-# make notebooks PROFILE=paper book # then render what it trained
+# # the runs left and the time they need:
+# python -m msvp grid --profile paper --jobs 6 --plan
+# # start no run that would end after 3,000 s (call it again to resume):
+# BUDGET=3000 tools/gpu_paper.sh
+# # then render what it trained:
+# make notebooks PROFILE=paper book
 # ```
 #
 # The script uses `.venv/bin/python` when it exists (`PYTHON=` overrides it) and prints the wall
@@ -109,14 +112,15 @@ if len(verify):
 #
 # ```bash
 # sbatch --array=0-7 tools/slurm/grid_array.sbatch paper
-# python -m msvp grid --profile paper --executor slurm --jobs 8  # the same, via submitit
+# # the same, via submitit:
+# python -m msvp grid --profile paper --executor slurm --jobs 8
 # ```
 #
 # ## Useful commands
 #
 # ```bash
 # python -m msvp data status                # each data set: source, verified?
-# python -m msvp grid --profile cpu --list  # each run: done, running, missing, stale or diverged
+# python -m msvp grid --profile cpu --list  # each run's state and why
 # python -m msvp grid --profile cpu --plan  # what is left, and how long
 # python -m msvp grid --profile paper --only dataset=cifar10,backbone=resnet18
 # python -m msvp train --dataset mnist --backbone vit --prompt full --seed 0

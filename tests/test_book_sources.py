@@ -109,6 +109,17 @@ def test_shown_code_lines_fit_the_page(path):
         assert not long, f"code lines over {check_html.MAX_CODE_CHARS} characters: {long}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_blocks_in_the_text_fit_the_page(path):
+    """Fenced code in the prose (commands to copy) must not scroll sideways at 1280 px either."""
+    for cell in cells(path):
+        if cell.cell_type != "markdown":
+            continue
+        blocks = re.findall(r"^```[^\n]*\n(.*?)^```", cell.source, re.M | re.S)
+        long = [line for b in blocks for line in b.splitlines() if len(line) > check_html.MAX_CODE_CHARS]
+        assert not long, f"fenced code lines over {check_html.MAX_CODE_CHARS} characters: {long}"
+
+
 # ---- executed notebooks: the committed ones (make smoke checks its own, tools/check_html.py) ------
 
 def executed_notebooks():
