@@ -382,7 +382,8 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     done = int((states.state == "done").sum())
     paired = report.paired_table(df)
     verdict, detail = report.claim_accuracy(paired)
-    meaning = f" (*{verdict}* means: {report.CLAIM_MEANING[verdict]})" if verdict in report.CLAIM_MEANING else ""
+    meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
+               if verdict in report.CLAIM_MEANING else "")
     md(f"**The accuracy claim so far: *{verdict}*.**{meaning} {detail[:1].upper()}{detail[1:]}. "
        f"This rests on {plural(done, 'finished run')} of the {len(states):,} that the `{profile}` profile plans."
        + interim_note(profile, paired))
