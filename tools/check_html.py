@@ -333,29 +333,27 @@ def check_notebooks(nb_dir: Path) -> list[str]:
             for problem in notebook_problems(nbformat.read(p, as_version=4))]
 
 
+def report(problems: list[str], where: str, ok: str) -> int:
+    """Print the problems (exit status 1) or the one-line pass message (0)."""
+    if problems:
+        print(f"\n{len(problems)} problem(s) in {where}:", file=sys.stderr)
+        for p in problems:
+            print("  " + p, file=sys.stderr)
+        return 1
+    print(ok)
+    return 0
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--notebooks"]:
         # make smoke checks its own notebooks: the unit tests run before it and must not
         # depend on what an earlier smoke run left in build/
         nb_dir = Path(argv[1] if len(argv) > 1 else ROOT / "build" / "smoke").resolve()
-        problems = check_notebooks(nb_dir)
-        if problems:
-            print(f"\n{len(problems)} problem(s) in the notebooks of {nb_dir}:", file=sys.stderr)
-            for p in problems:
-                print("  " + p, file=sys.stderr)
-            return 1
-        print(f"notebook output check passed ({nb_dir})")
-        return 0
+        return report(check_notebooks(nb_dir), f"the notebooks of {nb_dir}",
+                      f"notebook output check passed ({nb_dir})")
     html_dir = Path(argv[0] if argv else ROOT / "_build" / "html").resolve()
-    problems = check(html_dir)
-    if problems:
-        print(f"\n{len(problems)} problem(s) in the built book:", file=sys.stderr)
-        for p in problems:
-            print("  " + p, file=sys.stderr)
-        return 1
-    print("html check passed")
-    return 0
+    return report(check(html_dir), "the built book", "html check passed")
 
 
 if __name__ == "__main__":
