@@ -1199,12 +1199,18 @@ def profile_runs_table(results_dir) -> pd.DataFrame:
 
 def verify_table(path) -> tuple[pd.DataFrame, str]:
     """The `make verify` report (re-trained runs compared with the committed ones), for readers."""
-    from .verify import load_report, still_current
+    from .verify import load_report, seed_spread_pp, still_current
 
     df, head = load_report(path)
     if df.empty:
         return df, f"not run yet: `make verify` writes {Path(path).name} into results/verify/"
-    current = still_current(df, head.get("profile", "cpu"), Path(path).parent.parent)   # results/verify/x.json
+    profile, root = head.get("profile", "cpu"), Path(path).parent.parent   # results/verify/x.json
+    current = still_current(df, profile, root)
+    # the spread of the seeds committed now, not of those there were when verify ran
+    recs = current_records(profile, root)[0]
+    spread = [seed_spread_pp(profile, root, {"variant": r.variant, "config": {"dataset": r.dataset,
+                                                                               "backbone": r.backbone}}, recs)
+              for r in df.itertuples()]
     out = pd.DataFrame({
         "run": [f"{cell_name(r.dataset, r.backbone)} · {viz.label(r.variant)} · seed {r.seed}" for r in df.itertuples()],
         "outcome": [o if ok else f"{o} (the committed run has since been replaced: run `make verify` again)"
@@ -1212,7 +1218,7 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
         "committed (%)": [f"{x:.2f}" for x in df.committed_acc_pct],
         "re-trained (%)": [f"{x:.2f}" for x in df.fresh_acc_pct],
         "Δ (pp)": [pp(x) for x in df.diff_pp],
-        "seed spread (pp)": [f"{x:.2f}" if pd.notna(x) else "–" for x in df.seed_spread_pp],
+        "seed spread now (pp)": [f"{x:.2f}" if x is not None else "–" for x in spread],
         "time": [duration(x) for x in df.wall_time_s]})
     same = df[df.same_provenance.astype(bool)]
     summary = (f"{plural(len(df), 'run')} re-trained on {', '.join(sorted(set(df.fresh_hardware.astype(str))))}; "

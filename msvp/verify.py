@@ -49,9 +49,10 @@ def strip_timing(history: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k not in TIMING} for row in history]
 
 
-def seed_spread_pp(profile: str, root, rec: dict) -> float | None:
-    """Std (pp) of the committed test accuracy over the seeds of the run's own cell and variant."""
-    recs, _ = current_records(profile, root)
+def seed_spread_pp(profile: str, root, rec: dict, recs: list[dict] | None = None) -> float | None:
+    """Std (pp) of the committed test accuracy over the seeds of the run's own cell and variant
+    (``recs``: the profile's current records, when the caller has already read them)."""
+    recs = current_records(profile, root)[0] if recs is None else recs
     c = rec["config"]
     accs = [r["test_acc"] for r in recs if r["status"] == "done" and r["variant"] == rec["variant"]
             and r["config"]["dataset"] == c["dataset"] and r["config"]["backbone"] == c["backbone"]]

@@ -182,7 +182,7 @@ def test_verify_table_reads_the_report(tmp_path):
                  fresh_hardware="gpu y", outcome="compared with the seed spread")
     (tmp_path / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-29", "rows": [row, other]}))
     table, when = book.verify_table(tmp_path / "cpu.json")
-    assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread (pp)"][0] == "–"
+    assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread now (pp)"][0] == "–"
     assert "2 runs re-trained on cpu x, gpu y; 1 of the 1 with the committed run's code" in when
     # tmp_path holds no committed runs, so the report speaks of runs that are gone
     assert "2 of the re-trained runs are no longer the committed ones" in when
@@ -256,3 +256,20 @@ def test_time_left_costs_each_run_at_its_own_cells_median(tmp_path, monkeypatch)
     assert row["time left, one worker"] == book.duration(9000)
     assert row["time per run (median)"] == book.duration(1000)
     assert row["compute time of finished runs"] == book.duration(6000)
+
+
+def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, monkeypatch):
+    """The report stored no spread (one seed when verify ran); three seeds are committed now."""
+    import json
+
+    row = {"dataset": "mnist", "backbone": "cnn", "variant": "baseline", "seed": 0, "same_provenance": True,
+           "bit_identical": True, "committed_acc_pct": 99.5, "fresh_acc_pct": 99.5, "diff_pp": 0.0,
+           "outcome": "bit-identical", "seed_spread_pp": None, "committed_hardware": "cpu x",
+           "fresh_hardware": "cpu x", "wall_time_s": 950.0}
+    (tmp_path / "verify").mkdir()
+    (tmp_path / "verify" / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-30", "rows": [row]}))
+    recs = [{"status": "done", "variant": "baseline", "test_acc": acc, "config": {"dataset": "mnist", "backbone": "cnn"}}
+            for acc in (0.994, 0.995, 0.996)]
+    monkeypatch.setattr(book, "current_records", lambda profile, root: (recs, None))
+    table, _ = book.verify_table(tmp_path / "verify" / "cpu.json")
+    assert table["seed spread now (pp)"][0] == "0.10"
