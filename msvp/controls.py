@@ -383,7 +383,7 @@ def verdict_text(r, margin_pp: float = MARGIN_PP) -> str:
     if r.verdict == "equivalent":
         return f"equivalent (within ±{margin_pp:g} pp)"
     if r.verdict.startswith("not converged") and np.isfinite(r.val_rise_pp):
-        return f"{r.verdict} (baseline val. acc. +{r.val_rise_pp:.2f} pp over its last 2 epochs)"
+        return f"{r.verdict}: baseline val. acc. +{r.val_rise_pp:.2f} pp over its last 2 epochs"
     if r.n_pairs < 2:          # the book's wording for a single pair: no interval, so no verdict
         return "no verdict (1 seed pair)"
     return r.verdict
