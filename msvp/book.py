@@ -1205,9 +1205,9 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
     if df.empty:
         return df, f"not run yet: `make verify` writes {Path(path).name} into results/verify/"
     profile, root = head.get("profile", "cpu"), Path(path).parent.parent   # results/verify/x.json
-    current = still_current(df, profile, root)
+    recs = current_records(profile, root)[0]   # read once: both columns below compare against them
+    current = still_current(df, profile, root, recs)
     # the spread of the seeds committed now, not of those there were when verify ran
-    recs = current_records(profile, root)[0]
     spread = [seed_spread_pp(profile, root, {"variant": r.variant, "config": {"dataset": r.dataset,
                                                                                "backbone": r.backbone}}, recs)
               for r in df.itertuples()]

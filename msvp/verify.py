@@ -93,11 +93,11 @@ def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1,
     return df
 
 
-def still_current(rows: pd.DataFrame, profile: str, root=None) -> list[bool]:
+def still_current(rows: pd.DataFrame, profile: str, root=None, recs: list[dict] | None = None) -> list[bool]:
     """For each report row: is the run it re-trained still a current committed record with the same
     accuracy? A report about a run that has since been replaced (new training code, re-trained)
-    says nothing about the run now committed."""
-    recs, _ = current_records(profile, root)
+    says nothing about the run now committed. (``recs`` as in ``seed_spread_pp``.)"""
+    recs = current_records(profile, root)[0] if recs is None else recs
     acc = {(r["config"]["dataset"], r["config"]["backbone"], r["variant"], r["config"]["seed"]): 100 * r["test_acc"]
            for r in recs if r["status"] == "done"}
     return [abs(acc.get((r.dataset, r.backbone, r.variant, int(r.seed)), float("nan")) - r.committed_acc_pct) < 1e-9

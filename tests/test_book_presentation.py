@@ -268,8 +268,9 @@ def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, 
            "fresh_hardware": "cpu x", "wall_time_s": 950.0}
     (tmp_path / "verify").mkdir()
     (tmp_path / "verify" / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-30", "rows": [row]}))
-    recs = [{"status": "done", "variant": "baseline", "test_acc": acc, "config": {"dataset": "mnist", "backbone": "cnn"}}
-            for acc in (0.994, 0.995, 0.996)]
+    recs = [{"status": "done", "variant": "baseline", "test_acc": acc,
+             "config": {"dataset": "mnist", "backbone": "cnn", "seed": seed}}
+            for seed, acc in enumerate((0.994, 0.995, 0.996))]
     monkeypatch.setattr(book, "current_records", lambda profile, root: (recs, None))
     table, _ = book.verify_table(tmp_path / "verify" / "cpu.json")
     assert table["seed spread now (pp)"][0] == "0.10"
