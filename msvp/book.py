@@ -236,17 +236,7 @@ def rules_md() -> str:
         f"[Chapter 10](10_report_card.ipynb) explains each rule and links to the code that applies it.")
 
 
-def verdict_text(r) -> str:
-    """A verdict for a table cell: with the margin, the rise of a baseline that has not converged, or
-    'no verdict' for a single pair."""
-    if r.n_pairs < 2:
-        return f"no verdict ({plural(int(r.n_pairs), 'pair')})"
-    if r.verdict == "equivalent":
-        return f"equivalent (±{MARGIN_PP:g} pp)"
-    if str(r.verdict).startswith("not converged"):
-        rise = f", baseline {pp(r.val_rise_pp)} pp in its last 2 epochs" if np.isfinite(r.val_rise_pp) else ""
-        return f"not converged at this budget{rise}"
-    return str(r.verdict)
+verdict_text = report.verdict_label  # one wording of a verdict across the book
 
 
 def delta_text(r, pairs: bool = False) -> str:

@@ -371,22 +371,16 @@ def interval_text(r) -> str:
     return fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)
 
 
+verdict_text = report.verdict_label  # one wording of a verdict across the book
+
+
 def judged_text(r, margin_pp: float = MARGIN_PP) -> str:
-    """'+0.12 [-0.05, +0.29] pp (inconclusive)', or '+0.78 pp (1 seed pair, no interval; inconclusive)'."""
-    v = verdict_text(r, margin_pp).replace(" (1 seed pair)", "").replace(" (within ", " within ").replace(" pp)", " pp")
-    if np.isfinite(r.lo_pp):
-        return f"{interval_text(r)} ({v})"
-    return f"{signed(r.diff_pp)} pp (1 seed pair, no interval; {v})"
-
-
-def verdict_text(r, margin_pp: float = MARGIN_PP) -> str:
-    if r.verdict == "equivalent":
-        return f"equivalent (within ±{margin_pp:g} pp)"
-    if r.verdict.startswith("not converged") and np.isfinite(r.val_rise_pp):
-        return f"{r.verdict}: baseline val. acc. +{r.val_rise_pp:.2f} pp over its last 2 epochs"
-    if r.n_pairs < 2:          # the book's wording for a single pair: no interval, so no verdict
-        return "no verdict (1 seed pair)"
-    return r.verdict
+    """'+0.12 [−0.05, +0.29] pp (inconclusive)', or '+0.78 pp (1 seed pair, no interval; no verdict)':
+    the verdict's wording from ``report.verdict_label``, its brackets flattened to fit inside ours."""
+    if not np.isfinite(r.lo_pp):
+        return f"{signed(r.diff_pp)} pp (1 seed pair, no interval; no verdict)"
+    v = verdict_text(r, margin_pp).replace(" (", " ").replace(")", "")
+    return f"{interval_text(r)} ({v})"
 
 
 def format_family(fam: pd.DataFrame) -> pd.DataFrame:

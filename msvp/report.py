@@ -83,13 +83,22 @@ def fmt_mcnemar(ps) -> str:
     return ", ".join(f"{x:.2g}" for x in ps) if len(ps) else "–"
 
 
+SINGLE_PAIR = "no verdict yet (1 pair)"
+
+
 def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
-    """The verdict with what it rests on: the margin for 'equivalent', the rise for 'not converged'."""
+    """The one wording of a cell's verdict, used by every table and sentence of the book (report card,
+    experiment chapters, controls), so that a reader meets the same phrase everywhere. It names what the
+    verdict rests on: the margin for 'equivalent', the baseline's late rise for 'not converged', and
+    the missing interval for a single seed pair."""
+    if row.n_pairs < 2:
+        return SINGLE_PAIR
     if row.verdict == "equivalent":
         return f"equivalent (within ±{margin_pp:g} pp)"
-    if row.verdict.startswith("not converged") and np.isfinite(row.val_rise_pp):
-        return f"{row.verdict} (baseline val. acc. +{row.val_rise_pp:.2f} pp in the last 2 epochs)"
-    return row.verdict
+    if str(row.verdict).startswith("not converged") and np.isfinite(row.val_rise_pp):
+        return (f"not converged at this budget: baseline val. acc. {signed(float(row.val_rise_pp))} pp "
+                f"over its last 2 epochs")
+    return str(row.verdict)
 
 
 FORMAT_COLUMNS = ["dataset", "backbone", "MSVP variant", "pairs", "Δ test acc, t-interval (seeds)",
@@ -115,9 +124,6 @@ def judged(p: pd.DataFrame) -> pd.DataFrame:
         return p
     se = np.sqrt(p.var_t.astype(float) + p.var_z.astype(float))
     return p[~p.converged.eq(False).to_numpy() & np.isfinite(se.to_numpy())]
-
-
-SINGLE_PAIR = "no verdict yet (1 pair)"
 
 
 def verdict_counts(p: pd.DataFrame) -> str:
@@ -408,9 +414,8 @@ def _ungated_cells(p: pd.DataFrame, margin_pp: float) -> tuple[pd.DataFrame, lis
     each cell the gate had stopped."""
     gated = p.converged.eq(False).to_numpy()
     q = add_verdicts(p.assign(converged=True))
-    label = lambda r: SINGLE_PAIR if r.n_pairs < 2 else verdict_label(r, margin_pp)  # noqa: E731
     return q, [f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} ({VARIANTS[r.treatment].fusion}) "
-               f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{label(r)}*" for r in q[gated].itertuples()]
+               f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{verdict_label(r, margin_pp)}*" for r in q[gated].itertuples()]
 
 
 def gate_sensitivity(p: pd.DataFrame, margin_pp: float = MARGIN_PP, others=()) -> str:

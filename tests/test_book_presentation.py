@@ -116,7 +116,7 @@ def test_results_table_with_runs():
     t = book.results_table("cpu", runs(), links=False)
     row = t[t["data set · backbone"] == "MNIST · CNN"].iloc[0]
     assert "±" in row["baseline (%)"] and "3 pairs" in row["MSVP − baseline (pp), 95 % CI"]
-    assert row["verdict"] in ("improves", "equivalent (±0.5 pp)", "inconclusive")
+    assert row["verdict"] in ("improves", "equivalent (within ±0.5 pp)", "inconclusive")
     concat = t.iloc[list(t.index).index(row.name) + 1]
     assert concat["MSVP fusion"] == "concat" and concat["MSVP (%)"] == "not run yet"
 
@@ -134,7 +134,7 @@ def test_effect_sentence_follows_the_rules():
     assert "not converged at this budget" in gated and "Verdict" not in gated and "+1.20" in gated
     single = book.effect_sentence(row(n_pairs=1, lo_pp=math.nan, hi_pp=math.nan), "x")
     assert "no verdict" in single
-    assert book.verdict_text(row(n_pairs=1)) == "no verdict (1 pair)"
+    assert book.verdict_text(row(n_pairs=1)) == report.SINGLE_PAIR == "no verdict yet (1 pair)"
 
 
 def test_config_table_covers_every_setting():
@@ -274,3 +274,15 @@ def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, 
     monkeypatch.setattr(book, "current_records", lambda profile, root: (recs, None))
     table, _ = book.verify_table(tmp_path / "verify" / "cpu.json")
     assert table["seed spread now (pp)"][0] == "0.10"
+
+
+def test_one_wording_of_a_verdict_across_the_book():
+    """The report card, the experiment chapters and the controls chapter word a verdict alike: one helper."""
+    from msvp import controls
+
+    assert book.verdict_text is report.verdict_label is controls.verdict_text
+    assert report.verdict_label(row(verdict="equivalent")) == "equivalent (within ±0.5 pp)"
+    gated = report.verdict_label(row(verdict="not converged at this budget", converged=False, val_rise_pp=1.644))
+    assert gated == "not converged at this budget: baseline val. acc. +1.64 pp over its last 2 epochs"
+    assert report.verdict_label(row(verdict="improves", n_pairs=1)) == report.SINGLE_PAIR
+    assert controls.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"

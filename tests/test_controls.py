@@ -14,7 +14,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from msvp import controls  # noqa: E402
+from msvp import controls, report  # noqa: E402
 from msvp.grid import get_profile  # noqa: E402
 from msvp.results import load  # noqa: E402
 from msvp.stats import PAIRED_COLUMNS  # noqa: E402
@@ -158,7 +158,7 @@ def test_one_seed_gives_no_interval_and_no_verdict(columns):
     shown = controls.format_family(fam)
     assert not shown.isna().any().any()
     assert set(shown.interval) == {"none for a single seed pair"} and set(shown["p (Holm)"]) == {"–"}
-    assert set(shown.verdict) == {"no verdict (1 seed pair)"}
+    assert set(shown.verdict) == {report.SINGLE_PAIR}
     assert f"{len(fam)} with a single seed pair are shown but not tested" in controls.family_markdown(fam)
     assert "n = 1, no interval" in shown["Δ test accuracy [95 % interval]"].iloc[0]
     assert controls.cell_answer(df, fam, "fashion_mnist", "cnn").verdict == controls.INCONCLUSIVE
