@@ -141,10 +141,7 @@ def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="da
         record.update(status="diverged", error=str(e), history=history,
                       environment=environment.describe(parts.device, precision=parts.precision,
                                                        memory_format=parts.memory_format))
-        if out_path:
-            write_atomic(out_path, environment.to_json(record))
-        if ckpt:
-            ckpt.unlink(missing_ok=True)
+        _write_final(record, out_path, ckpt)
         raise
     last = evaluate(parts, parts.test)
     record.update(final_metrics(parts, last, best, config.epochs))
@@ -158,11 +155,17 @@ def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="da
                   if parts.model.prompt else {},
                   environment=environment.describe(parts.device, precision=parts.precision,
                                                    memory_format=parts.memory_format))
+    _write_final(record, out_path, ckpt)
+    return record
+
+
+def _write_final(record: dict, out_path, ckpt) -> None:
+    """Write a finished (or diverged) run's record, then drop its checkpoint: in this order, so that a
+    run stopped between the two steps still has its result, and the stale checkpoint is only ignored."""
     if out_path:
         write_atomic(out_path, environment.to_json(record))
     if ckpt:
         ckpt.unlink(missing_ok=True)
-    return record
 
 
 def explanations(parts: RunParts, config: RunConfig) -> dict:
