@@ -100,7 +100,8 @@ ch.curves()
 # %% [markdown]
 # ## Confusion matrices (seed 0)
 #
-# Cats against dogs, and the vehicles among themselves, are where CIFAR-10 models usually err.
+# Which classes each model mistakes for which, over the whole test set: the line under the matrices
+# names the largest confusions.
 
 # %% tags=["remove-input"]
 ch.confusions()

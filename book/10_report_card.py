@@ -58,8 +58,8 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
 #   (a random-effects mean, so cells that disagree widen the interval). Supported if its interval lies
 #   above zero; not supported if it lies below zero or is shown equivalent to zero within ±0.5 pp
 #   (a TOST test, which reads the 90 % interval; with few seeds that interval is much narrower than the
-#   95 % one shown, so the table prints it wherever it decided; per cell, Holm's correction widens it
-#   again); inconclusive otherwise. The per-cell
+#   95 % one shown, so the claims table prints it beside a pooled gain it decided); inconclusive
+#   otherwise. The per-cell
 #   verdicts are listed beside it, and one cell that hurts does not veto the claim on its own.
 # - **Fewer than 0.02 % parameters.** Supported if the measured add/full prompt stays below 0.02 % of
 #   the backbone on every backbone and input shape.
@@ -82,9 +82,8 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
 # 2. **Two intervals.** The *t-interval* uses the per-seed differences only. The *seed × image*
 #    interval adds the noise of the test images all seeds share (a bootstrap over test images), so it
 #    does not treat the 10,000 test images as the whole world; it is the verdict's interval wherever
-#    every run stored its per-image results. With two or three seeds the seed part dominates (its t
-#    quantile on 1 or 2 degrees of freedom is 12.7 or 4.3), so the two intervals often agree to the
-#    digits shown.
+#    every run stored its per-image results. With two to five seeds the seed part dominates (its t
+#    quantile on 1 to 4 degrees of freedom is 12.7 to 2.8), so the two intervals are often close.
 # 3. **McNemar per seed.** For one seed, among the images exactly one model gets right, is each model
 #    equally likely to be the one? Shown as a diagnostic: it sees test-image noise, not seed noise.
 # 4. **Convergence gate.** If the baseline's mean validation accuracy still rose by more than
@@ -95,7 +94,8 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
 # 5. **Holm.** The p-values of all cells of one claim (or of one ablation) are corrected together,
 #    so that testing many cells does not manufacture a significant one.
 # 6. **Verdict.** *Improves* or *hurts* when the Holm-adjusted p is below 0.05; else *equivalent*
-#    when the Holm-adjusted TOST test puts the difference within ±0.5 pp; else *inconclusive*. A cell
+#    when the Holm-adjusted TOST test puts the difference within ±0.5 pp (its p is printed beside the
+#    verdict, since the 95 % interval shown may reach past the margin); else *inconclusive*. A cell
 #    with fewer than two paired seeds gets no verdict. The margin was fixed before any run, since a
 #    margin fitted to the same data would bias the test; the line below the rules table sets it
 #    beside the measured seed-to-seed spread and error of each baseline.

@@ -22,8 +22,8 @@
 # initialisation as the baseline and MSVP.
 #
 # **What you will learn**
-# - the four controls, what they add to the image, and what they cost in parameters (formula
-#   checked against built models);
+# - the four controls (three new prompts, and the global-only prompt of the scale ablation), what
+#   they add to the image, and what they cost in parameters (formula checked against built models);
 # - why a full-resolution prompt can express everything an additive MSVP prompt can;
 # - each control against the baseline and against MSVP (add fusion, full scales), paired by seed,
 #   with intervals and verdicts;
@@ -64,8 +64,8 @@ for line in controls.provenance(df, PROFILE) + [skipped_line(df)]:
 # - **pad prompt** — a learned frame, one pixel wide, added at the image border and zero inside: the
 #   padding prompt of earlier visual-prompting work {cite}`bahng2022visual`. It has a third to a half
 #   more parameters than MSVP (the table below) but cannot touch the image's interior.
-# - **full-resolution prompt** — one learned value per pixel and channel, added to the image: ten to
-#   thirteen times MSVP's parameters, and no structure at all.
+# - **full-resolution prompt** — one learned value per pixel and channel, added to the image: about 10
+#   (grey) to 13 (colour) times MSVP's parameters, and no structure at all.
 # - **global-only prompt** — MSVP's coarsest map alone: one constant per channel. It is the cheapest
 #   input bias there is (it comes from the [scale ablation](06_scale_ablation.ipynb) runs).
 # - **frozen random prompt** — MSVP add/full with its three maps kept at their random initial values.
@@ -170,6 +170,10 @@ md(controls.answers_markdown(answers, PROFILE))
 #   position embedding ([chapter 10](10_report_card.ipynb)), so every additive control there is the
 #   same function class as the baseline.
 # - Three seeds give wide seed intervals; a verdict of *inconclusive* says the runs cannot tell,
-#   not that the arms are equal. Only *equivalent* says that.
+#   not that the arms are equal. Only *equivalent* rules out a difference larger than 0.5 pp.
 # - All prompts start at N(0, 1) × 0.01 and share the optimiser settings of the official code,
 #   including weight decay on the prompts; a control could behave differently with its own tuning.
+# - The frozen prompt keeps that start: a perturbation of about 1 % of a normalised pixel's spread,
+#   close to no prompt at all. A frozen prompt that matches MSVP therefore says the learned maps did
+#   no better than a near-zero input bias; it separates learning from perturbing only where MSVP
+#   itself gains on the baseline.

@@ -364,6 +364,17 @@ def interim_note(profile: str, paired: pd.DataFrame) -> str:
             f"the remaining runs finish.")
 
 
+def pooled_basis(judged: pd.DataFrame) -> str:
+    """' The pooled gain rests on 10 seed pairs (20 runs) on MNIST and Fashion-MNIST.': the runs the
+    claim actually uses, which are far fewer than the profile's finished runs (ablation, controls,
+    concat and gated cells do not enter it)."""
+    if judged.empty:
+        return ""
+    n = int(judged.n_pairs.sum())
+    where = " and ".join(DATASETS[d].title for d in DATASET_ORDER if d in set(judged.dataset))
+    return f" The pooled gain rests on {plural(n, 'seed pair')} ({2 * n} runs) of MSVP add/full and the baseline on {where}."
+
+
 def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     """The answer first: status, the results table, the headline figure and the accuracy claim."""
     setup_plots()
@@ -375,7 +386,8 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
                if verdict in report.CLAIM_MEANING else "")
     md(f"**The accuracy claim so far: *{verdict}*.**{meaning} {detail[:1].upper()}{detail[1:]}. "
-       f"This rests on {plural(done, 'finished run')} of the {len(states):,} that the `{profile}` profile plans."
+       + pooled_basis(report.judged(paired))
+       + f" {done:,} of the {len(states):,} runs that the `{profile}` profile plans are finished."
        + interim_note(profile, paired))
     table(results_table(profile, df))
     md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
@@ -454,12 +466,14 @@ class ExperimentChapter:
         md("\n\n".join(s for s in out if s))
 
     def _checkpoint_sentence(self) -> str:
-        d = self.df.dropna(subset=["best_epoch"])
+        # the runs of the accuracy table below (its arms), not the ablation and control runs of this data set
+        d = self.df[self.df.variant.isin(MAIN_VARIANTS)].dropna(subset=["best_epoch"])
         if d.empty:
             return ""
         last = d.best_epoch.astype(int) == d.epochs.astype(int)
         same = (d.test_acc.astype(float) == d.test_acc_best_val.astype(float))
-        s = (f"**Best-validation checkpoint.** In {int(last.sum())} of {len(d)} runs the best clean validation "
+        s = (f"**Best-validation checkpoint.** In {int(last.sum())} of the {len(d)} runs of the table below the best "
+             f"clean validation "
              f"accuracy came at the last epoch, so the *best-validation* column reports the very same model as "
              f"the *last-epoch* column")
         if last.all():
@@ -487,7 +501,7 @@ class ExperimentChapter:
             if self.dataset not in errs or not others:
                 continue
             rank = sorted(errs, key=errs.get).index(self.dataset)
-            level = ["the easiest", "the second easiest", "the hardest"][min(rank, 2)] if len(errs) == 3 else (
+            level = ["the easiest", "the middle one", "the hardest"][min(rank, 2)] if len(errs) == 3 else (
                 "the easier" if rank == 0 else "the harder")
             parts = []
             for d in [x for x in DATASET_ORDER if x in errs]:
@@ -1211,9 +1225,12 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
         "seed spread now (pp)": [f"{x:.2f}" if x is not None else "–" for x in spread],
         "time": [duration(x) for x in df.wall_time_s]})
     same = df[df.same_provenance.astype(bool)]
+    k, n = int(same.bit_identical.astype(bool).sum()), len(same)
+    alike = f"all {n}" if n == len(df) else f"{n} of them"
+    which = ("it" if n == 1 else f"all {k}") if k == n else f"{k} of these {n}"
     summary = (f"{plural(len(df), 'run')} re-trained on {', '.join(sorted(set(df.fresh_hardware.astype(str))))}; "
-               f"{int(same.bit_identical.astype(bool).sum())} of the {len(same)} with the committed run's code, "
-               f"hardware and threads are bit-identical (history and every test prediction)")
+               f"{alike} had the committed run's training code, hardware and thread count, and {which} came out "
+               f"bit-identical (history and every test prediction)")
     if not all(current):
         summary += f"; {len(df) - sum(current)} of the re-trained runs are no longer the committed ones"
     return out, f"profile `{head.get('profile')}`, run on {head.get('date')}: {summary}"

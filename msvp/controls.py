@@ -539,14 +539,15 @@ def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str
             answer = f"inconclusive — {why}. More seeds would narrow the intervals."
     if missing[0]:
         answer += f" ({missing[0]} of the {missing[1]} runs planned for this cell have no result yet.)"
-    lines.append(f"- **Answer: {answer}**")
+    # the answer first, then the evidence it rests on
+    head = [f"- **Answer: {answer}**"]
     if "control-frozen" in vs_ref and not gate_failed(ref):
         fr = vs_ref["control-frozen"][1]
         learn = {"hurts": "learning the maps matters", "equivalent": "learning the maps adds nothing measurable",
                  "improves": "the random maps beat the learned ones"}.get(fr.verdict, "whether learning matters is open")
-        lines.append(f"- Same structure, no learning: frozen random prompt − MSVP = {short_interval(fr)}; it "
-                     f"{against_reference(fr)}, so {learn}.")
-    return Answer(dataset, backbone, verdict, "\n".join(lines))
+        head.append(f"- Same structure, no learning: frozen random prompt − MSVP = {short_interval(fr)}; it "
+                    f"{against_reference(fr)}, so {learn}.")
+    return Answer(dataset, backbone, verdict, "\n".join(lines[:1] + head + lines[1:]))
 
 
 def answers(df: pd.DataFrame, fam: pd.DataFrame, profile: str | None = None) -> list[Answer]:

@@ -94,7 +94,9 @@ def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
     if row.n_pairs < 2:
         return SINGLE_PAIR
     if row.verdict == "equivalent":
-        return f"equivalent (within ±{margin_pp:g} pp)"
+        # the Holm-adjusted TOST p decided it: shown, since the 95 % interval beside it may reach past ±m
+        p_tost = float(getattr(row, "p_tost_holm", np.nan))
+        return f"equivalent (within ±{margin_pp:g} pp" + (f", TOST p = {p_tost:.2g})" if np.isfinite(p_tost) else ")")
     if str(row.verdict).startswith("not converged") and np.isfinite(row.val_rise_pp):
         return (f"not converged at this budget: baseline val. acc. {signed(float(row.val_rise_pp))} pp "
                 f"over its last 2 epochs")
@@ -196,7 +198,7 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
     if pool.k == 1:
         how = f"the one cell of {len(p)} whose baseline converged and that has ≥ 2 pairs"
     else:
-        weak = ", barely estimable from 2 cells" if pool.k == 2 else ""
+        weak = ", which 2 cells can barely estimate" if pool.k == 2 else ""
         how = (f"random effects over the {pool.k} of {len(p)} cells whose baseline converged and that have "
                f"≥ 2 pairs; between-cell SD {np.sqrt(pool.tau2):.2f} pp{weak}")
     text = (f"pooled gain {fmt_estimate(pool.estimate)}: {how}"
@@ -273,7 +275,7 @@ def claim_compute(compute: pd.DataFrame, flops_tol_pct: float = 1.0) -> tuple[st
     pct, added, backbone, shape = max(rows)
     text = (f"MSVP (add fusion) adds at most {added:,.0f} FLOPs per image = {pct:.3f} % of the backbone's conv/matmul FLOPs "
             f"({backbone}, {shape}; counted: bilinear upsampling, mean of the maps, add); "
-            f"the FLOP counter, blind to these ops, reads at most {add.flops_overhead_pct.max():.3f} %")
+            f"PyTorch's FLOP counter does not count these operations and reports at most {add.flops_overhead_pct.max():.3f} %")
     lat = add.latency_ratio.dropna()
     if not lat.empty:
         text += f"; forward latency ratio MSVP add/baseline {lat.min():.3f}–{lat.max():.3f} (CPU, median)"

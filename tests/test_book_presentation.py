@@ -116,7 +116,7 @@ def test_results_table_with_runs():
     t = book.results_table("cpu", runs(), links=False)
     row = t[t["data set · backbone"] == "MNIST · CNN"].iloc[0]
     assert "±" in row["baseline (%)"] and "3 pairs" in row["MSVP − baseline (pp), 95 % CI"]
-    assert row["verdict"] in ("improves", "equivalent (within ±0.5 pp)", "inconclusive")
+    assert row["verdict"].split(" (")[0] in ("improves", "equivalent", "inconclusive")
     concat = t.iloc[list(t.index).index(row.name) + 1]
     assert concat["MSVP fusion"] == "concat" and concat["MSVP (%)"] == "not run yet"
 
@@ -183,7 +183,8 @@ def test_verify_table_reads_the_report(tmp_path):
     (tmp_path / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-29", "rows": [row, other]}))
     table, when = book.verify_table(tmp_path / "cpu.json")
     assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread now (pp)"][0] == "–"
-    assert "2 runs re-trained on cpu x, gpu y; 1 of the 1 with the committed run's code" in when
+    assert ("2 runs re-trained on cpu x, gpu y; 1 of them had the committed run's training code, hardware and "
+            "thread count, and it came out bit-identical") in when
     # tmp_path holds no committed runs, so the report speaks of runs that are gone
     assert "2 of the re-trained runs are no longer the committed ones" in when
     assert table.outcome[0] == "bit-identical (the committed run has since been replaced: run `make verify` again)"
@@ -286,3 +287,27 @@ def test_one_wording_of_a_verdict_across_the_book():
     assert gated == "not converged at this budget: baseline val. acc. +1.64 pp over its last 2 epochs"
     assert report.verdict_label(row(verdict="improves", n_pairs=1)) == report.SINGLE_PAIR
     assert controls.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"
+
+
+def test_checkpoint_sentence_counts_the_runs_of_its_table():
+    """The chapter's table shows the main arms only; its sentence must not count ablation or control runs."""
+    runs = pd.DataFrame({"variant": ["baseline", "msvp-add-full", "control-pad", "msvp-add-global"],
+                         "best_epoch": [10, 10, 8, 9], "epochs": [10] * 4,
+                         "test_acc": [0.9, 0.91, 0.9, 0.9], "test_acc_best_val": [0.9, 0.91, 0.89, 0.9]})
+    chapter = book.ExperimentChapter.__new__(book.ExperimentChapter)
+    chapter.df = runs
+    s = chapter._checkpoint_sentence()
+    assert "In 2 of the 2 runs of the table below" in s and "earlier" not in s
+
+
+def test_equivalent_shows_the_test_that_decided_it():
+    """Beside a 95 % interval that may reach past ±0.5 pp, 'equivalent' names the Holm-adjusted TOST p."""
+    assert report.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123)) == \
+        "equivalent (within ±0.5 pp, TOST p = 0.012)"
+
+
+def test_front_page_names_the_runs_the_pooled_gain_rests_on():
+    judged = pd.DataFrame({"dataset": ["fashion_mnist", "mnist"], "n_pairs": [5, 4]})
+    assert book.pooled_basis(judged) == (" The pooled gain rests on 9 seed pairs (18 runs) of MSVP add/full and "
+                                         "the baseline on MNIST and Fashion-MNIST.")
+    assert book.pooled_basis(judged.iloc[:0]) == ""

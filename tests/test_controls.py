@@ -98,6 +98,8 @@ def test_family_any_bias(columns):
     assert "pad prompt − MSVP = +0.00 [+0.00, +0.00] pp: it matches MSVP within ±0.5 pp" in a.text
     assert "54,000 training images" in a.text
     assert "frozen random prompt − MSVP = −2.00 [" in a.text
+    # the answer comes first, right under the cell's line, before the evidence it rests on
+    assert a.text.splitlines()[1].startswith("- **Answer: no") and a.text.index("Answer") < a.text.index("gain is")
     assert "it falls short of MSVP, so learning the maps matters" in a.text
 
 
