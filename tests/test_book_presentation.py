@@ -311,3 +311,17 @@ def test_front_page_names_the_runs_the_pooled_gain_rests_on():
     assert book.pooled_basis(judged) == (" The pooled gain rests on 9 seed pairs (18 runs) of MSVP add/full and "
                                          "the baseline on MNIST and Fashion-MNIST.")
     assert book.pooled_basis(judged.iloc[:0]) == ""
+
+
+def test_confusion_shift_compares_all_paired_seeds():
+    """Baseline confuses class 0 → 1 in 20 % of class 0; MSVP lowers it on both seeds (10 and 15 %)."""
+    def rec(variant, seed, c01):
+        m = [[100 - c01, c01], [5, 95]]
+        return {"variant": variant, "config": {"seed": seed}, "confusion": m}
+    recs = [rec("baseline", 0, 20), rec("baseline", 1, 20), rec("msvp-add-full", 0, 10), rec("msvp-add-full", 1, 15),
+            rec("msvp-add-full", 2, 0)]   # seed 2 has no baseline: left out
+    s = book.confusion_shift(recs, ["a", "b"], top=1)
+    assert "mean over the 2 seeds both arms ran" in s
+    assert "a → b 20.0 % → 12.5 % (−7.50 pp; per seed −10.00 to −5.00)" in s
+    assert "every seed moves the same way" in s and "one time in 2 for each" in s
+    assert book.confusion_shift(recs[:1] + recs[2:3], ["a", "b"]) == ""   # one paired seed: nothing to say
