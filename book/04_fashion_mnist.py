@@ -98,7 +98,8 @@ ch.curves()
 # %% [markdown]
 # ## Confusion matrices (seed 0)
 #
-# Shirts, T-shirts, pullovers and coats carry most errors; does MSVP move any of them?
+# Which garments carry most errors, and does MSVP move any of them? The figure shows seed 0; the
+# sentence under it answers over every paired seed.
 
 # %% tags=["remove-input"]
 ch.confusions()

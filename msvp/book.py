@@ -646,7 +646,8 @@ class ExperimentChapter:
             md(f"Largest absolute value per map (normalised input units): {spread}; the maps started with a "
                f"standard deviation of {init:g}. The images span {_input_range(self.dataset)} in these units, so "
                f"the largest map value is {share:.0%} of that span. The upsampled maps are averaged, and their mean "
-               f"is added to every image alike: one fixed pattern, not a function of the input.")
+               f"is added to every image alike: one fixed pattern, not a function of the input. "
+               + prompt_growth(maps, init))
             shown = True
         if not shown:
             md("No MSVP add/full run with seed 0 yet.")
@@ -665,13 +666,45 @@ class ExperimentChapter:
             right = "; ".join(f"{k} {sum(p == y for p, y in zip(r['explanations']['pred'], r['explanations']['labels']))}"
                               f" of {len(r['explanations']['labels'])} right" for k, r in pair.items())
             md(f"On these example images: {right}. ✓ marks an image the model got right, ✗ names its wrong "
-               f"prediction.")
+               f"prediction. " + map_agreement(pair))
             shown = True
         md("The first row of each block shows the first test image of each class; the rows below overlay each "
            "model's map (Grad-CAM on the last convolutional stage for the CNN and ResNet-18 "
            "{cite}`selvaraju2017gradcam`; attention rollout for the ViT {cite}`abnar2020rollout`). Similar maps "
            "mean the prompt did not move the model's evidence."
            if shown else "No saliency maps yet (they are computed for seed 0 when a run finishes).")
+
+
+def prompt_growth(maps: dict, init_std: float) -> str:
+    """Which map learned most: each map's largest |value| in units of its starting standard deviation,
+    beside the median largest |value| its random start alone gives (the median of the maximum of n
+    |N(0, 1)| draws, n = the map's size), so that a map near its start is seen to have learned little."""
+    from scipy.stats import norm
+
+    parts, growth = [], {}
+    for k, v in maps.items():
+        growth[k] = float(np.abs(v).max()) / init_std
+        start = float(norm.ppf((1 + 0.5 ** (1 / np.size(v))) / 2))
+        parts.append(f"{k} {growth[k]:.1f}× (about {start:.1f}× at a random start)")
+    top = max(growth, key=growth.get)
+    return (f"In units of that starting standard deviation the largest values are {'; '.join(parts)}: "
+            f"the {top} map moved most.")
+
+
+def map_agreement(pair: dict) -> str:
+    """How alike the two models' saliency maps are on the same images: the mean Pearson correlation
+    over the example images, so that 'similar maps' is a number, not an impression."""
+    maps = [np.asarray(r["explanations"]["maps"], float) for r in pair.values()]
+    if len(maps) != 2 or maps[0].shape != maps[1].shape:
+        return ""
+    a, b = (m.reshape(len(m), -1) for m in maps)
+    rs = [np.corrcoef(x, y)[0, 1] for x, y in zip(a, b) if x.std() > 0 and y.std() > 0]
+    if not rs:
+        return ""
+    names = " and ".join(pair)
+    r = lambda x: f"{x:.2f}".replace("-", "−")  # noqa: E731 - the book's typographic minus
+    return (f"The {names} maps correlate at r = {r(np.mean(rs))} on average over these {len(rs)} images "
+            f"(range {r(min(rs))} to {r(max(rs))}; 1 means the same map).")
 
 
 def _sd(x: pd.Series):

@@ -325,3 +325,20 @@ def test_confusion_shift_compares_all_paired_seeds():
     assert "a → b 20.0 % → 12.5 % (−7.50 pp; per seed −10.00 to −5.00)" in s
     assert "every seed moves the same way" in s and "one time in 2 for each" in s
     assert book.confusion_shift(recs[:1] + recs[2:3], ["a", "b"]) == ""   # one paired seed: nothing to say
+
+
+def test_prompt_growth_names_the_map_that_moved_most():
+    maps = {"global": np.array([[[0.2]]]), "local": np.full((1, 8, 8), 0.01)}
+    s = book.prompt_growth(maps, 0.01)
+    # the median largest |N(0, 1)| of one draw is 0.67, of 64 draws 2.6
+    assert "global 20.0× (about 0.7× at a random start); local 1.0× (about 2.6× at a random start)" in s
+    assert s.endswith("the global map moved most.")
+
+
+def test_map_agreement_is_a_correlation():
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 4, 4))
+    same = {"baseline": {"explanations": {"maps": a.tolist()}}, "MSVP": {"explanations": {"maps": a.tolist()}}}
+    assert "correlate at r = 1.00 on average over these 3 images" in book.map_agreement(same)
+    flipped = {"baseline": same["baseline"], "MSVP": {"explanations": {"maps": (-a).tolist()}}}
+    assert "r = −1.00" in book.map_agreement(flipped)
