@@ -375,6 +375,24 @@ def pooled_basis(judged: pd.DataFrame) -> str:
     return f" The pooled gain rests on {plural(n, 'seed pair')} ({2 * n} runs) of MSVP add/full and the baseline on {where}."
 
 
+def ceiling_note(df: pd.DataFrame, judged: pd.DataFrame) -> str:
+    """Where a pooled cell's baseline errs on fewer test images than the equivalence margin, no gain
+    can reach the margin there, so that cell's *equivalent* is almost given: said beside the headline,
+    since such a cell pulls the pooled gain towards 'equivalent to 0'."""
+    cells = []
+    for r in judged.itertuples():
+        base = df[(df.dataset == r.dataset) & (df.backbone == r.backbone) & (df.variant == "baseline")]
+        err = 100 * (1 - base.test_acc.astype(float).mean()) if len(base) else math.nan
+        if err < MARGIN_PP:
+            cells.append(f"{cell_name(r.dataset, r.backbone)} ({err:.2f} %)")
+    if not cells:
+        return ""
+    one = len(cells) == 1
+    return (f" On {' and '.join(cells)} the baseline errs on fewer test images than the ±{MARGIN_PP:g} pp margin, "
+            f"so no gain there can reach the margin: *equivalent* there mainly says that MSVP does no harm, and "
+            f"the pooled gain includes {'that cell' if one else 'those cells'}.")
+
+
 def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     """The answer first: status, the results table, the headline figure and the accuracy claim."""
     setup_plots()
@@ -386,7 +404,7 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
                if verdict in report.CLAIM_MEANING else "")
     md(f"**The accuracy claim so far: *{verdict}*.**{meaning} {detail[:1].upper()}{detail[1:]}. "
-       + pooled_basis(report.judged(paired))
+       + pooled_basis(report.judged(paired)) + ceiling_note(df, report.judged(paired))
        + f" {done:,} of the {len(states):,} runs that the `{profile}` profile plans are finished."
        + interim_note(profile, paired))
     table(results_table(profile, df))

@@ -342,3 +342,13 @@ def test_map_agreement_is_a_correlation():
     assert "correlate at r = 1.00 on average over these 3 images" in book.map_agreement(same)
     flipped = {"baseline": same["baseline"], "MSVP": {"explanations": {"maps": (-a).tolist()}}}
     assert "r = −1.00" in book.map_agreement(flipped)
+
+
+def test_ceiling_note_names_cells_whose_error_is_below_the_margin():
+    df = pd.DataFrame({"dataset": ["mnist", "mnist", "fashion_mnist"], "backbone": ["cnn"] * 3,
+                       "variant": ["baseline", "msvp-add-full", "baseline"], "test_acc": [0.9961, 0.99, 0.925]})
+    judged = pd.DataFrame({"dataset": ["mnist", "fashion_mnist"], "backbone": ["cnn", "cnn"]})
+    note = book.ceiling_note(df, judged)
+    assert note.startswith(" On MNIST · CNN (0.39 %) the baseline errs on fewer test images than the ±0.5 pp margin")
+    assert "Fashion" not in note and "includes that cell" in note
+    assert book.ceiling_note(df, judged[judged.dataset == "fashion_mnist"]) == ""
