@@ -403,10 +403,14 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     verdict, detail = report.claim_accuracy(paired)
     meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
                if verdict in report.CLAIM_MEANING else "")
-    md(f"**The accuracy claim so far: *{verdict}*.**{meaning} {detail[:1].upper()}{detail[1:]}. "
-       + pooled_basis(report.judged(paired)) + ceiling_note(df, report.judged(paired))
-       + f" {done:,} of the {len(states):,} runs that the `{profile}` profile plans are finished."
-       + interim_note(profile, paired))
+    interim = interim_note(profile, paired)
+    basis = (pooled_basis(report.judged(paired)) + ceiling_note(df, report.judged(paired))).strip()
+    # the verdict and its meaning first, then one short line each: evidence, basis, completeness
+    md(f"**The accuracy claim{' so far' if interim else ''}: *{verdict}*.**{meaning}\n\n"
+       f"- **Evidence.** {detail[:1].upper()}{detail[1:]}.\n"
+       + (f"- **Basis.** {basis}\n" if basis else "")
+       + f"- **Runs.** {done:,} of the {len(states):,} runs that the `{profile}` profile plans are finished."
+       + interim)
     table(results_table(profile, df))
     md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
        f"epoch (the paper's metric). **MSVP − baseline**: the mean paired difference in percentage points "
