@@ -84,7 +84,7 @@ x = load_dataset("mnist", DATA_ROOT).x_test[:1].float() / 255
 x = (x - spec.mean[0]) / spec.std[0]
 with torch.no_grad():
     y = demo(x)
-title = "Add fusion on the first MNIST test image (unit-scale demo prompt)"
+title = "Add fusion on the first MNIST test image (unit-scale prompt)"
 book.figure(viz.plot_add_fusion(x[0, 0], y[0, 0], title))
 
 # %% [markdown]
@@ -106,13 +106,14 @@ from msvp import FUSIONS, PROMPT_SIZES, SCALE_SETS, count_params
 rows = []
 for c in (1, 3):
     for scales in SCALE_SETS:
-        maps = " + ".join(f"{PROMPT_SIZES[s]}²" for s in SCALE_SETS[scales])
+        sizes = [f"{PROMPT_SIZES[s]}²" for s in SCALE_SETS[scales]]
+        maps = " + ".join(sizes)
         counts = {}
         for f in FUSIONS:
             prompt = MultiScalePrompt(c, scales=scales, fusion=f)
             counts[f"{f} (params)"] = count_params(prompt)
-        rows.append({"channels": c, "scales": scales, "maps per channel": maps,
-                     **counts})
+        rows.append({"channels": c, "scales": scales,
+                     "maps per channel": maps, **counts})
 book.table(pd.DataFrame(rows))
 
 # %% [markdown]

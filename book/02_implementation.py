@@ -56,7 +56,7 @@ import torch
 from msvp import FUSIONS, MultiScalePrompt, book, build_model
 from msvp.viz import backbone_title
 
-_ = torch.manual_seed(0)   # the random inputs below: same numbers on every run
+_ = torch.manual_seed(0)   # the random inputs below: same on every run
 
 # %% [markdown]
 # ## Shapes and gradients for every combination
@@ -72,14 +72,16 @@ combos = [("full", f) for f in FUSIONS]
 combos += [("global", "add"), ("global+mid", "add")]
 rows = []
 for backbone in ("cnn", "resnet18", "vit"):
-    for dataset, shape in (("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32))):
+    shapes = (("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32)))
+    for dataset, shape in shapes:
         finite, no_grad = True, 0
         for scales, fusion in combos:
-            m = build_model(backbone, dataset, prompt=scales, fusion=fusion,
-                            seed=0).train()
+            m = build_model(backbone, dataset, prompt=scales,
+                            fusion=fusion, seed=0).train()
             out = m(torch.randn(2, *shape))
             out.square().mean().backward()
-            finite &= bool(torch.isfinite(out).all()) and out.shape == (2, 10)
+            finite &= (bool(torch.isfinite(out).all())
+                       and out.shape == (2, 10))
             no_grad += sum(p.grad is None or not p.grad.abs().sum() > 0
                            for p in m.parameters())
         rows.append({"backbone": backbone_title(backbone),
@@ -109,14 +111,18 @@ with torch.no_grad():
         p.zero_()
 g = MultiScalePrompt(3, scales="global", fusion="add")
 full = MultiScalePrompt(1, scales="full")
+pairs = zip(full.prompt_maps((28, 28)), full.prompts.values())
 err = max(np.abs(m[0, 0].detach().numpy()
-                 - book.bilinear_reference(p[0, 0].detach().numpy(), 28)).max()
-          for m, p in zip(full.prompt_maps((28, 28)), full.prompts.values()))
+                 - book.bilinear_reference(p[0, 0].detach().numpy(), 28)
+                 ).max()
+          for m, p in pairs)
 oracles = {
     "zero prompt + add is the identity": torch.equal(zero(x), x),
     "global prompt adds one constant per channel":
-        torch.allclose(g(x) - x, g.prompts["global"].expand_as(x), atol=1e-6),
-    "upsampling equals the hand computation (max error < 1e-6)": err < 1e-6,
+        torch.allclose(g(x) - x, g.prompts["global"].expand_as(x),
+                       atol=1e-6),
+    "upsampling equals the hand computation (max error < 1e-6)":
+        err < 1e-6,
 }
 holds = [book.check_mark(v) for v in oracles.values()]
 book.table(pd.DataFrame({"check": list(oracles), "holds": holds}))
@@ -136,11 +142,13 @@ for backbone in ("cnn", "resnet18", "vit"):
     base = build_model(backbone, "cifar10", seed=3).backbone.state_dict()
     same = True
     for f in FUSIONS:
-        m = build_model(backbone, "cifar10", prompt="full", fusion=f, seed=3)
+        m = build_model(backbone, "cifar10", prompt="full", fusion=f,
+                        seed=3)
         same &= all(torch.equal(base[k], v)
                     for k, v in m.backbone.state_dict().items())
     rows.append({"backbone": backbone_title(backbone),
-                 "same as MSVP add, concat, gated": book.check_mark(same)})
+                 "same as MSVP add, concat, gated":
+                     book.check_mark(same)})
 book.table(pd.DataFrame(rows))
 
 # %% [markdown]

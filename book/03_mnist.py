@@ -44,9 +44,9 @@ RETRAIN = False          # True: train this profile's missing MNIST runs first
 DATASET = "mnist"
 
 # %%
-from msvp import book
+from msvp.book import ExperimentChapter
 
-ch = book.ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
+ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
 df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]

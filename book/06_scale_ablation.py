@@ -48,7 +48,8 @@ RETRAIN = False          # True: train the missing runs of the scale ablation fi
 from msvp import book, report
 
 variants = report.SCALE_VARIANTS
-ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT, RETRAIN)
+ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT,
+                          RETRAIN)
 
 # %% [markdown]
 # ## The setting

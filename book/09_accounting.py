@@ -54,7 +54,8 @@ params, compute, env = book.accounting(RESULTS_DIR, RETRAIN, PROFILE)
 book.table(book.params_overhead_table(params))
 book.md(f"Every measured count equals its analytic formula: "
         f"**{book.check_mark(bool(params.match.all()))}** "
-        f"({len(params)} backbone × input × scales × fusion combinations).")
+        f"({len(params)} backbone × input × scales × fusion "
+        f"combinations).")
 
 # %% tags=["hide-input"]
 book.figure(viz.plot_overhead(params))

@@ -47,7 +47,8 @@ RETRAIN = False          # True: train every missing run of the profile first (h
 # %% tags=["hide-input"]
 from msvp import book, report
 
-df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
+df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT,
+                                   RETRAIN)
 
 # %% [markdown]
 # Each verdict is computed by a function of `msvp.report` (`claim_accuracy`, `claim_params`,
@@ -137,7 +138,8 @@ from msvp.analysis import fold_prompt_into_vit
 rows = []
 for dataset in ("mnist", "cifar10"):
     for fusion in ("add", "gated"):
-        m = build_model("vit", dataset, prompt="full", fusion=fusion, seed=0)
+        m = build_model("vit", dataset, prompt="full", fusion=fusion,
+                        seed=0)
         m.eval()
         g = torch.Generator().manual_seed(1)
         with torch.no_grad():
@@ -150,7 +152,8 @@ for dataset in ("mnist", "cifar10"):
             gap = (m(x) - folded(x)).abs().max().item()
             effect = (m(x) - m.backbone(x)).abs().max().item()
         rows.append({"ViT": f"{dataset}, {fusion} fusion",
-                     "prompt changes logits": book.check_mark(effect > 0.1),
+                     "prompt changes logits":
+                         book.check_mark(effect > 0.1),
                      "folded: same logits": book.check_mark(gap < 1e-4)})
 book.table(pd.DataFrame(rows))
 
@@ -176,4 +179,5 @@ inside = diff[..., 1:-1, 1:-1].max()
 checks = {"interior: prompt = folded bias (< 1e-5)": inside < 1e-5,
           "border: they differ (> 1e-3)": diff.max() > 1e-3}
 holds = [book.check_mark(bool(v)) for v in checks.values()]
-book.table(pd.DataFrame({"first convolution": list(checks), "holds": holds}))
+book.table(pd.DataFrame({"first convolution": list(checks),
+                         "holds": holds}))

@@ -119,11 +119,13 @@ if len(verify):
 # ## Useful commands
 #
 # ```bash
-# python -m msvp data status                # each data set: source, verified?
+# python -m msvp data status                # each data set, verified?
 # python -m msvp grid --profile cpu --list  # each run's state and why
-# python -m msvp grid --profile cpu --plan  # what is left, and how long
-# python -m msvp grid --profile paper --only dataset=cifar10,backbone=resnet18
-# python -m msvp train --dataset mnist --backbone vit --prompt full --seed 0
+# python -m msvp grid --profile cpu --plan  # what is left, how long
+# python -m msvp grid --profile paper \
+#     --only dataset=cifar10,backbone=resnet18
+# python -m msvp train --dataset mnist --backbone vit --prompt full \
+#     --seed 0
 # ```
 #
 # Each run writes `results/<profile>/<dataset>/<backbone>/<variant>/seed<k>.json` atomically, with its

@@ -148,7 +148,8 @@ md(controls.family_markdown(family))
 gains = controls.gain_table(df)
 fig = controls.plot_gain_vs_params(gains, df)
 if fig is None:
-    controls.say("No prompt variant has paired results yet: nothing to plot.")
+    controls.say("No prompt variant has paired results yet: "
+                 "nothing to plot.")
 
 # %% [markdown]
 # ## The answer, data set by data set

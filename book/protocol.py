@@ -83,8 +83,8 @@ from msvp.results import load
 book.table(book.deviations_table(PROFILE, load(PROFILE, RESULTS_DIR)))
 checks = book.bf16_check()
 if len(checks):
-    book.md("**bf16 vs fp32 on this CPU**: paired runs of the CNN, same seeds "
-            "(`bench/bf16_equivalence.py`).")
+    book.md("**bf16 vs fp32 on this CPU**: paired runs of the CNN, "
+            "same seeds (`bench/bf16_equivalence.py`).")
     book.table(checks)
 
 # %% [markdown]

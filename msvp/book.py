@@ -284,9 +284,11 @@ def _rank(order, x) -> int:
     return order.index(x) if x in order else len(order)
 
 
-def paired_for_reading(p: pd.DataFrame) -> pd.DataFrame:
-    """The paired table for readers: one row per backbone and reading (the data set is the page's):
-    both intervals, McNemar per seed, the Holm-adjusted p, seeds won and the verdict."""
+def paired_for_reading(p: pd.DataFrame, with_dataset: bool = False) -> pd.DataFrame:
+    """The paired table for readers: one row per cell and reading, named in one column (backbone ·
+    fusion; the data set too where the page spans several), then both intervals, McNemar per seed, the
+    Holm-adjusted p, the seeds MSVP won and the verdict. Seven columns, so that the verdict column
+    still fits a 1280 px page."""
     if p.empty:
         return pd.DataFrame()
     rows = []
@@ -294,11 +296,12 @@ def paired_for_reading(p: pd.DataFrame) -> pd.DataFrame:
         t_ci = f"{pp(r.diff_pp)} [{pp(r.t_lo_pp)}, {pp(r.t_hi_pp)}]" if np.isfinite(r.t_lo_pp) else \
             f"{pp(r.diff_pp)} (no interval)"
         si = (delta_text(r) if r.interval == "seed × image" else "no per-image records")
-        rows.append({"backbone": report.backbone_title(r.backbone), "MSVP fusion": r.treatment.split("-")[1],
-                     "pairs": int(r.n_pairs), "Δ (pp), seed × image CI": si, "Δ (pp), t-interval": t_ci,
+        cell = f"{report.backbone_title(r.backbone)} · {r.treatment.split('-')[1]}"
+        rows.append({"cell": f"{DATASETS[r.dataset].title} · {cell}" if with_dataset else cell,
+                     "Δ (pp), seed × image CI": si, "Δ (pp), t-interval": t_ci,
                      "McNemar p, per seed": report.fmt_mcnemar(r.mcnemar_p),
                      "p (Holm)": f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
-                     "seeds won": f"{r.wins}/{r.n_pairs}", "verdict": verdict_text(r)})
+                     "MSVP ahead": f"{r.wins} of {r.n_pairs} seeds", "verdict": verdict_text(r)})
     return pd.DataFrame(rows)
 
 
@@ -1197,9 +1200,7 @@ def cells_table(p: pd.DataFrame) -> pd.DataFrame:
     """Every cell × reading of a paired table, for reading: both intervals, McNemar, Holm, verdict."""
     if p.empty:
         return pd.DataFrame()
-    f = paired_for_reading(p)
-    f.insert(0, "data set", [DATASETS[d].title for d in p.dataset])
-    return f
+    return paired_for_reading(p, with_dataset=True)
 
 
 def show_cells(p: pd.DataFrame) -> None:

@@ -72,7 +72,7 @@ ANY_BIAS = "no: an unstructured prompt does as well"
 STRUCTURE_MATTERS = "yes: every unstructured prompt falls short"
 INCONCLUSIVE = "inconclusive"
 
-WIDTH = 78  # printed lines: the book's output boxes show about 80 characters at 1280 px
+WIDTH = 73  # printed lines: the book's code boxes show 73 characters at 1280 px (tools/check_html.py)
 
 
 def short(variant: str) -> str:

@@ -352,3 +352,13 @@ def test_ceiling_note_names_cells_whose_error_is_below_the_margin():
     assert note.startswith(" On MNIST · CNN (0.39 %) the baseline errs on fewer test images than the ±0.5 pp margin")
     assert "Fashion" not in note and "includes that cell" in note
     assert book.ceiling_note(df, judged[judged.dataset == "fashion_mnist"]) == ""
+
+
+def test_paired_tables_have_seven_columns_to_fit_a_page():
+    """The chapters' and the report card's paired tables: the verdict column must not scroll off at 1280 px."""
+    p = pd.DataFrame([dict(row(), dataset="mnist", backbone="cnn", treatment="msvp-add-full", diff_pp=0.3,
+                           mcnemar_p=[0.5, 0.2, 0.9], p_holm=0.4)])
+    page, card = book.paired_for_reading(p), book.cells_table(p)
+    assert len(page.columns) == len(card.columns) == 7
+    assert page.cell[0] == "CNN · add" and card.cell[0] == "MNIST · CNN · add"
+    assert page["MSVP ahead"][0] == "2 of 3 seeds" and page.verdict[0] == "inconclusive"

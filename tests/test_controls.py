@@ -321,7 +321,7 @@ def test_gain_table_and_figure(columns):
 
 def test_say_wraps_to_the_book_width(capsys):
     controls.say("word " * 60)
-    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 88
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= controls.WIDTH == 73
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_ensure_results_trains_nothing_and_says_what_is_missing(tmp_path, capsys
     assert df.empty and not any(tmp_path.iterdir())
     n = len(controls.chapter_plan("cpu", tmp_path))
     assert n > 0 and f"{n} of the {n} runs this chapter needs have no current result" in out.replace("\n", " ")
-    assert max(len(line) for line in out.splitlines()) <= 88
+    assert max(len(line) for line in out.splitlines()) <= controls.WIDTH == 73
     controls.ensure_results("paper", tmp_path)
     assert "plans no control runs" in capsys.readouterr().out
     part = get_profile("cpu").part("controls")

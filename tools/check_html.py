@@ -50,11 +50,12 @@ ALLOWED_REMOTE_IMAGES = (
 # sphinx-book-theme / pydata-sphinx-theme write these placeholders; they are not links to pages
 IGNORED_HREFS = {"#", ""}
 
-MAX_CODE_CHARS = 79
+MAX_CODE_CHARS = 73
 """Characters of a code or text-output line that fit without sideways scrolling at a 1280 px window:
-sphinx-book-theme 1.3 gives the text column 688 px beside the page's table of contents; a code box
-shows 671 px of 14 px DejaVu Sans Mono (8.4 px a character) = 79 characters (measured in headless
-Chromium, 2026-11). The issue's bound is 88; this is the measured, stricter one."""
+sphinx-book-theme 1.3 gives a code box 672 px beside the page's table of contents, and 654 px inside
+a collapsed "Show code" block; less 16 px of padding on each side, that leaves 622 px of 14 px
+DejaVu Sans Mono at 8.43 px a character = 73 characters (measured in headless Chromium, 2026-11-30,
+with each box's clientWidth and padding read by script)."""
 WRAP_CLASS = "msvp-wrap"
 MISSING_CELL = re.compile(r"^(NaN|nan|None|NaT|<NA>)$")
 STRAY_REPR = re.compile(r"<[\w.]+ (object )?at 0x[0-9a-fA-F]+>|<torch\._C\.Generator")
