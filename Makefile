@@ -10,6 +10,7 @@
 #   make lock                 re-pin requirements-lock.txt to the environment in .venv (UPGRADE=1: newest)
 #   make release-check        workflows, CITATION.cff, lock file, sdist + wheel, Colab setup cell, README table
 #   make readme               regenerate the README's results table from results/
+#   make layout               after `make book`: what scrolls sideways at 1280 px (needs headless Chromium)
 #
 # PROFILE defaults to `paper` when torch sees a CUDA device, else `cpu` (see msvp/grid.py).
 
@@ -39,7 +40,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 NBVAL_ARGS := --nbval-lax -q -p no:cacheprovider --nbval-sanitize-with tools/nbval_sanitize.cfg
 
 .PHONY: help install test lint unit verify smoke nbval book reproduce notebooks sync clean \
-        release-check release-tools lock readme FORCE
+        release-check release-tools lock readme layout FORCE
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -89,6 +90,11 @@ nbval: $(STAMP)
 	rc=0; $(PY) -m pytest $(NBVAL_ARGS) $$($(PY) tools/execute_notebooks.py --list) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: nbval collected no notebook cells" >&2; fi; \
 	exit $$rc
+
+# Optional (CI machines may lack a browser): every built page in headless Chromium, listing each
+# table or code box a reader would have to scroll sideways at WIDTH px.
+layout:
+	tools/check_layout.sh $(or $(WIDTH),1280)
 
 # -n nitpicky, -W warnings are errors; intersphinx stays off (no network here)
 book: $(STAMP)
