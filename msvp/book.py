@@ -407,7 +407,8 @@ def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
     meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
                if verdict in report.CLAIM_MEANING else "")
     interim = interim_note(profile, paired)
-    basis = (pooled_basis(report.judged(paired)) + ceiling_note(df, report.judged(paired))).strip()
+    judged = report.judged(paired)
+    basis = (pooled_basis(judged) + ceiling_note(df, judged)).strip()
     # the verdict and its meaning first, then one short line each: evidence, basis, completeness
     md(f"**The accuracy claim{' so far' if interim else ''}: *{verdict}*.**{meaning}\n\n"
        f"- **Evidence.** {detail[:1].upper()}{detail[1:]}.\n"
@@ -462,7 +463,7 @@ def confusion_shift(recs: list[dict], classes, top: int = 3) -> str:
                if mixed == k else f"in {mixed} of the {k} the per-seed differences change sign (seed noise); in the "
                f"other {k - mixed} every seed moves the same way, which with no effect at all happens by chance "
                f"one time in {2 ** (n - 1)} for each confusion ({n} seeds): a hint, not a test")
-    return (f"**Does MSVP move them?** The baseline's {k} largest confusions, mean over the {len(seeds)} seeds both "
+    return (f"**Does MSVP move them?** The baseline's {k} largest confusions, mean over the {n} seeds both "
             f"arms ran, baseline → {viz.label(MAIN_PAIR[1])}: " + "; ".join(parts) + f". {verdict[:1].upper()}{verdict[1:]}.")
 
 
@@ -1198,8 +1199,6 @@ def claim_md(claim: tuple[str, str]) -> str:
 
 def cells_table(p: pd.DataFrame) -> pd.DataFrame:
     """Every cell × reading of a paired table, for reading: both intervals, McNemar, Holm, verdict."""
-    if p.empty:
-        return pd.DataFrame()
     return paired_for_reading(p, with_dataset=True)
 
 
