@@ -33,6 +33,7 @@ class Part:
     cells: tuple                       # (dataset, backbone) pairs
     variants: tuple                    # names in msvp.config.VARIANTS
     seeds: tuple
+    settings: dict = field(default_factory=dict)  # RunConfig fields for this part only (over the profile's)
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ class Profile:
             for seed in part.seeds:
                 for dataset, backbone in part.cells:
                     for variant in part.variants:
+                        settings = {**self.settings, **part.settings}
                         cfg = config_for(variant, dataset=dataset, backbone=backbone, seed=seed,
-                                         train_subset=self.train_subset.get(dataset), **self.settings)
+                                         train_subset=self.train_subset.get(dataset), **settings)
                         if cfg not in seen:
                             seen.add(cfg)
                             out.append(cfg)
@@ -80,6 +82,11 @@ class Profile:
 
 ALL = ("mnist", "fashion_mnist", "cifar10")
 CNN_CELLS = tuple((d, "cnn") for d in ALL)
+# ResNet-18 and ViT-Tiny on the CPU: the CIFAR-10 cells first (the paper's strongest claims), one part
+# per cell so that each cell completes its pairs before the next starts, seed-major inside a cell
+BACKBONE_CELLS = (("cifar10", "vit"), ("cifar10", "resnet18"), ("fashion_mnist", "vit"), ("mnist", "vit"),
+                  ("fashion_mnist", "resnet18"), ("mnist", "resnet18"))
+BF16 = dict(precision="bf16")   # autocast bf16 + channels_last (memory_format "auto"); see the bf16 profile
 PROFILES = {
     "smoke": Profile(
         "smoke", "CI only, never shown as results: 256 training images, 1 epoch, 128 validation and "
@@ -93,13 +100,19 @@ PROFILES = {
                "validation and test sets) on all three data sets; fp32 (bf16 was not shown equivalent); "
                "1 thread per run; 3 paired seeds for baseline, MSVP add/full and MSVP concat/full, 2 more "
                "for baseline and add/full; the ablation on Fashion-MNIST and the controls on Fashion-MNIST "
-               "and CIFAR-10 at 3 seeds.",
+               "and CIFAR-10 at 3 seeds. ResNet-18 and ViT-Tiny at the same protocol in bf16 autocast with "
+               "channels_last (the bf16 profile checks that choice on the CNN): baseline and MSVP add/full at 3 "
+               "paired seeds on every data set, MSVP concat/full at 3 seeds on CIFAR-10.",
         # the ablation and the controls before the two extra main seeds: they pair with main seeds
         # 0-2, so every chapter has evidence before the main cells' intervals are narrowed further
         parts=(Part("main", CNN_CELLS, MAIN_VARIANTS, (0, 1, 2)),
                Part("ablation", (("fashion_mnist", "cnn"),), ABLATION_EXTRA, (0, 1, 2)),
                Part("controls", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), CONTROL_VARIANTS, (0, 1, 2)),
-               Part("main-more-seeds", CNN_CELLS, ("baseline", "msvp-add-full"), (3, 4))),
+               Part("main-more-seeds", CNN_CELLS, ("baseline", "msvp-add-full"), (3, 4)),
+               *(Part(f"backbones-{d}-{b}", ((d, b),), ("baseline", "msvp-add-full"), (0, 1, 2), BF16)
+                 for d, b in BACKBONE_CELLS),
+               *(Part(f"backbones-concat-{d}-{b}", ((d, b),), ("msvp-concat-full",), (0, 1, 2), BF16)
+                 for d, b in BACKBONE_CELLS if d == "cifar10")),
         settings=dict(threads=1)),
     "paper": Profile(
         "paper", "The official protocol: full training split, 10 epochs, all data sets and backbones "
@@ -109,6 +122,13 @@ PROFILES = {
                     (0, 1, 2)),
                Part("ablation", (("cifar10", "resnet18"),), ABLATION_EXTRA, (0, 1, 2))),
         settings=dict(threads=2)),  # 6 workers x 2 threads on a 16-core GPU host
+    "bf16": Profile(
+        "bf16", "The bf16 check: the cpu profile's CNN protocol (full split, 10 epochs, batch 128, 1 thread) "
+                "in bf16 autocast with channels_last, to compare with the committed fp32 runs: the baseline "
+                "at 5 seeds on all three data sets, MSVP add/full at 3 seeds on Fashion-MNIST and CIFAR-10.",
+        parts=(Part("main", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), ("baseline", "msvp-add-full"), (0, 1, 2)),
+               Part("baseline-more", CNN_CELLS, ("baseline",), (0, 1, 2, 3, 4))),
+        settings=dict(threads=1, **BF16)),
 }
 ONLY_KEYS = ("dataset", "backbone", "variant", "seed")
 

@@ -12,7 +12,7 @@ def cli(*args):
 @pytest.mark.parametrize("args,needle", [
     (("train", "--backbone", "foo"), "'cnn', 'resnet18', 'vit'"),
     (("train", "--dataset", "svhn"), "'mnist', 'fashion_mnist', 'cifar10'"),
-    (("grid", "--profile", "huge"), "'smoke', 'cpu', 'paper'"),
+    (("grid", "--profile", "huge"), "'smoke', 'cpu', 'paper', 'bf16'"),
     (("grid", "--profile", "cpu", "--only", "dataset=mnsit", "--list"), "valid choices: cifar10, fashion_mnist, mnist"),
     (("grid", "--profile", "cpu", "--shard", "x", "--list"), "--shard must look like 0/4"),
 ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -101,18 +102,42 @@ def test_smoke_profile_size():
     assert {c.epochs for c in configs} == {1} and {c.train_subset for c in configs} == {256}
 
 
-def test_cpu_profile_is_the_official_protocol_for_the_cnn():
-    """cpu: full splits, 10 epochs, batch 128, 1 thread; 5 seeds for baseline/add, 3 for the rest."""
+def test_cpu_profile_is_the_official_protocol():
+    """cpu: full splits, 10 epochs, batch 128, 1 thread. CNN: 5 seeds for baseline/add, 3 for the rest,
+    in fp32. ResNet-18 and ViT-Tiny: baseline and add/full at 3 seeds on every data set, concat/full at
+    3 seeds on CIFAR-10, in bf16, the CIFAR-10 cells first."""
     configs = get_profile("cpu").configs()
     assert {(c.epochs, c.batch_size, c.threads, c.train_subset, c.val_subset, c.test_subset) for c in configs} == {
         (10, 128, 1, None, None, None)}
-    assert {c.backbone for c in configs} == {"cnn"}
-    count = Counter((c.dataset, c.variant) for c in configs)
+    cnn = [c for c in configs if c.backbone == "cnn"]
+    assert {c.precision for c in cnn} == {"auto"}       # the committed fp32 column stays as it was
+    count = Counter((c.dataset, c.variant) for c in cnn)
     for d in ("mnist", "fashion_mnist", "cifar10"):
         assert count[d, "baseline"] == count[d, "msvp-add-full"] == 5 and count[d, "msvp-concat-full"] == 3
     assert {v for (d, v) in count if d == "fashion_mnist"} >= {"msvp-add-global", "msvp-add-global_mid",
                                                              "msvp-gated-full", "control-pad"}
-    assert len(configs) == 66
+    assert len(cnn) == 66
+    big = [c for c in configs if c.backbone != "cnn"]
+    assert {c.precision for c in big} == {"bf16"}
+    count = Counter((c.dataset, c.backbone, c.variant) for c in big)
+    for d in ("mnist", "fashion_mnist", "cifar10"):
+        for b in ("vit", "resnet18"):
+            assert count[d, b, "baseline"] == count[d, b, "msvp-add-full"] == 3
+            assert count[d, b, "msvp-concat-full"] == (3 if d == "cifar10" else 0)
+    assert [(c.dataset, c.backbone) for c in big[:2]] == [("cifar10", "vit")] * 2
+    assert [c.seed for c in big[:6]] == [0, 0, 1, 1, 2, 2]    # seed-major: a complete pair first
+
+
+def test_bf16_profile_mirrors_the_cpu_protocol_in_bf16():
+    """bf16: the cpu CNN settings but precision bf16; 5 baseline seeds per data set, 3 add/full pairs on
+    Fashion-MNIST and CIFAR-10; its runs are the same configs as the cpu ones but for the precision."""
+    configs = get_profile("bf16").configs()
+    assert {c.precision for c in configs} == {"bf16"} and {c.backbone for c in configs} == {"cnn"}
+    count = Counter((c.dataset, c.variant) for c in configs)
+    assert count == {("mnist", "baseline"): 5, ("fashion_mnist", "baseline"): 5, ("cifar10", "baseline"): 5,
+                     ("fashion_mnist", "msvp-add-full"): 3, ("cifar10", "msvp-add-full"): 3}
+    cpu = set(get_profile("cpu").configs())
+    assert all(replace(c, precision="auto") in cpu for c in configs)
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
@@ -156,7 +181,7 @@ def test_parse_only_rejects_bad_keys(spec):
 
 
 def test_unknown_profile():
-    with pytest.raises(ValueError, match="valid choices: smoke, cpu, paper"):
+    with pytest.raises(ValueError, match="valid choices: smoke, cpu, paper, bf16"):
         get_profile("gpu")
 
 
