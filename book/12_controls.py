@@ -71,7 +71,7 @@ for line in controls.provenance(df, PROFILE) + [skipped_line(df)]:
 # - **frozen random prompt** — MSVP add/full with its three maps kept at their random initial values.
 #   It has the structure but never learns: if it matches MSVP, learning the maps is not what helps.
 #
-# Parameter counts come from the variant registry (`msvp.config.VARIANTS[...].params(C, H, W)`) and
+# Parameter counts come from the variant registry (`msvp.experiments.VARIANTS[...].params(C, H, W)`) and
 # are checked against the prompt of a model built for each input shape:
 
 # %% tags=["nbval-check-output"]

@@ -157,6 +157,19 @@ def cmd_verify(a):
     return 1 if len(bad) else 0
 
 
+def cmd_migrate(a):
+    from .migrate import restamp, verify_migration
+    if a.restamp:
+        restamp(a.profile, a.results)
+        return 0
+    if not a.from_fingerprint:
+        raise ValueError("migrate needs --from OLD_FINGERPRINT (to verify) or --restamp (to re-stamp verified records)")
+    ok = verify_migration(a.profile, a.from_fingerprint, only=a.only, results=a.results, data_root=a.data_root)
+    print("every sampled run is bit-identical: add the old fingerprint to environment.VERIFIED_SAME, then "
+          "run `python -m msvp migrate --restamp`" if ok else "the sample differs: the runs must be re-trained")
+    return 0 if ok else 1
+
+
 def cmd_data(a):
     from .data import load_dataset, status
     if a.action == "status":
@@ -195,6 +208,13 @@ def main(argv=None) -> int:
     v.add_argument("--out", default="build/verify", help="fresh folder for the re-trained runs")
     v.add_argument("--report", help="report JSON (default results/verify/<profile>.json)")
     v.add_argument("--data-root", default="data")
+    m = sub.add_parser("migrate", help="carry committed runs across a fingerprint change (verified re-training)")
+    m.add_argument("--profile", choices=list(PROFILES), default="cpu")
+    m.add_argument("--from", dest="from_fingerprint", metavar="OLD", help="re-train a sample stamped OLD and compare")
+    m.add_argument("--only", help="the sample, e.g. dataset=cifar10,variant=msvp-concat-full,seed=1")
+    m.add_argument("--restamp", action="store_true", help="re-stamp the records that environment.VERIFIED_SAME names")
+    m.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
+    m.add_argument("--data-root", default="data")
     acc = sub.add_parser("accounting", help="parameters, FLOPs and latency table")
     acc.add_argument("--no-latency", action="store_true")
     acc.add_argument("--repeats", type=int, default=7)
@@ -207,7 +227,7 @@ def main(argv=None) -> int:
     debug = a.debug or os.environ.get("MSVP_DEBUG") == "1"
     try:
         commands = {"train": cmd_train, "grid": cmd_grid, "verify": cmd_verify, "data": cmd_data,
-                    "accounting": cmd_accounting}
+                    "accounting": cmd_accounting, "migrate": cmd_migrate}
         return commands[a.cmd](a) or 0
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; an unfinished run resumes from its last checkpoint "

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from . import report, viz
-from .config import MAIN_VARIANTS, VARIANTS, RunConfig
+from .config import RunConfig
 from .datasets import DATASETS
+from .experiments import MAIN_VARIANTS, VARIANTS
 from .grid import PROFILES, get_profile, plan_runs, run_grid
 from .results import current_records, load, load_records, skipped_line
 from .stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP

@@ -1,4 +1,4 @@
-"""The one table of settings (``RunConfig``) and the one registry of variants (``VARIANTS``).
+"""The one table of settings (``RunConfig``): every setting that can change a result.
 
 Every setting that can change a result is a field of ``RunConfig``, with its unit, and is stored
 with each run. Defaults are the official protocol (salimkhazem/msvp): Adam 1e-3 with weight decay
@@ -12,30 +12,7 @@ from dataclasses import asdict, dataclass, fields
 
 from .backbones import BACKBONES
 from .datasets import DATASETS
-from .prompting import CONTROLS, FUSIONS, INIT_STD, PROMPT_SIZES, SCALE_SETS, check_choice
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One arm of a comparison: what sits in front of the backbone."""
-    name: str                 # path-safe id, used in result paths and tables
-    label: str                # for readers
-    kind: str                 # "baseline", "msvp" or "control"
-    prompt: str | None        # RunConfig.prompt
-    fusion: str = "add"       # RunConfig.fusion
-
-    def params(self, channels: int, height: int, width: int, pad_width: int = 1) -> int:
-        """Trainable parameters the variant adds to the backbone (the analytic formula)."""
-        c, p = channels, self.prompt
-        if p is None or p == "frozen":
-            return 0
-        if p == "pad":
-            return c * (height * width - (height - 2 * pad_width) * (width - 2 * pad_width))
-        if p == "fullres":
-            return c * height * width
-        k = len(SCALE_SETS[p])
-        maps = c * sum(PROMPT_SIZES[s] ** 2 for s in SCALE_SETS[p])
-        return maps + {"add": 0, "concat": c * (k + 1) * c, "gated": c * c + c}[self.fusion]
+from .prompting import CONTROLS, FUSIONS, INIT_STD, SCALE_SETS, check_choice
 
 
 def variant_name(prompt: str | None, fusion: str = "add") -> str:
@@ -47,22 +24,6 @@ def variant_name(prompt: str | None, fusion: str = "add") -> str:
     return f"msvp-{fusion}-{prompt.replace('+', '_')}"
 
 
-def _msvp(scales: str, fusion: str) -> Variant:
-    return Variant(variant_name(scales, fusion), f"MSVP {fusion}/{scales}", "msvp", scales, fusion)
-
-
-VARIANTS: dict[str, Variant] = {v.name: v for v in [
-    Variant("baseline", "baseline", "baseline", None),
-    *(_msvp(s, f) for f in FUSIONS for s in SCALE_SETS),
-    Variant("control-pad", "pad prompt (border, width 1)", "control", "pad"),
-    Variant("control-fullres", "full-resolution prompt", "control", "fullres"),
-    Variant("control-frozen", "frozen random MSVP", "control", "frozen"),
-]}
-MAIN_VARIANTS = ("baseline", "msvp-add-full", "msvp-concat-full")   # both readings of the paper's fusion
-SCALE_ABLATION = ("msvp-add-global", "msvp-add-global_mid", "msvp-add-full")
-FUSION_ABLATION = ("msvp-add-full", "msvp-concat-full", "msvp-gated-full")
-CONTROL_VARIANTS = ("control-pad", "control-fullres", "control-frozen")
-
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "contiguous", "channels_last")
@@ -73,7 +34,7 @@ AUGMENTATIONS = ("official", "none")
 class RunConfig:
     dataset: str = "mnist"
     backbone: str = "cnn"
-    prompt: str | None = None        # None = baseline; MSVP scales or a control (see VARIANTS)
+    prompt: str | None = None        # None = baseline; MSVP scales or a control (msvp.experiments.VARIANTS)
     fusion: str = "add"
     seed: int = 0                    # backbone init, batch order, augmentation and dropout streams
     epochs: int = 10
@@ -137,10 +98,3 @@ class RunConfig:
         if isinstance(kw.get("cnn_dropout"), list):
             kw["cnn_dropout"] = tuple(kw["cnn_dropout"])
         return cls(**kw)
-
-
-def config_for(variant: str, **settings) -> RunConfig:
-    """A RunConfig for a registered variant name, e.g. ``config_for('msvp-concat-full', dataset='cifar10')``."""
-    check_choice("variant", variant, tuple(VARIANTS))
-    v = VARIANTS[variant]
-    return RunConfig(prompt=v.prompt, fusion=v.fusion, **settings)

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from . import report, viz
-from .config import VARIANTS
 from .datasets import DATASETS
+from .experiments import VARIANTS
 from .grid import get_profile, plan_runs, run_grid
 from .models import build_model, count_params
 from .results import load

@@ -85,7 +85,7 @@ def load_checkpoint(path: Path, config: RunConfig, device) -> dict | None:
               f"restarting the run", flush=True)
         return None
     # resume only what the same training code started: a run must not mix two versions of it
-    same = state["config"] == config.to_dict() and state.get("fingerprint") == environment.FINGERPRINT
+    same = state["config"] == config.to_dict() and environment.is_current(state.get("fingerprint"))
     return state if same else None
 
 

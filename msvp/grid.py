@@ -18,8 +18,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .claims import claim_path, try_claim
-from .config import CONTROL_VARIANTS, MAIN_VARIANTS, RunConfig, config_for
+from .config import RunConfig
 from .engine import TrainingDiverged, run
+from .experiments import CONTROL_VARIANTS, MAIN_VARIANTS, config_for
 from .results import ResultsError, checkpoint_path, read_record, result_path, staleness
 
 LOG = functools.partial(print, flush=True)
@@ -31,7 +32,7 @@ class Part:
     """Cells × variants × seeds: one block of a profile."""
     name: str                          # "main", "ablation" or "controls"
     cells: tuple                       # (dataset, backbone) pairs
-    variants: tuple                    # names in msvp.config.VARIANTS
+    variants: tuple                    # names in msvp.experiments.VARIANTS
     seeds: tuple
     settings: dict = field(default_factory=dict)  # RunConfig fields for this part only (over the profile's)
 

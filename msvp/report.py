@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import VARIANTS
 from .data import provenance_label
 from .datasets import DATASETS
+from .experiments import VARIANTS
 from .prompting import SCALE_SETS
 from .stats import (  # noqa: F401 (re-exported)
     LEVEL,

@@ -70,7 +70,7 @@ def decode_labels(d: dict | None) -> np.ndarray | None:
 
 def staleness(rec: dict, config) -> str | None:
     """Why a record does not count for ``config`` under the current training code (None = it counts)."""
-    from .environment import FINGERPRINT
+    from .environment import FINGERPRINT, is_current
     if rec.get("status") not in ("done", "diverged"):
         return f"unfinished (status {rec.get('status')!r})"
     # the device asked for is not part of a run's identity: the one used is in the environment,
@@ -80,7 +80,7 @@ def staleness(rec: dict, config) -> str | None:
                      if k != "device" and rec["config"].get(k) != want.get(k))
     if changed:
         return "config changed: " + ", ".join(changed)
-    if rec.get("fingerprint") != FINGERPRINT:
+    if not is_current(rec.get("fingerprint")):
         return f"training code changed (fingerprint {rec.get('fingerprint')}, now {FINGERPRINT})"
     return None
 
@@ -122,6 +122,13 @@ def current_records(profile: str, root=None) -> tuple[list[dict], Counter]:
     return kept, skipped
 
 
+def canonical(fingerprint: str | None) -> str | None:
+    """A fingerprint as the current code names it (a verified-same earlier one maps to its successor),
+    so that the pairing rules see two runs of numerically identical code as one code version."""
+    from .environment import VERIFIED_SAME
+    return VERIFIED_SAME.get(fingerprint, fingerprint)
+
+
 def flatten(rec: dict) -> dict:
     c = rec["config"]
     env = rec.get("environment") or {}
@@ -136,7 +143,7 @@ def flatten(rec: dict) -> dict:
         "n_val": rec.get("n_val"), "n_test": rec.get("n_test"),
         "params_backbone": params.get("backbone"), "params_prompt": params.get("prompt"),
         "wall_time_s": rec.get("wall_time_s"), "hardware": env.get("hardware"), "torch": env.get("torch"),
-        "fingerprint": rec.get("fingerprint"), "device_class": env.get("device_class"),
+        "fingerprint": canonical(rec.get("fingerprint")), "device_class": env.get("device_class"),
         "threads": env.get("threads"), "precision": env.get("precision"),
         "correct": decode_bits(rec.get("test_correct")),
         "val_acc_curve": [h.get("val_acc") for h in rec.get("history", [])],

@@ -201,7 +201,7 @@ def test_prose_states_the_offline_cifar_copy_the_package_knows():
 
 
 def test_prose_states_the_prompt_sizes_the_registry_computes():
-    from msvp.config import VARIANTS
+    from msvp.experiments import VARIANTS
 
     full = VARIANTS["msvp-add-full"]
     grey, colour = full.params(1, 28, 28), full.params(3, 32, 32)

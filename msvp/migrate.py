@@ -1,0 +1,82 @@
+"""Carry committed runs across a change of the fingerprint's definition, without re-training them all.
+
+A migration is one recorded step: re-train a sample of the runs stamped with the old fingerprint
+under the code loaded now, and require every one to be bit-identical (the same per-epoch history and
+the same prediction for every test image). The evidence goes to ``results/verify/migrations.json``;
+``environment.VERIFIED_SAME`` then names the old fingerprint (a code change someone reviews), and
+``restamp`` rewrites the old records' stamp, keeping the old one beside it.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .config import RunConfig
+from .engine import run
+from .environment import CODE_VERSION, FINGERPRINT, VERIFIED_SAME, to_json
+from .grid import select
+from .results import load_records, result_path
+from .store import write_atomic
+from .verify import compare
+
+EVIDENCE = Path("results/verify/migrations.json")
+
+
+def stamped(profile: str, fingerprint: str, results=None) -> list[dict]:
+    """The finished records of a profile stamped with ``fingerprint``."""
+    return [r for r in load_records(profile, results) if r.get("fingerprint") == fingerprint and r["status"] == "done"]
+
+
+def verify_migration(profile: str, old: str, *, only=None, results=None, out="build/migrate", data_root="data",
+                     evidence=EVIDENCE, log=print) -> bool:
+    """Re-train the records stamped ``old`` that ``only`` selects, under the current code; append the
+    outcome to ``evidence``; True when every one is bit-identical."""
+    recs = stamped(profile, old, results)
+    by_config = {RunConfig.from_dict(r["config"]): r for r in recs}
+    chosen = select(list(by_config), only)
+    if not chosen:
+        raise ValueError(f"no finished {profile} runs stamped {old} match --only {only!r}")
+    rows = []
+    for cfg in chosen:
+        t0 = time.perf_counter()
+        fresh = run(cfg, out_path=result_path(out, profile, cfg), data_root=data_root, profile=profile,
+                    progress=False, explain=False)
+        row = {"dataset": cfg.dataset, "backbone": cfg.backbone, "variant": cfg.variant, "seed": cfg.seed,
+               **compare(by_config[cfg], fresh), "wall_time_s": time.perf_counter() - t0}
+        log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: "
+            f"{'bit-identical' if row['bit_identical'] else 'DIFFERS'} ({row['wall_time_s']:.0f} s)")
+        rows.append(row)
+    ok = all(r["bit_identical"] for r in rows)
+    entries = json.loads(Path(evidence).read_text()) if Path(evidence).exists() else []
+    entries.append({"from": old, "to": FINGERPRINT, "profile": profile, "date": time.strftime("%Y-%m-%d"),
+                    "git_commit": CODE_VERSION["git_commit"], "runs_stamped_from": len(recs),
+                    "outcome": "bit-identical" if ok else "differs", "rows": rows})
+    write_atomic(evidence, to_json(entries))
+    return ok
+
+
+def evidence_for(old: str, new: str, evidence=EVIDENCE) -> list[dict]:
+    """The recorded migrations from ``old`` to ``new`` whose every re-trained run was bit-identical."""
+    if not Path(evidence).exists():
+        return []
+    return [e for e in json.loads(Path(evidence).read_text())
+            if e["from"] == old and e["to"] == new and e["rows"] and all(r["bit_identical"] for r in e["rows"])]
+
+
+def restamp(profile: str, results=None, log=print) -> int:
+    """Rewrite the stamp of every record whose fingerprint ``VERIFIED_SAME`` maps to the current one;
+    the first stamp a record had is kept as ``fingerprint_trained``. Idempotent; returns the count."""
+    n = 0
+    for rec in load_records(profile, results):
+        old = rec.get("fingerprint")
+        if VERIFIED_SAME.get(old) != FINGERPRINT:
+            continue
+        path = Path(rec.pop("path"))
+        stored = json.loads(path.read_text())   # as written, without the loader's additions
+        stored.setdefault("fingerprint_trained", old)
+        stored["fingerprint"] = FINGERPRINT
+        write_atomic(path, to_json(stored))
+        n += 1
+    log(f"{profile}: {n} record(s) re-stamped {FINGERPRINT}")
+    return n

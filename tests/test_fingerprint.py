@@ -1,0 +1,99 @@
+"""The training fingerprint: it names what a run computes, so comments and docstrings leave it, and
+any change to the code that runs moves it; migrations across its changes rest on recorded evidence."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from msvp import environment
+from msvp.environment import TRAINING_SOURCES, numerics_hash
+from msvp.migrate import EVIDENCE, evidence_for, restamp
+
+
+@pytest.fixture
+def pkg(tmp_path):
+    root = tmp_path / "msvp"
+    shutil.copytree(environment.PACKAGE_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_copy_hashes_like_the_package(pkg):
+    assert numerics_hash(TRAINING_SOURCES, pkg) == environment.FINGERPRINT
+
+
+@pytest.mark.parametrize("file, old, new", [
+    ("config.py", "    lr: float = 1e-3                 # Adam step size",
+     "    lr: float = 1e-3                 # Adam's step size, as in the official code"),
+    ("config.py", '"""The one table of settings', '"""The one and only table of settings'),
+    ("training.py", "CHECK_EVERY = 25", "\n# a new why-comment\nCHECK_EVERY  =  25"),
+    ("prompting.py", "from __future__", "# leading comment\nfrom __future__"),
+])
+def test_comments_docstrings_and_layout_keep_it(pkg, file, old, new):
+    edit(pkg / file, old, new)
+    assert numerics_hash(TRAINING_SOURCES, pkg) == environment.FINGERPRINT
+
+
+@pytest.mark.parametrize("file, old, new", [
+    ("config.py", "lr: float = 1e-3", "lr: float = 2e-3"),
+    ("training.py", "CHECK_EVERY = 25", "CHECK_EVERY = 26"),
+    ("backbones/vit.py", "import torch\n", "import torch\nimport math\n"),
+])
+def test_a_change_to_the_code_moves_it(pkg, file, old, new):
+    edit(pkg / file, old, new)
+    assert numerics_hash(TRAINING_SOURCES, pkg) != environment.FINGERPRINT
+
+
+def test_a_new_variant_in_the_registry_keeps_it(pkg):
+    """The registry lives outside the fingerprinted modules: a variant's numerics are its prompt and
+    fusion, which every record's config holds."""
+    edit(pkg / "experiments.py", '    Variant("control-frozen"', '    Variant("control-new", "new", "control", "pad"),\n'
+                                                               '    Variant("control-frozen"')
+    assert numerics_hash(TRAINING_SOURCES, pkg) == environment.FINGERPRINT
+
+
+def test_every_verified_same_fingerprint_has_bit_identical_evidence():
+    """An entry of VERIFIED_SAME is a claim that old and new code compute the same runs: the claim
+    needs a recorded migration whose every re-trained run was bit-identical."""
+    for old, new in environment.VERIFIED_SAME.items():
+        assert evidence_for(old, new, EVIDENCE), f"no bit-identical migration {old} -> {new} in {EVIDENCE}"
+
+
+def test_evidence_that_differs_does_not_count(tmp_path):
+    ev = tmp_path / "m.json"
+    row = {"bit_identical": False}
+    ev.write_text(json.dumps([{"from": "a", "to": "b", "rows": [row]}, {"from": "a", "to": "b", "rows": []}]))
+    assert evidence_for("a", "b", ev) == []
+    row["bit_identical"] = True
+    ev.write_text(json.dumps([{"from": "a", "to": "b", "rows": [row]}]))
+    assert len(evidence_for("a", "b", ev)) == 1
+
+
+def test_restamp_rewrites_only_verified_stamps_and_keeps_the_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(environment, "VERIFIED_SAME", {"old1": environment.FINGERPRINT})
+    monkeypatch.setattr("msvp.migrate.VERIFIED_SAME", {"old1": environment.FINGERPRINT})
+    base = tmp_path / "cpu" / "mnist" / "cnn"
+    for variant, fp in (("baseline", "old1"), ("msvp-add-full", "other")):
+        (base / variant).mkdir(parents=True)
+        (base / variant / "seed0.json").write_text(json.dumps({
+            "config": {"dataset": "mnist", "backbone": "cnn", "prompt": None, "fusion": "add", "seed": 0,
+                       "epochs": 1}, "variant": variant, "status": "done", "fingerprint": fp}))
+    assert restamp("cpu", tmp_path, log=lambda *a: None) == 1
+    rec = json.loads((base / "baseline" / "seed0.json").read_text())
+    assert rec["fingerprint"] == environment.FINGERPRINT and rec["fingerprint_trained"] == "old1"
+    assert "path" not in rec
+    assert json.loads((base / "msvp-add-full" / "seed0.json").read_text())["fingerprint"] == "other"
+    assert restamp("cpu", tmp_path, log=lambda *a: None) == 0    # idempotent
+
+
+def test_a_verified_same_stamp_counts_as_current(monkeypatch):
+    monkeypatch.setattr(environment, "VERIFIED_SAME", {"old1": environment.FINGERPRINT, "old2": "elsewhere"})
+    assert environment.is_current(environment.FINGERPRINT) and environment.is_current("old1")
+    assert not environment.is_current("old2") and not environment.is_current(None)
