@@ -44,6 +44,7 @@ class Profile:
     parts: tuple
     settings: dict = field(default_factory=dict)      # RunConfig fields shared by every run
     train_subset: dict = field(default_factory=dict)  # dataset -> images (absent = all)
+    path_fields: tuple = ()            # RunConfig fields that tell this profile's runs of one cell apart
 
     def part(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -72,9 +73,9 @@ class Profile:
             for seed in part.seeds:
                 for dataset, backbone in part.cells:
                     for variant in part.variants:
-                        settings = {**self.settings, **part.settings}
-                        cfg = config_for(variant, dataset=dataset, backbone=backbone, seed=seed,
-                                         train_subset=self.train_subset.get(dataset), **settings)
+                        settings = {"train_subset": self.train_subset.get(dataset), **self.settings,
+                                    **part.settings}
+                        cfg = config_for(variant, dataset=dataset, backbone=backbone, seed=seed, **settings)
                         if cfg not in seen:
                             seen.add(cfg)
                             out.append(cfg)
@@ -87,7 +88,31 @@ CNN_CELLS = tuple((d, "cnn") for d in ALL)
 # per cell so that each cell completes its pairs before the next starts, seed-major inside a cell
 BACKBONE_CELLS = (("cifar10", "vit"), ("cifar10", "resnet18"), ("fashion_mnist", "vit"), ("mnist", "vit"),
                   ("fashion_mnist", "resnet18"), ("mnist", "resnet18"))
-BF16 = dict(precision="bf16")   # autocast bf16 + channels_last (memory_format "auto"); see the bf16 profile
+# The precision of every CPU run added after the fp32 CNN column: bf16 autocast + channels_last
+# (memory_format "auto"), as the bf16 profile checks on the CNN (msvp.precision states the rule)
+BF16 = dict(precision="bf16")
+# The scarce-data learning curve: fractions of the official 90 % training split (54,000 images for
+# MNIST-family sets, 45,000 for CIFAR-10), the same validation and test sets as the full protocol
+OFFICIAL_TRAIN = {"fashion_mnist": 54_000, "cifar10": 45_000}
+SCARCE_FRACTIONS = (0.01, 0.10)
+
+
+def scarce_epochs(full: int, subset: int, base: int = 10, cap: int = 100) -> int:
+    """min(cap, base x full / subset): a subset run gets as many optimiser steps as the full protocol,
+    up to ``cap`` epochs (a 1 % run would otherwise take about 40 steps)."""
+    return min(cap, round(base * full / subset))
+
+
+def scarce_parts() -> tuple:
+    parts = []
+    for dataset, full in OFFICIAL_TRAIN.items():
+        for fraction in SCARCE_FRACTIONS:
+            n = round(fraction * full)
+            parts.append(Part(f"{dataset}-{fraction:.0%}", ((dataset, "cnn"),), ("baseline", "msvp-add-full"),
+                              (0, 1, 2, 3, 4), dict(train_subset=n, epochs=scarce_epochs(full, n))))
+    return tuple(parts)
+
+
 PROFILES = {
     "smoke": Profile(
         "smoke", "CI only, never shown as results: 256 training images, 1 epoch, 128 validation and "
@@ -130,6 +155,19 @@ PROFILES = {
         parts=(Part("main", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), ("baseline", "msvp-add-full"), (0, 1, 2)),
                Part("baseline-more", CNN_CELLS, ("baseline",), (0, 1, 2, 3, 4))),
         settings=dict(threads=1, **BF16)),
+    "long": Profile(
+        "long", "The long-budget check: the CNN on CIFAR-10 (offline copy) for 30 epochs with the cosine "
+                "schedule over 30, otherwise the cpu protocol; baseline, MSVP add/full and concat/full at 3 "
+                "paired seeds; bf16 autocast with channels_last, 1 thread.",
+        parts=(Part("main", (("cifar10", "cnn"),), MAIN_VARIANTS, (0, 1, 2)),),
+        settings=dict(threads=1, epochs=30, **BF16)),
+    "scarce": Profile(
+        "scarce", "Beyond the paper, a learning curve: the CNN on Fashion-MNIST and CIFAR-10 (offline copy) "
+                  "trained on 1 % and 10 % of the official 90 % training split (class-balanced, nested, the "
+                  "same images for every seed and variant), the full validation and test sets, epochs = "
+                  "min(100, 10 x full split / subset) with the cosine schedule over them; baseline and MSVP "
+                  "add/full at 5 paired seeds; bf16 autocast with channels_last, 1 thread.",
+        parts=scarce_parts(), settings=dict(threads=1, **BF16), path_fields=("train_subset",)),
 }
 ONLY_KEYS = ("dataset", "backbone", "variant", "seed")
 

@@ -27,7 +27,15 @@ def results_root(root=None) -> Path:
 
 
 def result_path(root, profile: str, config) -> Path:
-    return results_root(root) / profile / config.dataset / config.backbone / config.variant / f"seed{config.seed}.json"
+    """<root>/<profile>/<dataset>/<backbone>/<variant>/seed<k>.json; a profile whose runs differ in
+    more than these (``Profile.path_fields``, e.g. the training-set size of ``scarce``) adds one folder
+    level per field: .../<variant>/train_subset-540/seed<k>.json."""
+    from .grid import PROFILES
+    base = results_root(root) / profile / config.dataset / config.backbone / config.variant
+    fields = PROFILES[profile].path_fields if profile in PROFILES else ()
+    for name in fields:
+        base = base / f"{name}-{getattr(config, name)}"
+    return base / f"seed{config.seed}.json"
 
 
 def checkpoint_path(result: Path) -> Path:
