@@ -25,6 +25,7 @@ TOST_LEVEL = 0.90      # a 90 % interval inside the margin = TOST at alpha 0.05
 GAIN_LEVEL = 0.95
 MIN_RUNS = 2           # per precision and data set, before any verdict
 ORDER = ("mnist", "fashion_mnist", "cifar10")
+NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10 (offline copy)"}
 
 
 def welch(a, b, level: float) -> tuple[float, float, float, float]:
@@ -110,9 +111,35 @@ def decide(base: pd.DataFrame, gain: pd.DataFrame, *, planned_runs: int = 5, pla
                 failed.append(d)
             elif verdict != ok or table.n_bf16.get(d, 0) < planned:
                 waiting.append(d)
-    order = list(ORDER).index
+    def names(ds):
+        return ", ".join(NAMES[d] for d in sorted(set(ds), key=list(ORDER).index))
     if failed:
-        return "fp32", "bf16 fails the rule on " + ", ".join(sorted(set(failed), key=order))
+        return "fp32", "bf16 fails the rule on " + names(failed)
     if waiting:
-        return None, "waiting for bf16 runs on " + ", ".join(sorted(set(waiting), key=order))
+        return None, "waiting for bf16 runs on " + names(waiting)
     return "bf16", "baseline accuracy equivalent on every data set and no gain difference found"
+
+
+def _pm(mean, sd) -> str:
+    return "–" if pd.isna(mean) else f"{mean:.2f}" + ("" if pd.isna(sd) else f" ± {sd:.2f}")
+
+
+def _interval(row) -> str:
+    return "–" if pd.isna(row.get("lo", np.nan)) else f"{row['diff_pp']:+.2f} [{row['lo']:+.2f}, {row['hi']:+.2f}]"
+
+
+def readable(base: pd.DataFrame, gain: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables of ``compare`` with labelled columns, for the book and the bench output."""
+    b = pd.DataFrame({
+        "data set": base.dataset.map(NAMES), "runs bf16 / fp32": base.n_bf16.astype(str) + " / " + base.n_fp32.astype(str),
+        "bf16 accuracy % (mean ± sd)": [_pm(m, s) for m, s in zip(base.bf16_mean, base.bf16_sd)],
+        "fp32 accuracy % (mean ± sd)": [_pm(m, s) for m, s in zip(base.fp32_mean, base.fp32_sd)],
+        f"bf16 − fp32, pp [{TOST_LEVEL:.0%} CI]": [_interval(r) for r in base.to_dict("records")],
+        "verdict": base.verdict}) if len(base) else pd.DataFrame()
+    g = pd.DataFrame({
+        "data set": gain.dataset.map(NAMES), "pairs bf16 / fp32": gain.n_bf16.astype(str) + " / " + gain.n_fp32.astype(str),
+        "gain in bf16, pp": gain.gain_bf16.map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
+        "gain in fp32, pp": gain.gain_fp32.map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
+        f"difference, pp [{GAIN_LEVEL:.0%} CI]": [_interval(r) for r in gain.to_dict("records")],
+        "verdict": gain.verdict}) if len(gain) else pd.DataFrame()
+    return b, g

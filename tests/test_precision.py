@@ -43,7 +43,7 @@ def test_a_shift_beyond_the_margin_fails_once_all_runs_are_in():
     base, gain = precision.compare(runs(seed=1), runs(shift_pp=1.0, seed=2))
     assert set(base.verdict) == {"not shown equivalent"}
     choice, why = precision.decide(base, gain)
-    assert choice == "fp32" and "mnist" in why
+    assert choice == "fp32" and "MNIST" in why
 
 
 def test_a_changed_gain_fails():
