@@ -41,26 +41,31 @@ def measure_step(config: RunConfig, data_root="data") -> tuple[float, float]:
 
 
 @functools.cache
-def _cell_cost(dataset: str, backbone: str, threads: int, device: str, data_root: str) -> tuple[float, float]:
-    return measure_step(RunConfig(dataset=dataset, backbone=backbone, threads=threads, device=device), data_root)
+def _cell_cost(dataset: str, backbone: str, threads: int, device: str, precision: str,
+               data_root: str) -> tuple[float, float]:
+    return measure_step(RunConfig(dataset=dataset, backbone=backbone, threads=threads, device=device,
+                                  precision=precision), data_root)
 
 
 def warmup_seconds(cfg: RunConfig, data_root="data") -> float:
     """epochs × (train images × train cost + validation images × eval cost) + 2 × test images × eval cost."""
     from .engine import cached_dataset
     from .training import split_indices
-    t_train, t_eval = _cell_cost(cfg.dataset, cfg.backbone, cfg.threads, cfg.device, str(data_root))
+    t_train, t_eval = _cell_cost(cfg.dataset, cfg.backbone, cfg.threads, cfg.device, cfg.precision, str(data_root))
     data = cached_dataset(cfg.dataset, str(data_root))
     n_tr, n_va, n_te = (len(i) for i in split_indices(cfg, data.y_train, data.y_test))
     return cfg.epochs * (n_tr * t_train + n_va * t_eval) + 2 * n_te * t_eval
 
 
 def measured_seconds(cfg: RunConfig, results, profile: str) -> float | None:
-    """Median wall time of this profile's finished runs of the same cell and epochs on this device class."""
+    """Median wall time of this profile's finished runs of the same cell, epochs, training-set size and
+    precision on this device class."""
     device = "cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu"
     times = [r["wall_time_s"] for r in _records(profile, results)
              if r.get("status") == "done" and r["config"]["dataset"] == cfg.dataset
              and r["config"]["backbone"] == cfg.backbone and r["config"]["epochs"] == cfg.epochs
+             and r["config"].get("train_subset") == cfg.train_subset
+             and r["config"].get("precision", "auto") == cfg.precision
              and (r.get("environment") or {}).get("device_class") == device and r.get("wall_time_s")]
     return statistics.median(times) if times else None
 

@@ -1,0 +1,27 @@
+"""ETAs: a cell's measured run time counts only for runs like it (epochs, subset size, precision)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from msvp.config import RunConfig
+from msvp.plan import measured_seconds
+from msvp.results import result_path
+
+
+def write(root, cfg, wall):
+    path = result_path(root, "cpu", cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"config": cfg.to_dict(), "variant": cfg.variant, "status": "done",
+                                "wall_time_s": wall, "environment": {"device_class": "cpu"}}))
+
+
+def test_measured_time_is_per_precision_and_size(tmp_path):
+    fp32 = RunConfig(dataset="cifar10", backbone="cnn", seed=0)
+    write(tmp_path, fp32, 1000.0)
+    write(tmp_path, RunConfig(dataset="cifar10", backbone="cnn", seed=1), 1200.0)
+    assert measured_seconds(fp32, tmp_path, "cpu") == pytest.approx(1100.0)
+    assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", precision="bf16"), tmp_path, "cpu") is None
+    assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", train_subset=450), tmp_path, "cpu") is None
+    assert measured_seconds(RunConfig(dataset="mnist", backbone="cnn"), tmp_path, "cpu") is None
