@@ -56,7 +56,7 @@ def add_train(sub):
 
 def add_grid(sub):
     from .cluster import EXECUTORS
-    from .grid import PROFILES
+    from .experiments import PROFILES
     p = sub.add_parser("grid", help="run a profile's grid, skipping finished runs")
     p.add_argument("--profile", choices=list(PROFILES), required=True)
     p.add_argument("--only", help="filter, e.g. dataset=mnist,backbone=cnn|vit")
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     d.add_argument("action", choices=["status", "fetch"])
     d.add_argument("name", nargs="?", choices=list(DATASETS))
     d.add_argument("--data-root", default="data")
-    from .grid import PROFILES
+    from .experiments import PROFILES
     v = sub.add_parser("verify", help="re-train a sample of committed runs and compare them")
     v.add_argument("--profile", choices=list(PROFILES), default="cpu")
     v.add_argument("--per-cell", type=int, default=1, help="runs per (dataset, backbone) cell (default 1)")

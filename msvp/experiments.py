@@ -1,4 +1,5 @@
-"""The experiments: the registry of variants (what sits in front of the backbone) and its groups.
+"""The experiments: the registry of variants (what sits in front of the backbone), its groups, and the
+profiles (which cells, variants and seeds each plan trains, with which settings).
 
 Not part of the training fingerprint: a variant's numerics are its ``RunConfig.prompt`` and
 ``RunConfig.fusion`` (stored with every run), so adding a variant or relabelling one leaves every
@@ -6,7 +7,7 @@ committed run current.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .config import RunConfig, variant_name
 from .prompting import FUSIONS, PROMPT_SIZES, SCALE_SETS, check_choice
@@ -57,3 +58,156 @@ def config_for(variant: str, **settings) -> RunConfig:
     check_choice("variant", variant, tuple(VARIANTS))
     v = VARIANTS[variant]
     return RunConfig(prompt=v.prompt, fusion=v.fusion, **settings)
+
+
+ABLATION_EXTRA = ("msvp-add-global", "msvp-add-global_mid", "msvp-gated-full")  # beside MAIN_VARIANTS
+
+
+@dataclass(frozen=True)
+class Part:
+    """Cells × variants × seeds: one block of a profile."""
+    name: str                          # "main", "ablation" or "controls"
+    cells: tuple                       # (dataset, backbone) pairs
+    variants: tuple                    # names in msvp.experiments.VARIANTS
+    seeds: tuple
+    settings: dict = field(default_factory=dict)  # RunConfig fields for this part only (over the profile's)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str                   # how it deviates from the paper's protocol, for the book
+    parts: tuple
+    settings: dict = field(default_factory=dict)      # RunConfig fields shared by every run
+    train_subset: dict = field(default_factory=dict)  # dataset -> images (absent = all)
+    path_fields: tuple = ()            # RunConfig fields that tell this profile's runs of one cell apart
+
+    def part(self, name: str) -> Part | None:
+        return next((p for p in self.parts if p.name == name), None)
+
+    @property
+    def main(self) -> tuple:
+        return self.part("main").cells
+
+    @property
+    def ablation(self) -> tuple:
+        return self.part("ablation").cells if self.part("ablation") else ()
+
+    @property
+    def seeds(self) -> tuple:
+        return self.part("main").seeds
+
+    @property
+    def epochs(self) -> int:
+        return self.settings.get("epochs", RunConfig.epochs)
+
+    def configs(self) -> list[RunConfig]:
+        """Every run, in order (earlier parts first), each once."""
+        out, seen = [], set()
+        # seed-major: after each round the cells have complete pairs, so evidence accrues evenly
+        for part in self.parts:
+            for seed in part.seeds:
+                for dataset, backbone in part.cells:
+                    for variant in part.variants:
+                        settings = {"train_subset": self.train_subset.get(dataset), **self.settings,
+                                    **part.settings}
+                        cfg = config_for(variant, dataset=dataset, backbone=backbone, seed=seed, **settings)
+                        if cfg not in seen:
+                            seen.add(cfg)
+                            out.append(cfg)
+        return out
+
+
+ALL = ("mnist", "fashion_mnist", "cifar10")
+CNN_CELLS = tuple((d, "cnn") for d in ALL)
+# ResNet-18 and ViT-Tiny on the CPU: the CIFAR-10 cells first (the paper's strongest claims), one part
+# per cell so that each cell completes its pairs before the next starts, seed-major inside a cell
+BACKBONE_CELLS = (("cifar10", "vit"), ("cifar10", "resnet18"), ("fashion_mnist", "vit"), ("mnist", "vit"),
+                  ("fashion_mnist", "resnet18"), ("mnist", "resnet18"))
+# The precision of every CPU run added after the fp32 CNN column: bf16 autocast + channels_last
+# (memory_format "auto"), as the bf16 profile checks on the CNN (msvp.precision states the rule)
+BF16 = dict(precision="bf16")
+# The scarce-data learning curve: fractions of the official 90 % training split (54,000 images for
+# MNIST-family sets, 45,000 for CIFAR-10), the same validation and test sets as the full protocol
+OFFICIAL_TRAIN = {"fashion_mnist": 54_000, "cifar10": 45_000}
+SCARCE_FRACTIONS = (0.01, 0.10)
+
+
+def scarce_epochs(full: int, subset: int, base: int = 10, cap: int = 100) -> int:
+    """min(cap, base x full / subset): a subset run gets as many optimiser steps as the full protocol,
+    up to ``cap`` epochs (a 1 % run would otherwise take about 40 steps)."""
+    return min(cap, round(base * full / subset))
+
+
+def scarce_parts() -> tuple:
+    parts = []
+    for dataset, full in OFFICIAL_TRAIN.items():
+        for fraction in SCARCE_FRACTIONS:
+            n = round(fraction * full)
+            parts.append(Part(f"{dataset}-{fraction:.0%}", ((dataset, "cnn"),), ("baseline", "msvp-add-full"),
+                              (0, 1, 2, 3, 4), dict(train_subset=n, epochs=scarce_epochs(full, n))))
+    return tuple(parts)
+
+
+PROFILES = {
+    "smoke": Profile(
+        "smoke", "CI only, never shown as results: 256 training images, 1 epoch, 128 validation and "
+                 "256 test images, one seed.",
+        parts=(Part("main", tuple((d, b) for d in ALL for b in ("cnn", "resnet18", "vit")), MAIN_VARIANTS, (0,)),
+               Part("ablation", (("mnist", "cnn"),), ABLATION_EXTRA, (0,)),
+               Part("controls", (("mnist", "cnn"),), CONTROL_VARIANTS, (0,))),
+        settings=dict(epochs=1, val_subset=128, test_subset=256), train_subset={d: 256 for d in ALL}),
+    "cpu": Profile(
+        "cpu", "The official protocol for the CNN (full 90 % training split, 10 epochs, batch 128, full "
+               "validation and test sets) on all three data sets; fp32 (bf16 was not shown equivalent); "
+               "1 thread per run; 3 paired seeds for baseline, MSVP add/full and MSVP concat/full, 2 more "
+               "for baseline and add/full; the ablation on Fashion-MNIST and the controls on Fashion-MNIST "
+               "and CIFAR-10 at 3 seeds. ResNet-18 and ViT-Tiny at the same protocol in bf16 autocast with "
+               "channels_last (the bf16 profile checks that choice on the CNN): baseline and MSVP add/full at 3 "
+               "paired seeds on every data set, MSVP concat/full at 3 seeds on CIFAR-10.",
+        # the ablation and the controls before the two extra main seeds: they pair with main seeds
+        # 0-2, so every chapter has evidence before the main cells' intervals are narrowed further
+        parts=(Part("main", CNN_CELLS, MAIN_VARIANTS, (0, 1, 2)),
+               Part("ablation", (("fashion_mnist", "cnn"),), ABLATION_EXTRA, (0, 1, 2)),
+               Part("controls", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), CONTROL_VARIANTS, (0, 1, 2)),
+               Part("main-more-seeds", CNN_CELLS, ("baseline", "msvp-add-full"), (3, 4)),
+               *(Part(f"backbones-{d}-{b}", ((d, b),), ("baseline", "msvp-add-full"), (0, 1, 2), BF16)
+                 for d, b in BACKBONE_CELLS),
+               *(Part(f"backbones-concat-{d}-{b}", ((d, b),), ("msvp-concat-full",), (0, 1, 2), BF16)
+                 for d, b in BACKBONE_CELLS if d == "cifar10")),
+        settings=dict(threads=1)),
+    "paper": Profile(
+        "paper", "The official protocol: full training split, 10 epochs, all data sets and backbones "
+                 "(ResNet-18 and ViT cells first), 3 paired seeds; bf16 and channels_last on the GPU; "
+                 "ablation on CIFAR-10 + ResNet-18.",
+        parts=(Part("main", tuple((d, b) for b in ("resnet18", "vit", "cnn") for d in ALL), MAIN_VARIANTS,
+                    (0, 1, 2)),
+               Part("ablation", (("cifar10", "resnet18"),), ABLATION_EXTRA, (0, 1, 2))),
+        settings=dict(threads=2)),  # 6 workers x 2 threads on a 16-core GPU host
+    "bf16": Profile(
+        "bf16", "The bf16 check: the cpu profile's CNN protocol (full split, 10 epochs, batch 128, 1 thread) "
+                "in bf16 autocast with channels_last, to compare with the committed fp32 runs: the baseline "
+                "at 5 seeds on all three data sets, MSVP add/full at 3 seeds on Fashion-MNIST and CIFAR-10.",
+        parts=(Part("main", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), ("baseline", "msvp-add-full"), (0, 1, 2)),
+               Part("baseline-more", CNN_CELLS, ("baseline",), (0, 1, 2, 3, 4))),
+        settings=dict(threads=1, **BF16)),
+    "long": Profile(
+        "long", "The long-budget check: the CNN on CIFAR-10 (offline copy) for 30 epochs with the cosine "
+                "schedule over 30, otherwise the cpu protocol; baseline, MSVP add/full and concat/full at 3 "
+                "paired seeds; bf16 autocast with channels_last, 1 thread.",
+        parts=(Part("main", (("cifar10", "cnn"),), MAIN_VARIANTS, (0, 1, 2)),),
+        settings=dict(threads=1, epochs=30, **BF16)),
+    "scarce": Profile(
+        "scarce", "Beyond the paper, a learning curve: the CNN on Fashion-MNIST and CIFAR-10 (offline copy) "
+                  "trained on 1 % and 10 % of the official 90 % training split (class-balanced, nested, the "
+                  "same images for every seed and variant), the full validation and test sets, epochs = "
+                  "min(100, 10 x full split / subset) with the cosine schedule over them; baseline and MSVP "
+                  "add/full at 5 paired seeds; bf16 autocast with channels_last, 1 thread.",
+        parts=scarce_parts(), settings=dict(threads=1, **BF16), path_fields=("train_subset",)),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; valid choices: {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -30,7 +30,7 @@ def result_path(root, profile: str, config) -> Path:
     """<root>/<profile>/<dataset>/<backbone>/<variant>/seed<k>.json; a profile whose runs differ in
     more than these (``Profile.path_fields``, e.g. the training-set size of ``scarce``) adds one folder
     level per field: .../<variant>/train_subset-540/seed<k>.json."""
-    from .grid import PROFILES
+    from .experiments import PROFILES
     base = results_root(root) / profile / config.dataset / config.backbone / config.variant
     fields = PROFILES[profile].path_fields if profile in PROFILES else ()
     for name in fields:
@@ -108,7 +108,7 @@ def current_records(profile: str, root=None) -> tuple[list[dict], Counter]:
     """The records of the profile's configs that count for the current code, done or diverged, and a
     count of the files skipped by reason: stale (config or code), foreign (not a config of the
     profile), malformed."""
-    from .grid import get_profile
+    from .experiments import get_profile
     base = results_root(root)
     wanted = {result_path(base, profile, c): c for c in get_profile(profile).configs()}
     kept, skipped = [], Counter()
@@ -155,6 +155,7 @@ def flatten(rec: dict) -> dict:
         "threads": env.get("threads"), "precision": env.get("precision"),
         "correct": decode_bits(rec.get("test_correct")),
         "val_acc_curve": [h.get("val_acc") for h in rec.get("history", [])],
+        "lr_curve": [h.get("lr") for h in rec.get("history", [])],  # the convergence caveat names the last one
         "data_variant": data.get("variant"), "data_n_train": data.get("n_train"), "data_n_test": data.get("n_test"),
         "path": rec.get("path"),
     }

@@ -203,7 +203,7 @@ def test_interim_note_counts_paired_seeds_against_the_plan():
 def test_ablation_chapter_plans_the_profiles_ablation_cells_only(tmp_path, variants):
     """concat/full is also a main variant: the fusion ablation must still list only the ablation part's
     cells (Fashion-MNIST · CNN on cpu), not every main cell."""
-    from msvp.grid import get_profile
+    from msvp.experiments import get_profile
 
     for profile in ("cpu", "paper"):
         ch = book.AblationChapter(profile, tmp_path, variants)

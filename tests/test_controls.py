@@ -15,7 +15,7 @@ import pytest
 matplotlib.use("Agg")
 
 from msvp import controls, report  # noqa: E402
-from msvp.grid import get_profile  # noqa: E402
+from msvp.experiments import get_profile  # noqa: E402
 from msvp.results import load  # noqa: E402
 from msvp.stats import PAIRED_COLUMNS  # noqa: E402
 

@@ -11,7 +11,8 @@ import pytest
 
 import msvp.grid as grid
 from msvp.engine import TrainingDiverged
-from msvp.grid import PROFILES, get_profile, parse_only, run_grid, select
+from msvp.experiments import PROFILES, get_profile
+from msvp.grid import parse_only, run_grid, select
 from msvp.results import load, result_path, skipped_line
 
 ONLY = "dataset=mnist,backbone=cnn,variant=baseline|msvp-add-full"  # two smoke runs keep this fast

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import torch
 
-from msvp.grid import OFFICIAL_TRAIN, get_profile, scarce_epochs
+from msvp.experiments import OFFICIAL_TRAIN, get_profile, scarce_epochs
 from msvp.results import result_path
 from msvp.training import split_indices
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write the README's results table from results/, between its two markers.
 
-One row per (data set, backbone, variant) that the profile plans (``msvp.grid``), with the
+One row per (data set, backbone, variant) that the profile plans (``msvp.experiments``), with the
 finished, current runs that ``msvp.results.load(profile)`` returns: how many seeds of the planned
 ones, the mean ± standard deviation (n - 1) of their top-1 test accuracy after the last epoch (the
 paper's metric), and the command that trains exactly that row's missing runs. A row with no run
@@ -34,7 +34,7 @@ def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
 def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     """The rows of one profile's table, in the profile's order."""
     from msvp.datasets import DATASETS
-    from msvp.grid import get_profile
+    from msvp.experiments import get_profile
     from msvp.report import data_title, dataset_label
     from msvp.results import load
 
