@@ -24,8 +24,8 @@ import pandas as pd
 from . import report, viz
 from .config import RunConfig
 from .datasets import DATASETS
-from .experiments import MAIN_VARIANTS, VARIANTS
-from .grid import PROFILES, get_profile, plan_runs, run_grid
+from .experiments import MAIN_VARIANTS, PROFILES, VARIANTS, get_profile
+from .grid import plan_runs, run_grid
 from .results import current_records, load, load_records, skipped_line
 from .stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP
 from .stats import signed as pp  # '+0.12', '−0.05'

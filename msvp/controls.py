@@ -27,8 +27,8 @@ import pandas as pd
 
 from . import report, viz
 from .datasets import DATASETS
-from .experiments import VARIANTS
-from .grid import get_profile, plan_runs, run_grid
+from .experiments import VARIANTS, get_profile
+from .grid import plan_runs, run_grid
 from .models import build_model, count_params
 from .results import load
 from .stats import (
