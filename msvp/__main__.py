@@ -132,11 +132,15 @@ def print_list(plan) -> int:
 
 def print_plan(a, summary) -> int:
     from .grid import plan_runs
-    from .plan import estimate
+    from .plan import estimate, per_cell
     todo = [c for c, p, _, _ in plan_runs(a.profile, only=a.only, shard=parse_shard(a.shard), results=a.results,
                                           device=a.device) if p in set(summary["missing"])]
     print(f"profile {a.profile}: {len(summary['skipped'])} runs done, {len(todo)} to train")
     if todo:
+        for row in per_cell(todo, a.data_root, a.results, a.profile):
+            size = "" if row["train_subset"] is None else f", {row['train_subset']:,} images"
+            print(f"  {row['dataset']}/{row['backbone']} ({row['precision']}, {row['epochs']} epochs{size}): "
+                  f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
         est = estimate(todo, a.data_root, a.results, a.profile)
         jobs = max(a.jobs, 1)
         print(f"estimated time: {est['seconds'] / 60:.0f} min of run time on {est['hardware']}, "

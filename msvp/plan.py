@@ -88,3 +88,19 @@ def estimate(configs: list[RunConfig], data_root="data", results=None, profile: 
     total = sum(expected_seconds(c, data_root, results, profile) for c in configs)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return {"seconds": total, "runs": len(configs), "hardware": hardware(device)}
+
+
+def per_cell(configs: list[RunConfig], data_root="data", results=None, profile: str | None = None) -> list[dict]:
+    """One row per cell of ``configs`` (data set, backbone, precision, epochs, training-set size): runs,
+    minutes per run, and whether that time was measured on finished runs or estimated from a warm-up."""
+    rows: dict[tuple, dict] = {}
+    for c in configs:
+        key = (c.dataset, c.backbone, c.precision, c.epochs, c.train_subset)
+        if key not in rows:
+            measured = measured_seconds(c, results, profile) if profile else None
+            rows[key] = {"dataset": c.dataset, "backbone": c.backbone, "precision": c.precision, "epochs": c.epochs,
+                         "train_subset": c.train_subset, "runs": 0, "source": "measured" if measured else "warm-up",
+                         "min_per_run": (measured if measured is not None else warmup_seconds(c, data_root)) / 60}
+        rows[key]["runs"] += 1
+    return list(rows.values())
+

@@ -25,3 +25,15 @@ def test_measured_time_is_per_precision_and_size(tmp_path):
     assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", precision="bf16"), tmp_path, "cpu") is None
     assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", train_subset=450), tmp_path, "cpu") is None
     assert measured_seconds(RunConfig(dataset="mnist", backbone="cnn"), tmp_path, "cpu") is None
+
+
+def test_per_cell_groups_runs_and_says_where_the_time_came_from(tmp_path, monkeypatch):
+    from msvp import plan
+    monkeypatch.setattr(plan, "warmup_seconds", lambda cfg, data_root="data": 600.0)
+    done = RunConfig(dataset="cifar10", backbone="cnn", seed=0)
+    write(tmp_path, done, 1200.0)
+    todo = [RunConfig(dataset="cifar10", backbone="cnn", seed=s) for s in (1, 2)]
+    todo += [RunConfig(dataset="cifar10", backbone="vit", precision="bf16", seed=0)]
+    rows = plan.per_cell(todo, results=tmp_path, profile="cpu")
+    assert [(r["backbone"], r["runs"], r["source"], r["min_per_run"]) for r in rows] == [
+        ("cnn", 2, "measured", 20.0), ("vit", 1, "warm-up", 10.0)]
