@@ -11,9 +11,11 @@ and augmentation stream):
 - the global-only prompt: MSVP's coarsest map alone, one constant per channel (1 / 3);
 - the frozen random prompt: MSVP add/full kept at its random initial values (0 trainable).
 
-Every comparison the chapter makes (each arm − baseline, each arm − MSVP add/full, and MSVP
-add/full − baseline, in every cell that ran a control) is one Holm family; verdicts follow the
-per-cell rules of :mod:`msvp.stats`, with the convergence gate applied to the cell's baseline.
+The chapter makes, in every cell that ran a control, each arm − baseline, each arm − MSVP
+add/full, and MSVP add/full − baseline. Each comparison is corrected in its own Holm family over
+every cell of the profile where it ran (``msvp.stats.comparison_family``, the book's one rule), so
+MSVP add/full − baseline reads here as on the report card; verdicts follow the per-cell rules of
+:mod:`msvp.stats`, with the cell's convergence caveat (from its baseline) printed beside them.
 Everything here reads result records; nothing trains unless asked (``ensure_results``).
 """
 from __future__ import annotations
@@ -32,11 +34,9 @@ from .grid import plan_runs, run_grid
 from .models import build_model, count_params
 from .results import load
 from .stats import (
-    CONVERGENCE_TOL_PP,
     MARGIN_PP,
     PAIRED_COLUMNS,
-    add_verdicts,
-    converged,
+    comparison_family,
     fmt_pp,
     paired_cells,
     signed,
@@ -66,7 +66,7 @@ SHAPES = {"1×28×28": "mnist", "3×32×32": "cifar10"}
 
 # answers to the chapter's question, per (data set, backbone) cell
 NOT_RUN = "not run yet"
-NOT_CONVERGED = "not converged at this budget"
+NOT_ENOUGH = report.SINGLE_PAIR
 NO_GAIN = "no MSVP gain to explain"
 ANY_BIAS = "no: an unstructured prompt does as well"
 STRUCTURE_MATTERS = "yes: every unstructured prompt falls short"
@@ -311,38 +311,47 @@ def fullres_table(backbone: str = "cnn", variants=(REFERENCE, "msvp-gated-full",
 # ---------------------------------------------------------------------------------------------
 # paired comparisons and verdicts
 
-def baseline_gate(df: pd.DataFrame, dataset: str, backbone: str) -> tuple[bool | None, float]:
-    """The convergence gate of a cell (``msvp.stats.converged``) on its baseline's validation curves."""
-    cell = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == BASE)]
-    return converged(list(cell.val_acc_curve) if "val_acc_curve" in cell else [])
-
-
 def control_family(df: pd.DataFrame, arms=ARMS, reference: str = REFERENCE, **kw) -> pd.DataFrame:
-    """Every comparison the chapter makes, as one Holm family: in each cell that holds an arm of
-    ``arms``, reference − baseline, arm − baseline and arm − reference for every arm present (paired
-    by seed, ``msvp.stats.cell_row``: seed × image interval where every run stored per-image
-    correctness). The convergence gate of every row is its cell's baseline gate, also for the rows
-    compared with the reference. Columns: ``msvp.stats.PAIRED_COLUMNS``."""
+    """Every comparison the chapter makes, in each cell that holds an arm of ``arms``: reference −
+    baseline, arm − baseline and arm − reference for every arm present (paired by seed,
+    ``msvp.stats.cell_row``: seed × image interval where every run stored per-image correctness).
+    ``df`` holds all of the profile's runs: each comparison is Holm-corrected over every cell where it
+    ran (``msvp.stats.comparison_family``) before this chapter's cells are picked, so a comparison
+    reads as on every other page. Each row carries its cell's convergence caveat (from the cell's
+    baseline, also for the rows compared with the reference). Columns: ``msvp.stats.PAIRED_COLUMNS``."""
     cells = {(d, b) for d, b, v in zip(df.dataset, df.backbone, df.variant) if v in arms}
-    d = df[[c in cells for c in zip(df.dataset, df.backbone)]]
-    if d.empty:
+    if not cells:
         return pd.DataFrame(columns=PAIRED_COLUMNS)
-    frames = [paired_cells(d, reference, BASE, **kw)]
-    frames += [paired_cells(d, a, BASE, **kw) for a in arms]
-    frames += [paired_cells(d, a, reference, **kw) for a in arms]
+    comparisons = [(reference, BASE)] + [(a, BASE) for a in arms] + [(a, reference) for a in arms]
+    frames = [comparison_family(df, t, c, **kw) for t, c in comparisons]
+    frames = [f[[(d, b) in cells for d, b in zip(f.dataset, f.backbone)]] for f in frames if not f.empty]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=PAIRED_COLUMNS)
     p = pd.concat(frames, ignore_index=True)
-    gates = {c: baseline_gate(df, *c) for c in cells}
-    p["converged"] = [gates[(r.dataset, r.backbone)][0] for r in p.itertuples()]
-    p["val_rise_pp"] = [gates[(r.dataset, r.backbone)][1] for r in p.itertuples()]
-    p = add_verdicts(p)
     order = {c: i for i, c in enumerate(sorted(cells, key=cell_order))}
     arm_rank = {v: i for i, v in enumerate((reference,) + tuple(arms))}
     p["_key"] = [(order[(r.dataset, r.backbone)], arm_rank.get(r.treatment, 99), r.control != BASE)
                  for r in p.itertuples()]
     return p.sort_values("_key", kind="stable").drop(columns="_key").reset_index(drop=True)
+
+
+def accuracy_table(df: pd.DataFrame, profile: str | None = None) -> pd.DataFrame:
+    """Per arm (rows) and chapter cell (columns): the test accuracy of the last-epoch model, mean ± SD
+    over the seeds with a result (%), so that each gain the chapter discusses can be read beside the
+    accuracies behind it. '–' where an arm has no result in a cell."""
+    cells = chapter_cells(df, profile)
+    arms = [v for v in CHAPTER_VARIANTS if v in set(df.variant)]
+    out = pd.DataFrame({"arm": [short(v) for v in arms]})
+    for d, b in cells:
+        col = []
+        for v in arms:
+            acc = df[(df.dataset == d) & (df.backbone == b) & (df.variant == v)].test_acc.astype(float)
+            sd = acc.std(ddof=1) if len(acc) > 1 else None
+            col.append(f"{report.fmt_pct(acc.mean(), sd)} ({len(acc)} seed{'s' if len(acc) != 1 else ''})"
+                       if len(acc) else "–")
+        out[f"{cell_title(d, b)}: test accuracy (%)"] = col
+    return out
 
 
 def find(fam: pd.DataFrame, dataset: str, backbone: str, treatment: str, control: str = BASE):
@@ -352,13 +361,6 @@ def find(fam: pd.DataFrame, dataset: str, backbone: str, treatment: str, control
     r = fam[(fam.dataset == dataset) & (fam.backbone == backbone) & (fam.treatment == treatment)
             & (fam.control == control)]
     return r.iloc[0] if len(r) else None
-
-
-def gate_failed(r) -> bool:
-    """True when the row's cell failed the convergence gate (False), not when it passed or was not
-    checked (True / None)."""
-    v = r.converged
-    return v is not None and not (isinstance(v, float) and math.isnan(v)) and not bool(v)
 
 
 def short_interval(r) -> str:
@@ -375,38 +377,39 @@ verdict_text = report.verdict_label  # one wording of a verdict across the book
 
 
 def judged_text(r, margin_pp: float = MARGIN_PP) -> str:
-    """'+0.12 [−0.05, +0.29] pp (inconclusive)', or '+0.78 pp (1 seed pair, no interval; no verdict)':
+    """'+0.12 [−0.05, +0.29] pp (inconclusive)', or '+0.78 pp (not enough pairs yet: 1 seed pair)':
     the verdict's wording from ``report.verdict_label``, its brackets flattened to fit inside ours."""
     if not np.isfinite(r.lo_pp):
-        return f"{signed(r.diff_pp)} pp (1 seed pair, no interval; no verdict)"
+        return f"{signed(r.diff_pp)} pp ({report.SINGLE_PAIR}: {r.n_pairs} seed pair{'s' if r.n_pairs != 1 else ''})"
     v = verdict_text(r, margin_pp).replace(" (", " ").replace(")", "")
     return f"{interval_text(r)} ({v})"
 
 
 def format_family(fam: pd.DataFrame) -> pd.DataFrame:
-    """The family for reading: cell, comparison, seed pairs, Δ with its 95 % interval, which interval,
-    Holm-adjusted p, verdict. No NaN cells."""
+    """The comparisons for reading: cell, comparison, seed pairs, Δ with its 95 % interval, which
+    interval, Holm-adjusted p with the size of its family (the comparison's cells), verdict. No NaN."""
     cols = ["cell", "comparison", "seed pairs", "Δ test accuracy [95 % interval]", "interval", "p (Holm)", "verdict"]
     rows = []
     for r in fam.itertuples():
-        interval = r.interval if r.n_pairs > 1 else "none for a single seed pair"
+        interval = r.interval if r.n_pairs > 1 else "no interval with 1 pair"
+        m = int(r.holm_m)
+        holm = f"{r.p_holm:.3g} (over {m} cell{'s' if m != 1 else ''})" if np.isfinite(r.p_holm) else "–"
         rows.append([cell_title(r.dataset, r.backbone), f"{short(r.treatment)} − {short(r.control)}", int(r.n_pairs),
-                     interval_text(r), interval, f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
-                     verdict_text(r)])
+                     interval_text(r), interval, holm, verdict_text(r)])
     return pd.DataFrame(rows, columns=cols)
 
 
 def family_markdown(fam: pd.DataFrame) -> str:
-    """The family as Markdown: one short table per cell (comparison, seed pairs, Δ with its 95 %
-    interval, Holm-adjusted p, verdict), under a line naming the cell, the family size and the kind
-    of interval."""
+    """The comparisons as Markdown: one short table per cell (comparison, seed pairs, Δ with its 95 %
+    interval, Holm-adjusted p, verdict), under a line naming the cell and the kind of interval, after
+    one line on the families (the book's rule: each comparison over the cells where it ran)."""
     if fam.empty:
         return "No paired control runs yet: nothing to compare."
     shown = format_family(fam)
-    m = int(fam.holm_m.iloc[0])
     untested = int((fam.n_pairs < 2).sum())
-    parts = [f"Holm's correction runs over the {m} tested comparison{'s' if m != 1 else ''} below (one family)."
-             + (f" {untested} with a single seed pair {'is' if untested == 1 else 'are'} shown but not tested."
+    parts = ["Each comparison is Holm-corrected over every cell of the profile where it ran (the book's one "
+             "rule, [chapter 10](10_report_card.ipynb)); the p column names that family's size."
+             + (f" {untested} with fewer than 2 seed pairs {'is' if untested == 1 else 'are'} shown but not tested."
                 if untested else "")]
     for cell, g in shown.groupby("cell", sort=False):
         kinds = sorted(set(g.interval))
@@ -423,7 +426,7 @@ def family_markdown(fam: pd.DataFrame) -> str:
 class Answer:
     dataset: str
     backbone: str
-    verdict: str      # one of NOT_RUN, NOT_CONVERGED, NO_GAIN, ANY_BIAS, STRUCTURE_MATTERS, INCONCLUSIVE
+    verdict: str      # one of NOT_RUN, NOT_ENOUGH, NO_GAIN, ANY_BIAS, STRUCTURE_MATTERS, INCONCLUSIVE
     text: str         # Markdown
 
 
@@ -447,7 +450,7 @@ def _params(variant: str, dataset: str) -> str:
 def against_reference(ref_row) -> str:
     """'falls short of MSVP', 'matches MSVP within ±0.5 pp', ... for an arm − MSVP row."""
     if ref_row.n_pairs < 2:
-        return "cannot be told apart from MSVP with one seed pair"
+        return f"cannot be compared with MSVP yet ({report.SINGLE_PAIR})"
     return AGAINST_REFERENCE.get(ref_row.verdict, ref_row.verdict)
 
 
@@ -465,89 +468,100 @@ def _seed_pairs(df: pd.DataFrame, dataset: str, backbone: str, variant: str) -> 
     return len(seeds(variant) & seeds(BASE))
 
 
-def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str,
-                margin_pp: float = MARGIN_PP, missing: tuple[int, int] = (0, 0)) -> Answer:
-    """Rule, per cell. 'not run yet' without paired runs of MSVP add/full and of a control;
-    'not converged at this budget' if the baseline failed the gate; 'no MSVP gain to explain' if MSVP
-    add/full − baseline is 'equivalent' or 'hurts'; when MSVP 'improves': 'no: an unstructured prompt
-    does as well' if a learned prompt without the multi-scale structure (pad, full-resolution,
-    global-only) improves on the baseline AND matches or beats MSVP (arm − MSVP 'equivalent' or
-    'improves'), 'yes: every unstructured prompt falls short' if each of them that ran 'hurts' against
-    MSVP; 'inconclusive' otherwise (also when MSVP's own gain is inconclusive)."""
-    title = f"**On {DATASETS[dataset].title}** ({_setting(df, dataset, backbone)})"
-    ref = find(fam, dataset, backbone, REFERENCE)
-    arms = [a for a in ARMS if find(fam, dataset, backbone, a) is not None]
-    if ref is None or not arms:
-        # the family holds only cells with a control, so count MSVP's pairs from the runs themselves
-        n_ref = ref.n_pairs if ref is not None else _seed_pairs(df, dataset, backbone, REFERENCE)
-        msvp = (f"MSVP add/full has {n_ref} seed pair{'s' if n_ref != 1 else ''} with the baseline"
-                if n_ref else "MSVP add/full has no seed pair with the baseline yet")
-        ctrl = ("no control has a seed pair with the baseline yet" if not arms
-                else "the controls' comparisons with MSVP are missing")
-        have = f"{msvp}; {ctrl}."
-        left = f" {missing[0]} of the {missing[1]} runs planned for this cell have no result yet." if missing[0] else ""
-        return Answer(dataset, backbone, NOT_RUN, f"{title}: not run yet — {have}{left}")
-    pairs = f"{ref.n_pairs} seed pair{'s' if ref.n_pairs != 1 else ''}"
-    lines = [f"{title}: MSVP add/full ({_params(REFERENCE, dataset)}) changes test accuracy by "
-             f"{judged_text(ref, margin_pp)} against the baseline, over {pairs}."]
-    vs_ref = {}
+def _not_run(df: pd.DataFrame, ref, arms, title: str, dataset: str, backbone: str, missing) -> Answer:
+    """The answer of a cell without paired runs of MSVP add/full and of a control: what is missing."""
+    # the family holds only cells with a control, so count MSVP's pairs from the runs themselves
+    n_ref = ref.n_pairs if ref is not None else _seed_pairs(df, dataset, backbone, REFERENCE)
+    msvp = (f"MSVP add/full has {n_ref} seed pair{'s' if n_ref != 1 else ''} with the baseline"
+            if n_ref else "MSVP add/full has no seed pair with the baseline yet")
+    ctrl = ("no control has a seed pair with the baseline yet" if not arms
+            else "the controls' comparisons with MSVP are missing")
+    left = f" {missing[0]} of the {missing[1]} runs planned for this cell have no result yet." if missing[0] else ""
+    return Answer(dataset, backbone, NOT_RUN, f"{title}: not run yet — {msvp}; {ctrl}.{left}")
+
+
+def _evidence(fam: pd.DataFrame, dataset: str, backbone: str, ref, arms, margin_pp: float) -> tuple[list, dict]:
+    """One line per control arm: its gain over the baseline and its difference from MSVP, with the
+    verdicts; and {arm: (arm − baseline row, arm − MSVP row)} for the arms paired with MSVP."""
+    lines, vs_ref = [], {}
     for a in arms:
         base_row, ref_row = find(fam, dataset, backbone, a), find(fam, dataset, backbone, a, REFERENCE)
         text = (f"- The {short(a)}'s gain is {judged_text(base_row, margin_pp)} vs MSVP's {short_interval(ref)}, "
                 f"with {_params(a, dataset)}")
         if ref_row is not None:
             vs_ref[a] = (base_row, ref_row)
-            judged = "" if gate_failed(ref_row) else f": it {against_reference(ref_row)}"
             seeds = f"{ref_row.n_pairs} seed{'s' if ref_row.n_pairs != 1 else ''}"
             text += (f"; paired on the same {seeds}, {short(a)} − MSVP = "
-                     f"{short_interval(ref_row)}{judged}.")
+                     f"{short_interval(ref_row)}: it {against_reference(ref_row)}.")
         else:
             text += "."
         lines.append(text)
-    if gate_failed(ref):
-        verdict = NOT_CONVERGED
-        rise = (f"the baseline's validation accuracy still rose by {signed(ref.val_rise_pp)} pp over its last two "
-                f"epochs (the gate allows {CONVERGENCE_TOL_PP:g} pp)" if np.isfinite(ref.val_rise_pp) else
-                "the runs are too short (fewer than 3 epochs) to show that the baseline converged")
-        answer = f"not judged — {rise}, so a longer budget could change any comparison."
-    elif ref.verdict in ("equivalent", "hurts"):
-        verdict = NO_GAIN
-        answer = (f"MSVP add/full itself {'hurts' if ref.verdict == 'hurts' else 'is equivalent to the baseline'} "
-                  "here, so there is no gain for its structure to explain.")
+    return lines, vs_ref
+
+
+def _answer(ref, vs_ref: dict) -> tuple[str, str]:
+    """(verdict, answer) of a cell by the rule of ``cell_answer``."""
+    if ref.n_pairs < 2:
+        return NOT_ENOUGH, (f"{NOT_ENOUGH} — MSVP add/full has {ref.n_pairs} seed pair with the baseline, so no "
+                            "interval and no verdict for it, and nothing yet for a control to be measured against.")
+    if ref.verdict in ("equivalent", "hurts"):
+        return NO_GAIN, (f"MSVP add/full itself {'hurts' if ref.verdict == 'hurts' else 'is equivalent to the baseline'} "
+                         "here, so there is no gain for its structure to explain.")
+    learned = [a for a in UNSTRUCTURED if a in vs_ref]
+    matched = [a for a in learned if vs_ref[a][1].verdict in ("equivalent", "improves")
+               and vs_ref[a][0].verdict == "improves"]
+    if ref.verdict == "improves" and matched:
+        one = len(matched) == 1
+        return ANY_BIAS, (f"no — the {' and the '.join(short(a) for a in matched)} "
+                          f"{'improves' if one else 'improve'} on the baseline and {'does' if one else 'do'} as well "
+                          "as MSVP, without the multi-scale structure.")
+    if ref.verdict == "improves" and learned and all(vs_ref[a][1].verdict == "hurts" for a in learned):
+        return STRUCTURE_MATTERS, ("yes, on this evidence — every learned prompt without the multi-scale structure "
+                                   f"({', '.join(short(a) for a in learned)}) falls short of MSVP.")
+    if ref.verdict != "improves":
+        why = "MSVP's own gain over the baseline is not established"
+    elif not learned:
+        why = "no unstructured prompt was paired with MSVP"
     else:
-        learned = [a for a in UNSTRUCTURED if a in vs_ref]
-        matched = [a for a in learned if vs_ref[a][1].verdict in ("equivalent", "improves")
-                   and vs_ref[a][0].verdict == "improves"]
-        if ref.verdict == "improves" and matched:
-            verdict = ANY_BIAS
-            one = len(matched) == 1
-            answer = (f"no — the {' and the '.join(short(a) for a in matched)} "
-                      f"{'improves' if one else 'improve'} on the baseline and {'does' if one else 'do'} as well "
-                      "as MSVP, without the multi-scale structure.")
-        elif ref.verdict == "improves" and learned and all(vs_ref[a][1].verdict == "hurts" for a in learned):
-            verdict = STRUCTURE_MATTERS
-            answer = ("yes, on this evidence — every learned prompt without the multi-scale structure "
-                      f"({', '.join(short(a) for a in learned)}) falls short of MSVP.")
-        else:
-            verdict = INCONCLUSIVE
-            if ref.verdict != "improves":
-                why = "MSVP's own gain over the baseline is not established"
-            elif not learned:
-                why = "no unstructured prompt was paired with MSVP"
-            else:
-                why = "; ".join(f"the {short(a)} {_open_reason(*vs_ref[a])}" for a in learned)
-            answer = f"inconclusive — {why}. More seeds would narrow the intervals."
+        why = "; ".join(f"the {short(a)} {_open_reason(*vs_ref[a])}" for a in learned)
+    return INCONCLUSIVE, f"inconclusive — {why}. More seeds would narrow the intervals."
+
+
+def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str,
+                margin_pp: float = MARGIN_PP, missing: tuple[int, int] = (0, 0)) -> Answer:
+    """Rule, per cell. 'not run yet' without paired runs of MSVP add/full and of a control; 'not enough
+    pairs yet' while MSVP add/full − baseline has fewer than 2 seed pairs;
+    'no MSVP gain to explain' if MSVP add/full − baseline is 'equivalent' or 'hurts'; when MSVP
+    'improves': 'no: an unstructured prompt does as well' if a learned prompt without the multi-scale
+    structure (pad, full-resolution, global-only) improves on the baseline AND matches or beats MSVP
+    (arm − MSVP 'equivalent' or 'improves'), 'yes: every unstructured prompt falls short' if each of
+    them that ran 'hurts' against MSVP; 'inconclusive' otherwise (also when MSVP's own gain is
+    inconclusive). A baseline still improving at the end of its schedule adds a caveat to the answer
+    and blocks nothing: the answer is the one at the profile's protocol."""
+    title = f"**On {DATASETS[dataset].title}** ({_setting(df, dataset, backbone)})"
+    ref = find(fam, dataset, backbone, REFERENCE)
+    arms = [a for a in ARMS if find(fam, dataset, backbone, a) is not None]
+    if ref is None or not arms:
+        return _not_run(df, ref, arms, title, dataset, backbone, missing)
+    pairs = f"{ref.n_pairs} seed pair{'s' if ref.n_pairs != 1 else ''}"
+    lines, vs_ref = _evidence(fam, dataset, backbone, ref, arms, margin_pp)
+    verdict, answer = _answer(ref, vs_ref)
     if missing[0]:
         answer += f" ({missing[0]} of the {missing[1]} runs planned for this cell have no result yet.)"
     # the answer first, then the evidence it rests on
     head = [f"- **Answer: {answer}**"]
-    if "control-frozen" in vs_ref and not gate_failed(ref):
+    if report.still_improving(ref):
+        head.append(f"- Caveat, not a block: the baseline was {report.caveat_detail(ref)}; the answer is the one at "
+                    "the profile's protocol, and a longer budget could change it.")
+    if "control-frozen" in vs_ref:
         fr = vs_ref["control-frozen"][1]
         learn = {"hurts": "learning the maps matters", "equivalent": "learning the maps adds nothing measurable",
                  "improves": "the random maps beat the learned ones"}.get(fr.verdict, "whether learning matters is open")
         head.append(f"- Same structure, no learning: frozen random prompt − MSVP = {short_interval(fr)}; it "
                     f"{against_reference(fr)}, so {learn}.")
-    return Answer(dataset, backbone, verdict, "\n".join(lines[:1] + head + lines[1:]))
+    first = (f"{title}: MSVP add/full ({_params(REFERENCE, dataset)}) changes test accuracy by "
+             f"{judged_text(ref, margin_pp)} against the baseline, over {pairs}.")
+    return Answer(dataset, backbone, verdict, "\n".join([first] + head + lines))
 
 
 def answers(df: pd.DataFrame, fam: pd.DataFrame, profile: str | None = None) -> list[Answer]:

@@ -9,12 +9,17 @@ from .datasets import DATASETS
 from .experiments import VARIANTS
 from .prompting import SCALE_SETS
 from .stats import (  # noqa: F401 (re-exported)
+    CONVERGENCE_TOL_PP,
     LEVEL,
     MARGIN_PP,
+    NOT_ENOUGH_PAIRS,
+    POWER,
     Estimate,
     add_verdicts,
     combine,
+    comparison_family,
     contrast_verdict,
+    fixed_effect,
     fmt_ci,
     fmt_pct,
     fmt_pp,
@@ -29,7 +34,7 @@ from .stats import (  # noqa: F401 (re-exported)
 
 # Kept for callers; the harder-data claim no longer uses it: it ranks data sets by measured baseline error.
 HARDNESS_ORDER = ("mnist", "fashion_mnist", "cifar10")
-VERDICTS = ("improves", "equivalent", "inconclusive", "hurts", "not converged at this budget")
+VERDICTS = ("improves", "equivalent", "inconclusive", "hurts", NOT_ENOUGH_PAIRS)
 MAIN = "msvp-add-full"
 
 
@@ -70,9 +75,10 @@ def accuracy_table(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 def paired_table(df: pd.DataFrame, treatments=(MAIN,), datasets=None, **kw) -> pd.DataFrame:
-    """Paired statistics and verdicts for every cell × treatment of ``df``. Holm's correction runs over
-    all of them (the cells of one claim, or of one ablation) before ``datasets`` picks the rows to
-    show, so a chapter shows the report card's verdicts."""
+    """Paired statistics and verdicts for every cell × treatment of ``df`` (all of the profile's runs).
+    Holm's correction runs over each treatment's cells (``stats.comparison_family``, the book's one
+    definition of a family) before ``datasets`` picks the rows to show, so a chapter shows the report
+    card's verdicts."""
     p = paired_family(df, treatments, **kw)
     if datasets is not None and not p.empty:
         p = p[p.dataset.isin(datasets)].reset_index(drop=True)
@@ -83,24 +89,53 @@ def fmt_mcnemar(ps) -> str:
     return ", ".join(f"{x:.2g}" for x in ps) if len(ps) else "–"
 
 
-SINGLE_PAIR = "no verdict yet (1 pair)"
+SINGLE_PAIR = NOT_ENOUGH_PAIRS  # the one wording for a cell with fewer than 2 seed pairs, on every page
+
+
+def still_improving(row) -> bool:
+    """True when the cell's baseline failed the convergence check (False), not when it passed or was
+    not checked (True, None, NaN)."""
+    return getattr(row, "converged", None) in (False,)  # numpy's False is not `False`; `in` compares by ==
+
+
+def caveat_detail(row, full: bool = True) -> str:
+    """'still improving (val. acc. +1.49 pp over its last 2 epochs; last learning rate 2.4e-05, 2.4 %
+    of the first)': the baseline's measured validation rise over its last two epochs and the learning
+    rate of its schedule's last epoch, so a reader can tell an annealing rise (learning rate near 0)
+    from an unfinished run; ``full`` adds the share of the first learning rate. Empty when the
+    baseline converged or was not checked."""
+    if not still_improving(row):
+        return ""
+    rise = float(getattr(row, "val_rise_pp", np.nan))
+    if not np.isfinite(rise):
+        return "too short to show convergence (fewer than 3 epochs)"
+    first, last = float(getattr(row, "lr_first", np.nan)), float(getattr(row, "lr_last", np.nan))
+    share = f", {100 * last / first:.1f} % of the first" if full and np.isfinite(first) and first > 0 else ""
+    lr = f"; last learning rate {last:.1e}{share}" if np.isfinite(last) else ""
+    return f"still improving (val. acc. {signed(rise)} pp over its last 2 epochs{lr})"
+
+
+def caveat_text(row) -> str:
+    """The convergence caveat printed beside a verdict, never instead of it (``caveat_detail``)."""
+    detail = caveat_detail(row, full=False)
+    return f"caveat: baseline {detail}" if detail else ""
 
 
 def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
     """The one wording of a cell's verdict, used by every table and sentence of the book (report card,
     experiment chapters, controls), so that a reader meets the same phrase everywhere. It names what the
-    verdict rests on: the margin for 'equivalent', the baseline's late rise for 'not converged', and
-    the missing interval for a single seed pair."""
+    verdict rests on: the margin and TOST p for 'equivalent', and, beside any verdict, the caveat of a
+    baseline still improving at the end of its schedule (``caveat_text``). Fewer than 2 pairs: 'not
+    enough pairs yet'."""
     if row.n_pairs < 2:
         return SINGLE_PAIR
+    text = str(row.verdict)
     if row.verdict == "equivalent":
         # the Holm-adjusted TOST p decided it: shown, since the 95 % interval beside it may reach past ±m
         p_tost = float(getattr(row, "p_tost_holm", np.nan))
-        return f"equivalent (within ±{margin_pp:g} pp" + (f", TOST p = {p_tost:.2g})" if np.isfinite(p_tost) else ")")
-    if str(row.verdict).startswith("not converged") and np.isfinite(row.val_rise_pp):
-        return (f"not converged at this budget: baseline val. acc. {signed(float(row.val_rise_pp))} pp "
-                f"over its last 2 epochs")
-    return str(row.verdict)
+        text = f"equivalent (within ±{margin_pp:g} pp" + (f", TOST p = {p_tost:.2g})" if np.isfinite(p_tost) else ")")
+    caveat = caveat_text(row)
+    return f"{text}; {caveat}" if caveat else text
 
 
 FORMAT_COLUMNS = ["dataset", "backbone", "MSVP variant", "pairs", "Δ test acc, t-interval (seeds)",
@@ -120,16 +155,16 @@ def format_paired(p: pd.DataFrame) -> pd.DataFrame:
 
 
 def judged(p: pd.DataFrame) -> pd.DataFrame:
-    """Rows that can carry a claim: the baseline passed (or was not checked by) the convergence gate,
-    and the cell has an interval."""
+    """Rows that can carry a claim: the cell has an interval (at least 2 pairs). A baseline still
+    improving does not take a cell out: its caveat travels with the verdict."""
     if p.empty:
         return p
     se = np.sqrt(p.var_t.astype(float) + p.var_z.astype(float))
-    return p[~p.converged.eq(False).to_numpy() & np.isfinite(se.to_numpy())]
+    return p[np.isfinite(se.to_numpy())]
 
 
 def verdict_counts(p: pd.DataFrame) -> str:
-    """'inconclusive: 1, no verdict yet (1 pair): 2': a cell with a single pair has no interval, so it
+    """'inconclusive: 1, not enough pairs yet: 2': a cell with a single pair has no interval, so it
     is counted apart from the cells whose interval left the question open."""
     single = p.n_pairs < 2 if "n_pairs" in p else pd.Series(False, index=p.index)
     counts = p.verdict.where(~single, SINGLE_PAIR).value_counts().to_dict()
@@ -155,23 +190,22 @@ def equivalence_note(est: Estimate, margin_pp: float = MARGIN_PP) -> str:
 
 
 CLAIM_MEANING = {
-    "supported": f"the pooled gain's {LEVEL:.0%} interval lies above 0",
-    "not supported": f"the pooled gain's {LEVEL:.0%} interval lies below 0, or the gain is shown equivalent "
-                     f"to 0 within ±{MARGIN_PP:g} pp",
-    "inconclusive": f"the pooled gain's {LEVEL:.0%} interval straddles 0 and the gain is not shown within "
-                    f"±{MARGIN_PP:g} pp of 0",
+    "supported": f"the {LEVEL:.0%} interval of the mean gain over the cells lies above 0",
+    "not supported": f"the {LEVEL:.0%} interval of the mean gain over the cells lies below 0, or that gain "
+                     f"is shown equivalent to 0 within ±{MARGIN_PP:g} pp",
+    "inconclusive": f"the {LEVEL:.0%} interval of the mean gain over the cells straddles 0 and the gain is "
+                    f"not shown within ±{MARGIN_PP:g} pp of 0",
 }
-"""What a verdict of the accuracy claim means (the rule of ``contrast_verdict``), for the front page."""
+"""What a verdict of the accuracy claim means (the rule of ``contrast_verdict`` applied to
+``fixed_effect``), for the front page."""
 
-NOT_YET = "not judged yet"
+NOT_YET = NOT_ENOUGH_PAIRS
 """A claim whose every cell has a single paired seed: no interval exists, so no rule can apply yet."""
 
 
 def unjudged_verdict(p: pd.DataFrame) -> str:
-    """The verdict of a claim that no cell can carry: every cell has one pair, or no baseline converged."""
-    if len(p) and (p.n_pairs < 2).all():
-        return NOT_YET
-    return "not converged at this budget" if len(p) and p.converged.eq(False).all() else "inconclusive"
+    """The verdict of a claim that no cell can carry: every cell has fewer than 2 pairs."""
+    return NOT_YET if len(p) and (p.n_pairs < 2).all() else "inconclusive"
 
 
 def single_pair_detail(p: pd.DataFrame) -> str:
@@ -179,12 +213,36 @@ def single_pair_detail(p: pd.DataFrame) -> str:
             f"at least 2 pairs per cell")
 
 
+def pooled_readings(cells: pd.DataFrame, margin_pp: float = MARGIN_PP) -> dict:
+    """Both pooled readings of a family's cells (those with an interval): the fixed-effect mean,
+    which decides a claim (``stats.fixed_effect``), and the random-effects mean beside it
+    (``stats.pooled_effect``), each with its verdict by ``contrast_verdict``."""
+    est = [row_estimate(r) for r in cells.itertuples()]
+    fixed, rand = fixed_effect(est), pooled_effect(est)
+    return {"k": len(est), "fixed": fixed, "fixed_verdict": contrast_verdict(fixed, margin_pp),
+            "random": rand.estimate, "random_verdict": contrast_verdict(rand.estimate, margin_pp),
+            "tau": float(np.sqrt(rand.tau2)) if np.isfinite(rand.tau2) else np.nan}
+
+
+def disagreement(r: dict) -> str:
+    """Honest wording when the two pooled readings disagree: the fixed effect decides for the cells
+    that were run; the random-effects reading says whether that carries over to cells not run."""
+    if r["k"] < 2 or r["fixed_verdict"] == r["random_verdict"]:
+        return ""
+    carry = {"supported": "would show a gain on a data set or backbone not run here",
+             "not supported": "would show none on a data set or backbone not run here",
+             "inconclusive": "cannot say whether a data set or backbone not run here would gain"}
+    return (f"; the two disagree: the verdict holds for the {r['k']} cells run, while the random-effects "
+            f"reading, *{r['random_verdict']}*, {carry[r['random_verdict']]}")
+
+
 def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, str]:
-    """'MSVP improves accuracy'. Rule: the headline is the random-effects pooled gain over the cells
-    whose baseline converged (``pooled_effect``), judged by ``contrast_verdict``: supported if its
-    95 % interval lies above 0; not supported if it lies below 0 or the gain is equivalent to 0
-    within ±m; inconclusive otherwise. The per-cell verdicts (Holm-corrected across the cells) are
-    listed beside it; a cell that 'hurts' no longer vetoes the claim on its own."""
+    """'MSVP improves accuracy'. Rule: the headline is the fixed-effect mean gain over the cells with
+    at least 2 pairs (``stats.fixed_effect``: each cell weighted equally), judged by
+    ``contrast_verdict``: supported if its 95 % interval lies above 0; not supported if it lies below 0
+    or the gain is equivalent to 0 within ±m; inconclusive otherwise. The random-effects mean is
+    given beside it, and where the two disagree the text says so. The per-cell verdicts (Holm over
+    the comparison's cells) are listed too; a cell that 'hurts' does not veto the claim on its own."""
     if p.empty:
         return "not run here", "no paired results"
     if unjudged_verdict(p) == NOT_YET:
@@ -192,18 +250,15 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
     family = int(p.holm_m.iloc[0]) if "holm_m" in p else len(p)
     detail = f"cells: {verdict_counts(p)} (Holm over {family} tested cells)"
     cells = judged(p)
-    if cells.empty:
-        return unjudged_verdict(p), detail
-    pool = pooled_effect([row_estimate(r) for r in cells.itertuples()])
-    if pool.k == 1:
-        how = f"the one cell of {len(p)} whose baseline converged and that has ≥ 2 pairs"
-    else:
-        weak = ", which 2 cells can barely estimate" if pool.k == 2 else ""
-        how = (f"random effects over the {pool.k} of {len(p)} cells whose baseline converged and that have "
-               f"≥ 2 pairs; between-cell SD {np.sqrt(pool.tau2):.2f} pp{weak}")
-    text = (f"pooled gain {fmt_estimate(pool.estimate)}: {how}"
-            f"{equivalence_note(pool.estimate, margin_pp)}; {detail}")
-    return contrast_verdict(pool.estimate, margin_pp), text
+    if len(cells) == 1:
+        one = fixed_effect([row_estimate(cells.iloc[0])])
+        return (contrast_verdict(one, margin_pp), f"gain {fmt_estimate(one)}: the one cell of {len(p)} with ≥ 2 pairs"
+                f"{equivalence_note(one, margin_pp)}; {detail}")
+    r = pooled_readings(cells, margin_pp)
+    text = (f"mean gain over the {r['k']} of {len(p)} cells with ≥ 2 pairs {fmt_estimate(r['fixed'])} (fixed effect, "
+            f"decides){equivalence_note(r['fixed'], margin_pp)}; random effects {fmt_estimate(r['random'])} "
+            f"(between-cell SD {r['tau']:.2f} pp){disagreement(r)}; {detail}")
+    return r["fixed_verdict"], text
 
 
 def claim_params(params: pd.DataFrame, threshold_pct: float = 0.02) -> tuple[str, str]:
@@ -297,7 +352,7 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
     ok = judged(d).sort_values("baseline_err_pp")
     if len(ok) < 2:
         v = unjudged_verdict(d)
-        return v, single_pair_detail(d) if v == NOT_YET else f"fewer than 2 {backbone} cells whose baseline converged"
+        return v, single_pair_detail(d) if v == NOT_YET else f"fewer than 2 {backbone} cells with ≥ 2 pairs"
     est = combine([row_estimate(r) for r in ok.itertuples()], rank_weights(list(ok.dataset)))
     name = lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.1f} %)"  # noqa: E731
     text = f"{backbone}, easiest first: {_fmt_cells(ok, name)}; harder − easier {fmt_estimate(est)}"
@@ -305,9 +360,7 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
     harder = rest[rest.baseline_err_pp > ok.baseline_err_pp.max()]
     if not harder.empty:
         # the claim is about the hardest data; a contrast among the easier ones cannot carry it
-        # `in (False,)`: numpy's False is not `False`, and an unchecked cell (None, NaN) did not fail
-        why = lambda r: "failed the convergence gate" if r.converged in (False,) else "has a single pair"  # noqa: E731
-        left = ", ".join(f"{name(r)}, which {why(r)}" for r in harder.sort_values("baseline_err_pp").itertuples())
+        left = ", ".join(f"{name(r)}, which has a single pair" for r in harder.sort_values("baseline_err_pp").itertuples())
         return "inconclusive", (f"{text}; left out, harder than every cell judged: {left}; "
                                 f"so the ordering is not judged")
     return contrast_verdict(est, margin_pp), text + equivalence_note(est, margin_pp)
@@ -335,7 +388,7 @@ def claim_transformers(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[s
     w = transformer_weights(ok) if not ok.empty else np.zeros(0)
     if not w.any():
         v = unjudged_verdict(d)
-        return v, single_pair_detail(d) if v == NOT_YET else "no data set where the ViT and another backbone both converged"
+        return v, single_pair_detail(d) if v == NOT_YET else "no data set where the ViT and another backbone both have ≥ 2 pairs"
     use = ok[w != 0]
     est = combine([row_estimate(r) for r in use.itertuples()], w[w != 0])
     cells = _fmt_cells(use, lambda r: f"{DATASETS[r.dataset].title} · {r.backbone}")
@@ -360,17 +413,23 @@ def ablation_cells(df: pd.DataFrame, variants: list[str]) -> list[tuple[str, str
 
 
 def ablation_family(df: pd.DataFrame, variants: list[str], **kw) -> pd.DataFrame:
-    """Paired rows for every cell × MSVP variant of an ablation: one Holm family."""
+    """Paired rows for every ablation cell × MSVP variant. Each variant − baseline is corrected in its
+    own family over every cell of ``df`` where it ran (``stats.comparison_family``, the book's one
+    rule), and only then are the ablation's cells picked, so a variant that is also a main reading
+    (add/full, concat/full) gets the verdict it has in chapters 3-5 and on the report card."""
     cells = set(ablation_cells(df, variants))
-    keep = np.array([(d, b) in cells for d, b in zip(df.dataset, df.backbone)], dtype=bool)  # [] would pick columns
-    return paired_family(df[keep], [v for v in variants if v != "baseline"], **kw)
+    fam = paired_family(df, [v for v in variants if v != "baseline"], **kw)
+    if fam.empty:
+        return fam
+    keep = np.array([(d, b) in cells for d, b in zip(fam.dataset, fam.backbone)], dtype=bool)  # [] would pick columns
+    return fam[keep].reset_index(drop=True)
 
 
 def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list[str],
                    family: pd.DataFrame | None = None) -> pd.DataFrame:
     """One cell: per variant, seeds, test accuracy mean ± std, measured prompt parameters, paired Δ vs
     baseline (seed × image interval where per-image records exist) and the verdict, Holm-corrected
-    across the whole ablation (``ablation_family``; pass it as ``family`` to compute it once)."""
+    within each variant's comparison (``ablation_family``; pass it as ``family`` to compute it once)."""
     fam = ablation_family(df, variants) if family is None else family
     d = df[(df.dataset == dataset) & (df.backbone == backbone) & df.variant.isin(variants)]
     s = summarize(d).set_index("variant")
@@ -392,51 +451,198 @@ def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list
     return pd.DataFrame(rows)
 
 
-def margin_context(df: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
-    """The equivalence margin beside what it is compared with, per data set: the baseline's
-    seed-to-seed standard deviation and its test error (pp), from the runs. A margin far above the
-    spread means 'equivalent' is a coarse statement; one near the error means little room is left."""
+def progress(k: int, planned: int | None) -> str:
+    """'training: 1 of 3 pairs' while the profile's planned pairs are running; 'the profile plans 1'
+    once they are all in (more seeds would need another profile); '' when nothing is planned."""
+    if not planned:
+        return ""
+    return f"training: {k} of {planned} pairs" if k < planned else f"the profile plans {planned}"
+
+
+def pairs_status(k: int, planned: int | None = None) -> str:
+    """A cell with fewer than 2 seed pairs, in the book's one wording, with its training progress where
+    the profile plans it: 'not enough pairs yet (training: 1 of 3 pairs)'."""
+    more = progress(k, planned)
+    return NOT_ENOUGH_PAIRS + (f" ({more})" if more else "")
+
+
+def planned_pairs(profile: str, treatments=(MAIN, "msvp-concat-full"), control: str = "baseline") -> dict:
+    """(dataset, backbone, treatment) → seed pairs the profile plans (seeds it runs for both arms)."""
+    from .experiments import get_profile
+
+    seeds: dict = {}
+    for c in get_profile(profile).configs():
+        seeds.setdefault((c.dataset, c.backbone, c.variant), set()).add(c.seed)
+    return {(d, b, t): len(s & seeds.get((d, b, control), set()))
+            for (d, b, t), s in seeds.items() if t in treatments and seeds.get((d, b, control))}
+
+
+def cell_label(dataset: str, backbone: str, treatment: str | None = None) -> str:
+    fusion = f" · {VARIANTS[treatment].fusion}" if treatment in VARIANTS else ""
+    return f"{DATASETS[dataset].title} · {backbone_title(backbone)}{fusion}"
+
+
+def margin_md(df: pd.DataFrame, margin_pp: float = MARGIN_PP) -> str:
+    """What the ±m margin means on each data set, from the runs: per (data set, backbone) cell, the
+    baseline's test error (the most any prompt could gain), one test image in pp, the margin in test
+    images and the baseline's seed-to-seed SD."""
     base = df[df.variant == "baseline"] if not df.empty else df
     if base.empty:
         return f"The margin is ±{margin_pp:g} pp; no baseline runs yet to set it beside."
     parts = []
     groups = sorted(base.groupby(["dataset", "backbone"]), key=lambda kv: list(DATASETS).index(kv[0][0]))
     for (d, b), g in groups:
-        acc = g.drop_duplicates("seed").test_acc.astype(float) * 100
-        sd = f"seed SD {acc.std(ddof=1):.2f} pp over {len(acc)} seeds" if len(acc) > 1 else "one seed"
-        parts.append(f"{data_title(df, d)} · {backbone_title(b)} {sd}, error {100 - acc.mean():.2f} %")
-    return (f"**The margin beside the measurements.** ±{margin_pp:g} pp against each baseline: "
-            + "; ".join(parts) + ". Where the seed SD is much smaller than the margin, *equivalent* is a coarse "
-            "statement (no effect as large as the margin); where the error is near it, there is little room for "
-            "any gain at all.")
+        g = g.drop_duplicates("seed")
+        acc, n = g.test_acc.astype(float) * 100, int(g.n_test.iloc[0])
+        err, image = 100 - acc.mean(), 100 / n
+        sd = f"seed SD {acc.std(ddof=1):.2f} pp over {len(acc)} seeds" if len(acc) > 1 else "one seed so far"
+        room = "less than" if err < margin_pp else "more than"
+        parts.append(f"- **{data_title(df, d)} · {backbone_title(b)}**: the baseline errs on {err:.2f} % of the "
+                     f"{n:,} test images (about {err / image:,.0f} images), so no gain can exceed {err:.2f} pp, "
+                     f"{room} the margin; one test image is {image:.3f} pp, so the margin is "
+                     f"{plural_images(margin_pp / image)}; {sd}.")
+    return "\n".join(parts)
 
 
-def _ungated_cells(p: pd.DataFrame, margin_pp: float) -> tuple[pd.DataFrame, list[str]]:
-    """One reading's family with the gate waived (Holm over all its cells again), and a phrase for
-    each cell the gate had stopped."""
-    gated = p.converged.eq(False).to_numpy()
-    q = add_verdicts(p.assign(converged=True))
-    return q, [f"{DATASETS[r.dataset].title} · {backbone_title(r.backbone)} ({VARIANTS[r.treatment].fusion}) "
-               f"{fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}: *{verdict_label(r, margin_pp)}*" for r in q[gated].itertuples()]
+def plural_images(n: float) -> str:
+    return f"{n:,.0f} image{'' if round(n) == 1 else 's'}"
 
 
-def gate_sensitivity(p: pd.DataFrame, margin_pp: float = MARGIN_PP, others=()) -> str:
-    """What the per-cell verdicts and the accuracy-gain claims would read if the convergence gate were
-    waived: a sensitivity check for readers who think the late rise under a cosine schedule is
-    annealing rather than under-training. The gate stays the rule; this only shows how much rests on
-    it. ``p`` is the claims' family (add/full); ``others`` are further readings' families (concat),
-    whose cells are listed too. Empty when no cell failed the gate."""
-    if p.empty or not p.converged.eq(False).any():
-        return ""
-    q, cells = _ungated_cells(p, margin_pp)
-    for o in others:
-        if len(o) and o.converged.eq(False).any():
-            cells += _ungated_cells(o, margin_pp)[1]
-    claims = "; ".join(f"{name} *{f(q)[0]}*" for name, f in (("accuracy gain", claim_accuracy),
-                                                            ("harder data", claim_harder_data),
-                                                            ("transformers", claim_transformers)))
-    return (f"**If the convergence gate were waived** (a sensitivity check, not the rule): {'; '.join(cells)}. "
-            f"The claims would read: {claims}.")
+def power_reading(r, margin_pp: float = MARGIN_PP) -> str:
+    """What a cell's detectable gain (``Estimate.detectable``) lets a reader conclude, beside the margin
+    and the room the baseline leaves (its test error)."""
+    mde, err = float(r.detectable_pp), float(r.baseline_err_pp)
+    if mde >= err:
+        return f"no possible gain is detectable: the baseline leaves {err:.2f} pp to gain"
+    if err < margin_pp:
+        return ("no gain can reach the margin here, so *equivalent* mainly says that MSVP does no harm; "
+                f"gains above {mde:.2f} pp would be detected")
+    if mde > margin_pp:
+        return ("a gain as large as the margin would likely be missed: *inconclusive* is expected even if "
+                "one exists")
+    return "a gain as large as the margin would be detected (≥ 80 % power)"
+
+
+POWER_COLUMNS = ["cell", "pairs", f"detectable gain, {100 * POWER:.0f} % power (pp)", "margin (pp)",
+                 "most it could gain (baseline error, pp)", "what it means"]
+
+
+def power_table(p: pd.DataFrame, plan: dict | None = None, margin_pp: float = MARGIN_PP) -> pd.DataFrame:
+    """Per cell and reading: the smallest gain its evidence could detect at 80 % power (before Holm,
+    which can only raise it) beside the ±m margin and the baseline's error, and what that means
+    (``power_reading``). Cells the profile plans (``planned_pairs``) but that have fewer than 2 pairs
+    read 'not enough pairs yet' with their training progress."""
+    plan = plan or {}
+    rows = []
+    have = {(r.dataset, r.backbone, r.treatment): r for r in p.itertuples()} if len(p) else {}
+    for key in sorted(set(have) | set(plan), key=_cell_key):
+        r, n = have.get(key), plan.get(key)
+        k = int(r.n_pairs) if r is not None else 0
+        ok = r is not None and k >= 2 and np.isfinite(r.detectable_pp)
+        rows.append([cell_label(*key), f"{k} of {n}" if n else k, f"{r.detectable_pp:.2f}" if ok else "–",
+                     f"±{margin_pp:g}", f"{r.baseline_err_pp:.2f}" if r is not None else "–",
+                     power_reading(r, margin_pp) if ok else pairs_status(k, n)])
+    return pd.DataFrame(rows, columns=POWER_COLUMNS)
+
+
+def _cell_key(key) -> tuple:
+    d, b, t = key
+    order = lambda x, xs: xs.index(x) if x in xs else len(xs)  # noqa: E731
+    return order(t, list(VARIANTS)), order(b, list(BACKBONE_TITLES)), order(d, list(DATASETS))
+
+
+def pooling_table(families: dict, margin_pp: float = MARGIN_PP) -> pd.DataFrame:
+    """Per reading (name → its family): the fixed-effect mean gain over the cells with ≥ 2 pairs, which
+    decides the claim, and the random-effects mean beside it, each with its interval and verdict."""
+    rows = []
+    for name, p in families.items():
+        cells = judged(p)
+        if len(cells) < 2:
+            why = pairs_status(len(cells)) if len(cells) == 0 else "one cell: nothing to pool"
+            rows.append([name, len(cells), why, "–", "–", "–", "–"])
+            continue
+        r = pooled_readings(cells, margin_pp)
+        rows.append([name, r["k"], fmt_estimate(r["fixed"]), r["fixed_verdict"], fmt_estimate(r["random"]),
+                     r["random_verdict"], f"{r['tau']:.2f}"])
+    return pd.DataFrame(rows, columns=["reading", "cells", "fixed effect (decides)", "its verdict",
+                                       "random effects", "its verdict ", "between-cell SD (pp)"])
+
+
+def caveat_md(p: pd.DataFrame, long_line: str) -> str:
+    """The convergence caveats of the report card's cells, once per cell, with what the schedule's
+    last learning rate was, and the long-budget outcome (``long_line``) for the cells it concerns."""
+    rows = p[[still_improving(r) for r in p.itertuples()]] if len(p) else p
+    if rows.empty:
+        return f"Every baseline had stopped improving by the end of its schedule ({long_line})."
+    by_detail: dict = {}
+    for r in rows.drop_duplicates(["dataset", "backbone"]).itertuples():
+        by_detail.setdefault(caveat_detail(r), []).append(cell_label(r.dataset, r.backbone))
+    text = "; ".join(f"{', '.join(cells)}: the baseline was {detail}" for detail, cells in by_detail.items())
+    return (f"**Caveat, not a block.** {text}. Their verdicts are those of the profile's protocol and carry "
+            f"this caveat. Would they change with a longer budget? {long_line[:1].upper()}{long_line[1:]}.")
+
+
+def long_budget_line(results_dir, profile: str = "long") -> str:
+    """Where the long-budget check's outcome goes: 'long-budget check: not run yet' until its runs exist."""
+    from .experiments import get_profile
+    from .results import load
+
+    done = load(profile, results_dir)
+    if done.empty:
+        return "long-budget check: not run yet"
+    return f"long-budget check: {len(done)} of {len(get_profile(profile).configs())} runs finished, not read yet"
+
+
+def _row(p: pd.DataFrame, dataset: str, backbone: str):
+    r = p[(p.dataset == dataset) & (p.backbone == backbone)] if len(p) else p
+    return r.iloc[0] if len(r) else None
+
+
+def _progress(p: pd.DataFrame, plan: dict, dataset: str, backbones, treatment: str) -> str:
+    """'not enough pairs yet (ViT-Tiny: 1 of 3 pairs)' for the cells of a contrast that lack pairs."""
+    short = []
+    for b in backbones:
+        r = _row(p, dataset, b)
+        k, n = (int(r.n_pairs) if r is not None else 0), plan.get((dataset, b, treatment))
+        if k < 2:
+            more = progress(k, n) or f"{k} pairs"
+            short.append(f"{backbone_title(b)}{' ' if more.startswith('training') else ': '}{more}")
+    return f"{NOT_ENOUGH_PAIRS} ({'; '.join(short)})"
+
+
+def backbone_contrast(p: pd.DataFrame, backbone: str, reference: str = "cnn", treatment: str = MAIN,
+                      plan: dict | None = None, margin_pp: float = MARGIN_PP) -> pd.DataFrame:
+    """The contrast the paper implies: ``backbone``'s gain minus ``reference``'s gain (MSVP − baseline,
+    each), per data set where either ran or is planned, and pooled over the data sets where both
+    have ≥ 2 pairs (each data set weighted equally), with its interval (``combine``) and verdict
+    (``contrast_verdict``: the contrast is claimed to be > 0). A data set lacking pairs reads 'not
+    enough pairs yet' with the training progress of the cells that lack them."""
+    plan, d = plan or {}, p[p.treatment == treatment] if len(p) else p
+    sets = {x for x, b in zip(d.dataset, d.backbone) if b in (backbone, reference)}
+    sets |= {x for x, b, t in plan if t == treatment and b == backbone}
+    name = f"{backbone_title(backbone)} gain − {backbone_title(reference)} gain"
+    rows, both = [], []
+    for ds in sorted(sets, key=list(DATASETS).index):
+        rb, rr = _row(d, ds, backbone), _row(d, ds, reference)
+        if rb is None or rr is None or min(rb.n_pairs, rr.n_pairs) < 2:
+            rows.append([name, DATASETS[ds].title, "–", _progress(d, plan, ds, (backbone, reference), treatment)])
+            continue
+        est = combine([row_estimate(rb), row_estimate(rr)], [1.0, -1.0])
+        both.append((rb, rr))
+        rows.append([name, DATASETS[ds].title, fmt_estimate(est), contrast_verdict(est, margin_pp)])
+    if both:
+        est = combine([row_estimate(r) for pair in both for r in pair], [w / len(both) for _ in both for w in (1, -1)])
+        rows.append([name, f"pooled ({len(both)} data set{'s' if len(both) > 1 else ''})", fmt_estimate(est),
+                     contrast_verdict(est, margin_pp)])
+    else:
+        rows.append([name, "pooled", "–", NOT_ENOUGH_PAIRS])
+    return pd.DataFrame(rows, columns=["contrast", "data set", "difference of gains, pp [95 % CI]", "verdict"])
+
+
+def backbone_contrasts(p: pd.DataFrame, plan: dict | None = None, margin_pp: float = MARGIN_PP) -> pd.DataFrame:
+    """ViT-Tiny gain − CNN gain and ResNet-18 gain − CNN gain (``backbone_contrast``), stacked."""
+    return pd.concat([backbone_contrast(p, b, plan=plan, margin_pp=margin_pp) for b in ("vit", "resnet18")],
+                     ignore_index=True)
 
 
 def report_card(paired_df: pd.DataFrame, params: pd.DataFrame, compute: pd.DataFrame) -> pd.DataFrame:
@@ -444,8 +650,8 @@ def report_card(paired_df: pd.DataFrame, params: pd.DataFrame, compute: pd.DataF
     cnn = paired_df[paired_df.backbone == "cnn"] if not paired_df.empty else paired_df
     vit = paired_df[paired_df.backbone == "vit"] if not paired_df.empty else paired_df
     claims = [
-        ("MSVP improves accuracy (add fusion, full scales; pooled over the data set × backbone cells whose "
-         "baseline converged)",
+        ("MSVP improves accuracy (add fusion, full scales; mean gain over the data set × backbone cells "
+         "with ≥ 2 seed pairs)",
          claim_accuracy(paired_df), seeds_text(paired_df),
          "[ch. 3](03_mnist.ipynb), [4](04_fashion_mnist.ipynb), [5](05_cifar10.ipynb), [8](08_backbones.ipynb)"),
         ("adds < 0.02 % parameters", claim_params(params), "–", "[ch. 9](09_accounting.ipynb)"),

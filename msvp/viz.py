@@ -300,7 +300,8 @@ def classes_name(classes, index: int) -> str:
 def _verdict_short(r) -> str:
     v = str(r.verdict)
     if r.n_pairs < 2:
-        return f"{r.n_pairs} pair: no verdict"
+        from .stats import NOT_ENOUGH_PAIRS
+        return NOT_ENOUGH_PAIRS
     if v.startswith("not converged"):
         return "not converged"
     return v
@@ -395,7 +396,7 @@ def plot_ablation(summary: pd.DataFrame, family: pd.DataFrame, params: dict[str,
             a2.plot([r.lo_pp, r.hi_pp], [yi, yi], color=color, lw=2.5, alpha=0.8)
         a2.plot(r.diff_pp, yi, VARIANT_MARKERS.get(v, "o"), color=color, ms=6)
         verdicts.append("not converged" if str(r.verdict).startswith("not converged") else
-                        (r.verdict if r.n_pairs >= 2 else "1 pair"))
+                        (r.verdict if r.n_pairs >= 2 else "not enough pairs yet"))
     a2.set(xlabel=f"Δ vs baseline (pp), 95 % interval\ngrey band: ±{MARGIN_PP:g} pp")
     a2.grid(axis="x", alpha=0.3)
     a2.margins(x=0.1)

@@ -130,11 +130,13 @@ def row(**kw):
 def test_effect_sentence_follows_the_rules():
     s = book.effect_sentence(row(), "CNN, add")
     assert "+0.30 pp" in s and "inconclusive" in s and "2 of 3 seeds" in s
-    gated = book.effect_sentence(row(verdict="not converged at this budget", converged=False, val_rise_pp=1.2), "x")
-    assert "not converged at this budget" in gated and "Verdict" not in gated and "+1.20" in gated
+    # a baseline still improving: the verdict stands, with the caveat beside it
+    rising = book.effect_sentence(row(verdict="hurts", converged=False, val_rise_pp=1.2, lr_last=2.4e-5), "x")
+    assert "Verdict: **hurts; caveat: baseline still improving (val. acc. +1.20 pp" in rising
+    assert "last learning rate 2.4e-05" in rising
     single = book.effect_sentence(row(n_pairs=1, lo_pp=math.nan, hi_pp=math.nan), "x")
-    assert "no verdict" in single
-    assert book.verdict_text(row(n_pairs=1)) == report.SINGLE_PAIR == "no verdict yet (1 pair)"
+    assert "not enough pairs yet" in single
+    assert book.verdict_text(row(n_pairs=1)) == report.SINGLE_PAIR == "not enough pairs yet"
 
 
 def test_config_table_covers_every_setting():
@@ -283,8 +285,8 @@ def test_one_wording_of_a_verdict_across_the_book():
 
     assert book.verdict_text is report.verdict_label is controls.verdict_text
     assert report.verdict_label(row(verdict="equivalent")) == "equivalent (within ±0.5 pp)"
-    gated = report.verdict_label(row(verdict="not converged at this budget", converged=False, val_rise_pp=1.644))
-    assert gated == "not converged at this budget: baseline val. acc. +1.64 pp over its last 2 epochs"
+    rising = report.verdict_label(row(verdict="inconclusive", converged=False, val_rise_pp=1.644))
+    assert rising == "inconclusive; caveat: baseline still improving (val. acc. +1.64 pp over its last 2 epochs)"
     assert report.verdict_label(row(verdict="improves", n_pairs=1)) == report.SINGLE_PAIR
     assert controls.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"
 

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from msvp import report
 from msvp.stats import Estimate, fmt_ci, fmt_pct, fmt_pp, paired, summarize, t_interval, verdict
@@ -49,7 +50,7 @@ def test_paired_only_matches_common_seeds_and_cells():
     df = runs({("mnist", "cnn", "baseline"): [0.9, 0.9], ("mnist", "cnn", "msvp-add-full"): [0.8],
                ("cifar10", "cnn", "baseline"): [0.5]})
     p = paired(df, "msvp-add-full")
-    assert list(p.dataset) == ["mnist"] and p.n_pairs[0] == 1 and p.verdict[0] == "inconclusive"
+    assert list(p.dataset) == ["mnist"] and p.n_pairs[0] == 1 and p.verdict[0] == "not enough pairs yet"
 
 
 def test_summarize_mean_std():
@@ -77,42 +78,48 @@ def table(*rows) -> pd.DataFrame:
 
 def test_claim_accuracy_uses_the_pooled_gain():
     same = table(*(cell(d, "cnn", 1.0, 0.1) for d in ("mnist", "fashion_mnist", "cifar10")))
-    # three cells at 1.0 ± 0.1: tau² = 0, pooled variance 0.01/3, interval 1 ± 4.303·0.0577 = [0.75, 1.25]
+    # three cells at 1.0 ± 0.1 on 10 df, weighted 1/3 each: variance 3 · 0.01/9, Welch–Satterthwaite
+    # df (0.01/3)² / (3 · (0.01/9)²/10) = 30, interval 1 ± t_{0.975, 30} · 0.0577 = [0.88, 1.12]
+    half = sps.t.ppf(0.975, 30) * math.sqrt(0.01 / 3)
     v, text = report.claim_accuracy(same)
-    assert v == "supported" and "+1.00 [+0.75, +1.25] pp" in text
+    assert v == "supported" and f"+1.00 [+{1 - half:.2f}, +{1 + half:.2f}] pp (fixed effect, decides)" in text
     nothing = table(*(cell(d, "cnn", 0.0, 0.05) for d in ("mnist", "fashion_mnist", "cifar10")))
-    assert report.claim_accuracy(nothing)[0] == "not supported"  # pooled 0 ± 0.08: equivalent within ±0.5 pp
+    assert report.claim_accuracy(nothing)[0] == "not supported"  # pooled 0 ± 0.06: equivalent within ±0.5 pp
     assert report.claim_accuracy(table(cell("mnist", "cnn", -1.0, 0.1)))[0] == "not supported"
     assert report.claim_accuracy(pd.DataFrame())[0] == "not run here"
 
 
-def test_one_hurting_cell_does_not_veto_the_claim():
-    # y = 1, 1, -0.2 (se 0.1): tau² = (96 - 2)/200 = 0.47, pooled 0.6 with variance 0.16 on 2 df:
-    # 0.6 ± 4.303·0.4 = [-1.12, +2.32] -> inconclusive (the old rule said "not supported")
+def test_one_hurting_cell_does_not_veto_the_claim_and_a_disagreement_is_named():
+    # y = 1, 1, -0.2 (se 0.1): the mean over these cells is 0.6 ± 0.12, supported. Random effects:
+    # tau² = (96 - 2)/200 = 0.47, pooled 0.6 with variance 0.16 on 2 df: 0.6 ± 4.303·0.4 = [-1.12, +2.32],
+    # inconclusive: the text must say that the two readings disagree, and which one decides
     mixed = table(cell("mnist", "cnn", 1.0, 0.1), cell("fashion_mnist", "cnn", 1.0, 0.1),
                   cell("cifar10", "cnn", -0.2, 0.1, verdict="hurts"))
     v, text = report.claim_accuracy(mixed)
-    assert v == "inconclusive" and "+0.60 [−1.12, +2.32] pp" in text
+    assert v == "supported" and "+0.60 [+0.48, +0.72] pp (fixed effect, decides)" in text
+    assert "random effects +0.60 [−1.12, +2.32] pp" in text and "the two disagree" in text
+    assert "*inconclusive*" in text and "not run here" in text
 
 
-def test_claim_accuracy_leaves_out_unconverged_cells():
-    t = table(cell("mnist", "cnn", 1.0, 0.1), cell("cifar10", "cnn", -3.0, 0.1, conv=False,
-                                                   verdict="not converged at this budget"))
+def test_claim_accuracy_keeps_cells_whose_baseline_is_still_improving():
+    # the convergence check is a caveat, not a gate: the CIFAR-10 cell enters the pooled gain
+    t = table(cell("mnist", "cnn", 1.0, 0.1), cell("cifar10", "cnn", -3.0, 0.1, conv=False))
     v, text = report.claim_accuracy(t)
-    assert v == "supported" and "the one cell of 2 whose baseline converged" in text and "SD" not in text
-    gated = table(cell("cifar10", "cnn", 1.0, 0.1, conv=False))
-    assert report.claim_accuracy(gated)[0] == "not converged at this budget"
+    assert v == "not supported" and "mean gain over the 2 of 2 cells with ≥ 2 pairs −1.00" in text
+    still = table(cell("cifar10", "cnn", 1.0, 0.1, conv=False))
+    v, text = report.claim_accuracy(still)
+    assert v == "supported" and "the one cell of 1 with ≥ 2 pairs" in text
 
 
-def test_claims_with_single_pairs_are_not_judged_yet():
+def test_claims_with_single_pairs_read_not_enough_pairs_yet():
     single = [dict(cell(d, "cnn", 0.1, math.nan), n_pairs=1, var_t=math.nan) for d in ("mnist", "cifar10")]
     v, text = report.claim_accuracy(table(*single))
-    assert v == "not judged yet" and "all 2 cells have a single paired seed" in text
-    assert report.claim_harder_data(table(*single))[0] == "not judged yet"
+    assert v == "not enough pairs yet" and "all 2 cells have a single paired seed" in text
+    assert report.claim_harder_data(table(*single))[0] == "not enough pairs yet"
     # one cell with two pairs is enough for the rules to apply; the single-pair cell is counted apart
-    two = table(single[0], cell("cifar10", "cnn", 1.0, 0.1))
+    two = table(dict(single[0], verdict="not enough pairs yet"), cell("cifar10", "cnn", 1.0, 0.1))
     v, text = report.claim_accuracy(two)
-    assert v != "not judged yet" and "cells: inconclusive: 1, no verdict yet (1 pair): 1" in text
+    assert v == "supported" and "cells: inconclusive: 1, not enough pairs yet: 1" in text
 
 
 def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
@@ -133,20 +140,16 @@ def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
 
 def test_claim_harder_data_needs_its_hardest_set():
     """A contrast among the easier sets cannot carry 'largest gains on harder data' when the hardest one
-    failed the convergence gate: inconclusive, and the text names what was left out."""
+    has a single pair: inconclusive, and the text names what was left out. A hardest set whose
+    baseline is still improving is judged (the caveat blocks nothing)."""
     flat = [cell("mnist", "cnn", 0.2, 0.05, err=1.0), cell("fashion_mnist", "cnn", 0.25, 0.05, err=8.0)]
     assert report.claim_harder_data(table(*flat))[0] == "not supported"      # equivalent, as above
-    gated = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
-    v, text = report.claim_harder_data(gated)
-    assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %)" in text and "not judged" in text
-    # a hardest set with a single pair is named too (it has no interval to enter the contrast)
     single = table(*flat, dict(cell("cifar10", "cnn", 3.0, 0.1, err=30.0), n_pairs=1, var_t=math.nan))
     v, text = report.claim_harder_data(single)
     assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %), which has a single pair" in text
-    # a gated cell that is not the hardest leaves the contrast to the rest
-    easy_gated = table(cell("mnist", "cnn", 0.0, 0.05, err=1.0, conv=False), *flat[1:],
-                       cell("cifar10", "cnn", 0.2, 0.05, err=30.0))
-    assert report.claim_harder_data(easy_gated)[0] == "not supported"
+    rising = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
+    v, text = report.claim_harder_data(rising)
+    assert v == "supported" and "harder − easier +2.80" in text
 
 
 def test_claim_harder_data_three_sets_compares_hardest_with_easiest():
@@ -259,13 +262,18 @@ def test_chapter_subset_keeps_the_claims_family():
     assert len(p) == 1 and p.holm_m[0] == 2 and "Holm over 2" in report.claim_accuracy(p)[1]
 
 
-def test_ablation_verdicts_are_corrected_over_the_whole_ablation():
+def test_ablation_rows_come_from_each_comparisons_family():
+    """The ablation runs on MNIST only; add/full also ran on CIFAR-10, so its family (and its verdict)
+    is the one of the report card: Holm over both cells, not over the ablation's variants."""
     df = runs_with_images({("mnist", "cnn"): 8, ("cifar10", "cnn"): 8})
-    other = df[df.variant == "msvp-add-full"].assign(variant="msvp-concat-full")
+    other = df[(df.variant == "msvp-add-full") & (df.dataset == "mnist")].assign(variant="msvp-concat-full")
     df = pd.concat([df, other], ignore_index=True)
     variants = ["baseline", "msvp-add-full", "msvp-concat-full"]
     fam = report.ablation_family(df, variants)
-    assert len(fam) == 4 and fam.p_holm.notna().all()  # 2 cells × 2 variants, one family
+    assert list(zip(fam.dataset, fam.treatment, fam.holm_m)) == [("mnist", "msvp-add-full", 2),
+                                                                 ("mnist", "msvp-concat-full", 1)]
+    card = report.paired_table(df).set_index("dataset").loc["mnist"]
+    assert fam.p_holm[0] == card.p_holm and fam.verdict[0] == card.verdict
     t = report.ablation_table(df, "mnist", "cnn", variants, family=fam)
     assert t.variant.tolist() == variants and t.verdict.iloc[1] == "improves"
 
@@ -300,36 +308,28 @@ def test_equivalence_note_prints_the_interval_that_decided():
     assert report.equivalence_note(Estimate(-1.0, 0.01, 10)) == ""     # below zero, not equivalence
 
 
-def test_gate_sensitivity_shows_what_the_gate_decides():
-    """Waiving the gate gives the gated cell a verdict and the claims a second reading; the rule itself
-    (claim_accuracy on the gated table) is unchanged."""
-    flat = [cell("mnist", "cnn", 0.0, 0.05, err=1.0), cell("fashion_mnist", "cnn", 0.05, 0.05, err=8.0)]
-    assert report.gate_sensitivity(table(*flat)) == ""                    # nothing gated, nothing to say
-    gated = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False,
-                              verdict="not converged at this budget"))
-    # the gated cell's own p-value decides once the gate is waived, after Holm over all 3 cells
-    rows = gated.assign(val_rise_pp=1.0, p_value=[0.5, 0.5, 0.01], p_tost=0.5)
-    text = report.gate_sensitivity(rows)
-    assert "CIFAR-10 · CNN (add) +3.00" in text and "*improves*" in text and "harder data *supported*" in text
-    assert "transformers *not run here*" in text
-    holm3 = report.gate_sensitivity(rows.assign(p_value=[0.5, 0.5, 0.02]))   # 3 × 0.02 = 0.06 ≥ 0.05
-    assert "*improves*" not in holm3 and "*inconclusive*" in holm3
-    # another reading's gated cells are listed beside, judged in their own family
-    concat = rows.assign(treatment="msvp-concat-full", diff_pp=-1.0, p_value=[0.5, 0.5, 0.001])
-    both = report.gate_sensitivity(rows, others=[concat])
-    assert "CIFAR-10 · CNN (concat) −1.00" in both and "*hurts*" in both
-    assert report.claim_harder_data(gated)[0] == "inconclusive"           # the rule still gates it
+def test_caveat_md_names_each_rising_baseline_once_with_its_schedule():
+    flat = cell("mnist", "cnn", 0.0, 0.05, err=1.0)
+    assert "Every baseline had stopped improving" in report.caveat_md(table(flat), "long-budget check: not run yet")
+    rising = dict(cell("cifar10", "cnn", 0.1, 0.1, conv=False), val_rise_pp=1.494, lr_first=1e-3, lr_last=2.447e-5)
+    both = table(flat, rising, dict(rising, treatment="msvp-concat-full"))
+    text = report.caveat_md(both, "long-budget check: not run yet")
+    assert text.count("CIFAR-10 · CNN") == 1 and "+1.49 pp over its last 2 epochs" in text
+    assert "last learning rate 2.4e-05, 2.4 % of the first" in text and "Long-budget check: not run yet." in text
+    assert "MNIST" not in text
 
 
-def test_margin_context_prints_each_baselines_spread_and_error():
+def test_margin_md_says_what_the_margin_means_on_each_data_set():
     df = pd.DataFrame({"dataset": ["mnist"] * 3 + ["cifar10"], "backbone": "cnn", "seed": [0, 1, 2, 0],
-                       "variant": "baseline", "test_acc": [0.99, 0.992, 0.994, 0.8]})
-    text = report.margin_context(df)
-    # MNIST: SD of 99.0, 99.2, 99.4 is 0.20 pp; mean error 0.80 %; CIFAR-10 has one seed
-    assert "MNIST · CNN seed SD 0.20 pp over 3 seeds, error 0.80 %" in text
-    assert "CIFAR-10 · CNN one seed, error 20.00 %" in text
+                       "variant": "baseline", "test_acc": [0.9960, 0.9962, 0.9966, 0.8], "n_test": [10000] * 3 + [9975]})
+    text = report.margin_md(df)
+    # MNIST: mean error 0.3733 % of 10,000 images, below the margin; SD of 99.60, 99.62, 99.66 is 0.03 pp
+    assert "MNIST · CNN**: the baseline errs on 0.37 % of the 10,000 test images (about 37 images)" in text
+    assert "no gain can exceed 0.37 pp, less than the margin" in text and "seed SD 0.03 pp over 3 seeds" in text
+    # CIFAR-10: one image of 9,975 is 0.010 pp, so ±0.5 pp is 50 images
+    assert "one test image is 0.010 pp, so the margin is 50 images; one seed so far" in text
     assert text.index("MNIST") < text.index("CIFAR-10")
-    assert "no baseline runs yet" in report.margin_context(df[df.variant == "none"])
+    assert "no baseline runs yet" in report.margin_md(df[df.variant == "none"])
 
 
 def test_claim_meaning_matches_the_rule_that_decides():
@@ -342,3 +342,79 @@ def test_claim_meaning_matches_the_rule_that_decides():
         meaning = report.CLAIM_MEANING[v]
         assert ("lies above 0" in meaning) == (lo > 0)
         assert ("straddles 0" in meaning) == (lo < 0 < hi and v == "inconclusive")
+
+
+# --- power, pooling, backbone contrasts: the report card's new tables -----------------------------------
+
+def test_power_table_reads_each_cell_against_the_margin_and_its_room():
+    rows = [dict(cell("mnist", "cnn", 0.0, 0.03, err=0.37), detectable_pp=0.11),
+            dict(cell("fashion_mnist", "cnn", 0.1, 0.05, err=7.5), detectable_pp=0.22),
+            dict(cell("cifar10", "cnn", 0.1, 0.3, err=16.0, treatment="msvp-concat-full"), detectable_pp=0.86),
+            dict(cell("cifar10", "cnn", 0.1, 0.3, err=0.5), detectable_pp=0.9, treatment="msvp-gated-full")]
+    plan = {("cifar10", "vit", "msvp-add-full"): 3}
+    t = report.power_table(table(*rows), plan).set_index("cell")["what it means"]
+    assert "*equivalent* mainly says that MSVP does no harm" in t["MNIST · CNN · add"]
+    assert t["Fashion-MNIST · CNN · add"].startswith("a gain as large as the margin would be detected")
+    assert "would likely be missed" in t["CIFAR-10 · CNN · concat"]
+    assert t["CIFAR-10 · CNN · gated"].startswith("no possible gain is detectable")
+    assert t["CIFAR-10 · ViT-Tiny · add"] == "not enough pairs yet (training: 0 of 3 pairs)"
+    assert report.power_table(pd.DataFrame(), plan)["pairs"].tolist() == ["0 of 3"]
+
+
+def test_planned_pairs_count_the_seeds_both_arms_plan():
+    plan = report.planned_pairs("cpu")
+    assert plan[("mnist", "cnn", "msvp-add-full")] == 5 and plan[("cifar10", "cnn", "msvp-concat-full")] == 3
+    assert plan[("cifar10", "vit", "msvp-add-full")] == 3 and ("mnist", "vit", "msvp-concat-full") not in plan
+
+
+def test_pooling_table_shows_both_readings_and_which_decides():
+    mixed = table(cell("mnist", "cnn", 1.0, 0.1), cell("fashion_mnist", "cnn", 1.0, 0.1),
+                  cell("cifar10", "cnn", -0.2, 0.1))
+    t = report.pooling_table({"add": mixed, "concat": table(cell("mnist", "cnn", 1.0, 0.1))})
+    add = t.iloc[0]
+    assert add["fixed effect (decides)"] == "+0.60 [+0.48, +0.72] pp" and add["its verdict"] == "supported"
+    assert add["random effects"] == "+0.60 [−1.12, +2.32] pp" and add["its verdict "] == "inconclusive"
+    assert t.iloc[1]["fixed effect (decides)"] == "one cell: nothing to pool"
+
+
+def contrast_cell(dataset, backbone, mean, se, n_pairs=3):
+    return dict(cell(dataset, backbone, mean, se), n_pairs=n_pairs)
+
+
+def test_backbone_contrast_per_data_set_and_pooled():
+    """ViT gain − CNN gain: on MNIST 1.0 − 0.2 = 0.8 (variance 0.01 + 0.01 on 10 df each); on CIFAR-10
+    0.6 − 0.2 = 0.4; pooled, each data set weighted 1/2: 0.6 with variance (0.02 + 0.02)/4 = 0.01 on
+    Welch–Satterthwaite df 0.01² / (4 · 0.0025²/10) = 40. Fashion-MNIST has one ViT pair."""
+    p = table(contrast_cell("mnist", "cnn", 0.2, 0.1), contrast_cell("mnist", "vit", 1.0, 0.1),
+              contrast_cell("cifar10", "cnn", 0.2, 0.1), contrast_cell("cifar10", "vit", 0.6, 0.1),
+              contrast_cell("fashion_mnist", "cnn", 0.2, 0.1), contrast_cell("fashion_mnist", "vit", 5.0, 0.1, 1))
+    plan = {("fashion_mnist", "vit", "msvp-add-full"): 3}
+    t = report.backbone_contrast(p, "vit", plan=plan).set_index("data set")
+    h_one, h_pool = sps.t.ppf(0.975, 20) * math.sqrt(0.02), sps.t.ppf(0.975, 40) * 0.1
+    assert t.loc["MNIST", "difference of gains, pp [95 % CI]"] == fmt_pp(0.8, 0.8 - h_one, 0.8 + h_one)
+    assert t.loc["MNIST", "verdict"] == "supported" and t.loc["CIFAR-10", "verdict"] == "supported"
+    assert t.loc["Fashion-MNIST", "verdict"] == "not enough pairs yet (ViT-Tiny training: 1 of 3 pairs)"
+    assert t.loc["pooled (2 data sets)", "difference of gains, pp [95 % CI]"] == fmt_pp(0.6, 0.6 - h_pool, 0.6 + h_pool)
+    # a ResNet-18 that gains less than the CNN: the contrast is claimed > 0, so 'not supported'
+    r = report.backbone_contrast(table(contrast_cell("mnist", "cnn", 1.0, 0.1),
+                                       contrast_cell("mnist", "resnet18", 0.0, 0.1)), "resnet18")
+    assert r.verdict.tolist() == ["not supported", "not supported"]
+
+
+def test_backbone_contrasts_with_nothing_trained_yet():
+    p = table(contrast_cell("cifar10", "cnn", 0.2, 0.1))
+    plan = {("cifar10", "vit", "msvp-add-full"): 3, ("cifar10", "resnet18", "msvp-add-full"): 3}
+    t = report.backbone_contrasts(p, plan)
+    assert t.contrast.tolist() == ["ViT-Tiny gain − CNN gain"] * 2 + ["ResNet-18 gain − CNN gain"] * 2
+    assert t.verdict.tolist() == ["not enough pairs yet (ViT-Tiny training: 0 of 3 pairs)", "not enough pairs yet",
+                                  "not enough pairs yet (ResNet-18 training: 0 of 3 pairs)", "not enough pairs yet"]
+
+
+def test_pairs_status_says_whether_more_pairs_are_coming():
+    assert report.pairs_status(1, 3) == "not enough pairs yet (training: 1 of 3 pairs)"
+    assert report.pairs_status(1, 1) == "not enough pairs yet (the profile plans 1)"
+    assert report.pairs_status(0) == "not enough pairs yet"
+
+
+def test_long_budget_line_until_its_runs_exist(tmp_path):
+    assert report.long_budget_line(tmp_path) == "long-budget check: not run yet"
