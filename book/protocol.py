@@ -107,23 +107,11 @@ book.table(book.deviations_table(PROFILE, load(PROFILE, RESULTS_DIR)))
 # %% tags=["hide-input"]
 from msvp import precision
 
-fp32, bf16 = load("cpu", RESULTS_DIR), load("bf16", RESULTS_DIR)   # the bf16 profile mirrors cpu
-base, gain = precision.compare(fp32[fp32.backbone == "cnn"], bf16)
-choice, why = precision.decide(base, gain)
-hw = ", ".join(sorted(set(bf16.hardware.dropna()) | set(fp32[fp32.backbone == "cnn"].hardware.dropna())))
-shown_base, shown_gain = precision.readable(base, gain)
-if len(shown_base):
-    book.md(f"**Baseline accuracy, `bf16` profile vs `cpu` profile (CNN)**, {hw}:")
-    book.table(shown_base)
-if len(shown_gain):
-    book.md("**MSVP add/full gain in bf16 vs fp32 (CNN)**:")
-    book.table(shown_gain)
-speed = base.dropna(subset=["speedup"]) if len(base) else base
-book.md(f"**Outcome:** {'not decided yet' if choice is None else choice + ' for the new backbones'} ({why}). "
-        + ("" if not len(speed) else "Median run time fp32 / bf16: " + ", ".join(
-            f"{precision.NAMES[r.dataset]} {r.speedup:.2f}×" for r in speed.itertuples())
-           + " (wall times of runs that shared the machine with other jobs, so only indicative; "
-             "`bench/backbones.py` times the steps interleaved)."))
+tables, outcome = precision.report(RESULTS_DIR)
+for title, shown in tables:
+    book.md(title)
+    book.table(shown)
+book.md(outcome)
 
 # %% [markdown]
 # ## The official code's flaws, and what this package does instead

@@ -143,3 +143,25 @@ def readable(base: pd.DataFrame, gain: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
         f"difference, pp [{GAIN_LEVEL:.0%} CI]": [_interval(r) for r in gain.to_dict("records")],
         "verdict": gain.verdict}) if len(gain) else pd.DataFrame()
     return b, g
+
+
+def report(results_dir) -> tuple[list, str]:
+    """For the protocol page: the tables ([(title, table)]) and the outcome line, from results/."""
+    from .results import load
+    fp32, bf16 = load("cpu", results_dir), load("bf16", results_dir)   # the bf16 profile mirrors cpu
+    fp32 = fp32[fp32.backbone == "cnn"]
+    base, gain = compare(fp32, bf16)
+    choice, why = decide(base, gain)
+    hw = ", ".join(sorted(set(bf16.hardware.dropna()) | set(fp32.hardware.dropna())))
+    shown_base, shown_gain = readable(base, gain)
+    tables = [(t, tab) for t, tab in (
+        (f"**Baseline accuracy, `bf16` profile vs `cpu` profile (CNN)**, {hw}:", shown_base),
+        ("**MSVP add/full gain in bf16 vs fp32 (CNN)**:", shown_gain)) if len(tab)]
+    outcome = f"**Outcome:** {'not decided yet' if choice is None else choice + ' for the new backbones'} ({why})."
+    speed = base.dropna(subset=["speedup"]) if len(base) else base
+    if len(speed):
+        outcome += (" Median run time fp32 / bf16: " + ", ".join(f"{NAMES[r.dataset]} {r.speedup:.2f}×"
+                                                                for r in speed.itertuples())
+                    + " (wall times of runs that shared the machine with other jobs, so only indicative; "
+                      "`bench/backbones.py` times the steps interleaved).")
+    return tables, outcome
