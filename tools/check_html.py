@@ -17,7 +17,10 @@
    instead, see _static/msvp.css);
 8. no notebook machinery on the page: no ``NBVAL_`` comment, no ``NaN``/``nan``/``None`` table
    cell, no stray object repr (``<... at 0x...>``), no reference to a design document readers
-   don't have.
+   don't have;
+9. every page of the toc has a non-empty "On this page" list: its sections are Markdown headings
+   of the page's own (a heading printed by a code cell renders as a rubric, which the list and the
+   search index leave out).
 
 Prints one line per problem and exits 1 if there is any. Usage::
 
@@ -76,6 +79,7 @@ class Page(HTMLParser):
         self.pres: list[tuple[str, bool]] = []        # (text, wraps) of every <pre>
         self.cells: list[str] = []                    # text of every table cell
         self.text: list[str] = []                     # visible text of the article
+        self.toc_links: list[str] = []                # href of every entry of "On this page"
         self._stack: list[tuple[str, set[str]]] = []
         self._pre: list[str] | None = None
         self._cell: list[str] | None = None
@@ -128,6 +132,8 @@ class Page(HTMLParser):
             self.has_math = True
         if tag == "a" and a.get("href") is not None:
             self.links.append(a["href"])
+            if any(t == "nav" and "page-toc" in c for t, c in self._stack):
+                self.toc_links.append(a["href"])
             if cls:
                 self.buttons.append((a["href"], set(cls)))
         elif tag == "script" and a.get("src"):
@@ -211,6 +217,7 @@ def check(html_dir: Path) -> list[str]:
         problems += reader_problems(page, rel)
 
     problems += check_config_links(pages, html_dir)
+    problems += page_toc_problems(pages, html_dir)
     print(f"checked {len(pages)} pages in {html_dir}")
     for src, where in sorted(remote_scripts.items()):
         print(f"  allowed remote script on {len(where)} page(s) with math: {src}")
@@ -231,6 +238,18 @@ def reader_problems(page: Page, rel) -> list[str]:
     text = "".join(page.text)
     for m in sorted(set(STRAY_REPR.findall(text)) | set(MACHINERY.findall(text))):
         problems.append(f"{rel}: notebook machinery on the page: {m!r}")
+    return problems
+
+
+def page_toc_problems(pages: dict, html_dir: Path) -> list[str]:
+    """Check 9 of the module docstring: every page of the toc lists its sections in "On this page"."""
+    problems = []
+    for entry in toc_files():
+        path = html_dir / Path(entry).with_suffix(".html")
+        page = pages.get(path)
+        if page is not None and not page.toc_links:
+            problems.append(f"{path.relative_to(html_dir)}: its \"On this page\" list is empty: give its sections "
+                            f"Markdown headings in Markdown cells (a heading printed by code renders as a rubric)")
     return problems
 
 
