@@ -118,3 +118,62 @@ book.table(pd.DataFrame(rows))
 
 # %% [markdown]
 # Chapter 9 compares these counts with the analytic formulas and with the size of each backbone.
+
+# %% [markdown]
+# ## Key results
+#
+# What this chapter's module computes, counted and measured when the page runs:
+
+# %% tags=["remove-input"]
+book.concept_key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs in this notebook as it stands.
+#
+# 1. **Another scale set.** Draw the maps of a `global+mid` prompt for a colour image (3 channels,
+#    32 × 32 pixels). What does the mean P̄ lose without the 8 × 8 map?
+#
+#    ```python
+#    import torch
+#
+#    from msvp import MultiScalePrompt, book, viz
+#
+#    demo = MultiScalePrompt(3, scales="global+mid", fusion="add")
+#    with torch.no_grad():
+#        for p in demo.prompts.values():
+#            p.normal_()
+#    fig = viz.plot_prompt_scales(demo, (32, 32), title="global+mid")
+#    book.figure(fig)
+#    ```
+#
+# 2. **Count by hand.** Predict the parameters of a `concat` prompt with all three scales on a colour
+#    image before running the check; then do the same for `gated`.
+#
+#    ```python
+#    from msvp import MultiScalePrompt, count_params
+#
+#    c, k = 3, 3                      # channels, scales
+#    by_hand = 81 * c + c * (k + 1) * c
+#    prompt = MultiScalePrompt(c, scales="full", fusion="concat")
+#    built = count_params(prompt)
+#    print(by_hand, built)
+#    ```
+#
+# 3. **Upsampling by hand.** Upsample a random 4 × 4 map to 32 × 32 with PyTorch and with the
+#    book's hand-written bilinear interpolation. Which pixels of the result equal a value of the map?
+#
+#    ```python
+#    import numpy as np
+#    import torch
+#    import torch.nn.functional as F
+#
+#    from msvp import book
+#
+#    p = torch.randn(1, 1, 4, 4)
+#    up = F.interpolate(p, size=(32, 32), mode="bilinear",
+#                       align_corners=False)[0, 0].numpy()
+#    ref = book.bilinear_reference(p[0, 0].numpy(), 32)
+#    print(np.abs(up - ref).max())
+#    ```

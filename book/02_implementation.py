@@ -70,7 +70,7 @@ _ = torch.manual_seed(0)   # the random inputs below: same on every run
 # %% tags=["nbval-check-output"]
 combos = [("full", f) for f in FUSIONS]
 combos += [("global", "add"), ("global+mid", "add")]
-rows = []
+grads = []
 for backbone in ("cnn", "resnet18", "vit"):
     shapes = (("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32)))
     for dataset, shape in shapes:
@@ -84,12 +84,12 @@ for backbone in ("cnn", "resnet18", "vit"):
                        and out.shape == (2, 10))
             no_grad += sum(p.grad is None or not p.grad.abs().sum() > 0
                            for p in m.parameters())
-        rows.append({"backbone": backbone_title(backbone),
+        grads.append({"backbone": backbone_title(backbone),
                      "input": "×".join(map(str, shape)),
                      "combinations": len(combos),
                      "10 finite logits": book.check_mark(finite),
                      "parameters without gradient": no_grad})
-book.table(pd.DataFrame(rows))
+book.table(pd.DataFrame(grads))
 
 # %% [markdown]
 # ## Oracles
@@ -137,7 +137,7 @@ book.table(pd.DataFrame({"check": list(oracles), "holds": holds}))
 # from the seed alone. The check below compares every backbone tensor bit for bit.
 
 # %% tags=["nbval-check-output"]
-rows = []
+pairing = []
 for backbone in ("cnn", "resnet18", "vit"):
     base = build_model(backbone, "cifar10", seed=3).backbone.state_dict()
     same = True
@@ -146,10 +146,10 @@ for backbone in ("cnn", "resnet18", "vit"):
                         seed=3)
         same &= all(torch.equal(base[k], v)
                     for k, v in m.backbone.state_dict().items())
-    rows.append({"backbone": backbone_title(backbone),
+    pairing.append({"backbone": backbone_title(backbone),
                  "same as MSVP add, concat, gated":
                      book.check_mark(same)})
-book.table(pd.DataFrame(rows))
+book.table(pd.DataFrame(pairing))
 
 # %% [markdown]
 # ## Clear errors
@@ -175,3 +175,67 @@ book.table(pd.DataFrame(errors))
 # The test suite (`tests/`) runs the same checks, together with the official parameter count of
 # every backbone and a small learning test; chapter 9 compares the prompt counts with the analytic
 # formulas.
+
+# %% [markdown]
+# ## Key results
+#
+# The checks of this page, counted from the tables above:
+
+# %% tags=["remove-input"]
+book.key_results([
+    f"{sum(r['parameters without gradient'] == 0 for r in grads)} of {len(grads)} backbone × input pairs give every trainable parameter a gradient, prompts included, in all {len(combos)} prompt settings; {sum(r['10 finite logits'] == book.check_mark(True) for r in grads)} of {len(grads)} give 10 finite logits.",
+    f"{sum(bool(v) for v in oracles.values())} of {len(oracles)} oracles hold exactly: zero prompt, global prompt and bilinear upsampling.",
+    f"{sum(r['same as MSVP add, concat, gated'] == book.check_mark(True) for r in pairing)} of {len(pairing)} backbones start from bit-identical weights with and without a prompt at the same seed.",
+    f"{len(errors)} wrong inputs are refused with a ValueError that names what was expected.",
+])
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs in this notebook as it stands.
+#
+# 1. **The prompt's gradient.** With add fusion a global prompt is added to every pixel of every
+#    image, so its gradient is the sum of the input's gradient. Check it, then explain why.
+#
+#    ```python
+#    import torch
+#
+#    from msvp import build_model
+#
+#    m = build_model("cnn", "mnist", prompt="global", seed=0)
+#    x = torch.randn(4, 1, 28, 28, requires_grad=True)
+#    m(x).square().mean().backward()
+#    print(m.prompt.prompts["global"].grad.item(), x.grad.sum().item())
+#    ```
+#
+# 2. **Pairing.** At the same seed a baseline and an MSVP model share their backbone weights; at
+#    another seed they do not. Check both, then try the ViT.
+#
+#    ```python
+#    import torch
+#
+#    from msvp import build_model
+#
+#    a = build_model("cnn", "cifar10", seed=3).backbone.state_dict()
+#    b = build_model("cnn", "cifar10", prompt="full", seed=3).backbone
+#    c = build_model("cnn", "cifar10", seed=4).backbone.state_dict()
+#    b = b.state_dict()
+#    print(all(torch.equal(a[k], b[k]) for k in a))   # same seed
+#    print(all(torch.equal(a[k], c[k]) for k in a))   # another seed
+#    ```
+#
+# 3. **A zero prompt that still changes the image.** A zero add prompt is the identity; is a zero
+#    `concat` prompt? Look at what its 1 × 1 convolution does to the image channels.
+#
+#    ```python
+#    import torch
+#
+#    from msvp import MultiScalePrompt
+#
+#    cat = MultiScalePrompt(3, scales="full", fusion="concat")
+#    with torch.no_grad():
+#        for p in cat.prompts.values():
+#            p.zero_()
+#        x = torch.randn(2, 3, 32, 32)
+#        print((cat(x) - x).abs().max())
+#    ```

@@ -50,10 +50,10 @@ ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
 df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]
-# `df` holds every finished MNIST run of the profile, one row per run (accuracies, seeds, timings,
+# `df` holds every finished MNIST run of the {term}`profile`, one row per run (accuracies, seeds, timings,
 # provenance); every section below is computed from it and from the run records by one method of
 # `ch` (open the notebook to see the calls). On
-# MNIST, look first at the size of the differences against the ±0.5 pp equivalence margin: with a
+# MNIST, look first at the size of the differences against the ±0.5 pp {term}`equivalence margin`: with a
 # baseline this close to 100 %, *equivalent* is the most likely honest answer.
 
 # %% [markdown]
@@ -126,3 +126,53 @@ ch.saliency()
 # The verdicts above are computed, not written by hand; the [report card](10_report_card.ipynb)
 # collects them with those of the other data sets, and [chapter 4](04_fashion_mnist.ipynb) asks the
 # same questions on a harder grey-scale data set.
+
+# %% [markdown]
+# ## Key results
+#
+# What the MNIST runs show, computed from their result files:
+
+# %% tags=["remove-input"]
+ch.key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **A paired difference by hand.** Read the baseline and MSVP result files of each seed,
+#    subtract, and compute the t-interval of the per-seed differences. Compare it with the table of
+#    paired differences above.
+#
+#    ```python
+#    import json
+#    from pathlib import Path
+#
+#    from msvp import stats
+#
+#    cell = Path(RESULTS_DIR) / PROFILE / DATASET / "cnn"
+#    acc = {}
+#    for arm in ("baseline", "msvp-add-full"):
+#        for f in sorted((cell / arm).glob("seed*.json")):
+#            rec = json.loads(f.read_text())
+#            acc.setdefault(arm, {})[f.stem] = rec["test_acc"]
+#    seeds = sorted(set(acc["baseline"]) & set(acc["msvp-add-full"]))
+#    msvp, base = acc["msvp-add-full"], acc["baseline"]
+#    d = [100 * (msvp[s] - base[s]) for s in seeds]
+#    print(seeds, d)
+#    print(stats.t_interval(d))   # mean, low, high in pp (2+ seeds)
+#    ```
+#
+# 2. **One seed's learning curves.** Plot the curves of seed 0 alone. Does one seed tell the same
+#    story as the mean over seeds?
+#
+#    ```python
+#    from msvp import book, viz
+#
+#    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET,
+#                            backbone="cnn", seed=0)
+#    arms = ("baseline", "msvp-add-full")
+#    recs = [r for r in recs if r["variant"] in arms]
+#    fig = viz.plot_learning_curves(recs, "MNIST · CNN, seed 0")
+#    book.figure(fig)
+#    ```

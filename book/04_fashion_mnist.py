@@ -99,7 +99,7 @@ ch.curves()
 # ## Confusion matrices (seed 0)
 #
 # Which garments carry most errors, and does MSVP move any of them? The figure shows seed 0; the
-# sentence under it answers over every paired seed.
+# sentence under it answers over every {term}`paired seed <paired seeds>`.
 
 # %% tags=["remove-input"]
 ch.confusions()
@@ -121,6 +121,51 @@ ch.prompts()
 ch.saliency()
 
 # %% [markdown]
-# Fashion-MNIST is where the scale and fusion ablations of the `cpu` profile run
+# Fashion-MNIST is where the scale and fusion ablations of the `cpu` {term}`profile` run
 # ([chapter 6](06_scale_ablation.ipynb), [chapter 7](07_fusion_ablation.ipynb)), because its
 # baseline leaves room for an effect while a CNN still trains on it on a CPU.
+
+# %% [markdown]
+# ## Key results
+#
+# What the Fashion-MNIST runs show, computed from their result files:
+
+# %% tags=["remove-input"]
+ch.key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **The prompt of another seed.** The chapter shows the prompt of seed 0. Draw the prompt of
+#    the last seed: do the two seeds learn the same pattern?
+#
+#    ```python
+#    from msvp import book, viz
+#
+#    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET,
+#                            backbone="cnn", variant="msvp-add-full")
+#    rec = recs[-1]
+#    seed = rec["config"]["seed"]
+#    fig = viz.plot_learned_prompts(rec, f"Learned prompt, seed {seed}")
+#    book.figure(fig)
+#    ```
+#
+# 2. **Which classes gain?** Compute the accuracy of each class for both arms from the confusion
+#    matrices of seed 0. Which garments does MSVP change most, and is that more than one seed's luck?
+#
+#    ```python
+#    import numpy as np
+#
+#    from msvp import book
+#    from msvp.datasets import DATASETS
+#
+#    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET,
+#                            backbone="cnn", seed=0)
+#    print(DATASETS[DATASET].classes)
+#    for r in recs:
+#        if r["variant"] in ("baseline", "msvp-add-full"):
+#            m = np.asarray(r["confusion"], float)
+#            print(r["variant"], (100 * m.diagonal() / m.sum(1)).round(1))
+#    ```

@@ -91,7 +91,7 @@ ch.differences()
 # %% [markdown]
 # ## Learning curves
 #
-# The convergence gate reads these curves: a baseline still gaining more than 0.5 pp over its last
+# The {term}`convergence gate <convergence caveat>` reads these curves: a baseline still gaining more than 0.5 pp over its last
 # two epochs gets no verdict.
 
 # %% tags=["remove-input"]
@@ -124,4 +124,61 @@ ch.saliency()
 
 # %% [markdown]
 # [Chapter 8](08_backbones.ipynb) puts the CIFAR-10 cells beside the grey-scale ones for every
-# backbone; the ResNet-18 and ViT cells need the `paper` profile on a GPU.
+# backbone; its ResNet-18 and ViT-Tiny cells fill in as their runs land (the setting above counts
+# them and gives the command that trains them).
+
+# %% [markdown]
+# ## Key results
+#
+# What the CIFAR-10 runs show, computed from their result files:
+
+# %% tags=["remove-input"]
+ch.key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **McNemar by hand.** For seed 0, count the test images that only MSVP gets right and those
+#    that only the baseline gets right, and compute McNemar's p-value. Why does this test see only
+#    test-image noise?
+#
+#    ```python
+#    from msvp import stats
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    run = df[(df.dataset == DATASET) & (df.backbone == "cnn")
+#             & (df.seed == 0)].set_index("variant").correct
+#    b, t = run["baseline"], run["msvp-add-full"]
+#    print("MSVP only:", (t & ~b).sum(), "baseline only:", (b & ~t).sum())
+#    print("McNemar p:", stats.mcnemar_p(t, b))
+#    ```
+#
+# 2. **Still improving?** Print each baseline's validation accuracy over its last three epochs.
+#    How much did it rise, and what does the learning-rate schedule do there?
+#
+#    ```python
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    base = df[(df.dataset == DATASET) & (df.backbone == "cnn")
+#              & (df.variant == "baseline")]
+#    curves = zip(base.seed, base.val_acc_curve, base.lr_curve)
+#    for seed, val, lr in curves:
+#        print(seed, [round(100 * v, 2) for v in val[-3:]], lr[-3:])
+#    ```
+#
+# 3. **Last epoch or best checkpoint?** List each run's best epoch and both test accuracies. When
+#    do the two columns of the accuracy table differ?
+#
+#    ```python
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    runs = df[(df.dataset == DATASET) & (df.backbone == "cnn")]
+#    cols = ["variant", "seed", "best_epoch", "test_acc",
+#            "test_acc_best_val"]
+#    print(runs[cols].to_string(index=False))
+#    ```

@@ -74,3 +74,57 @@ ch.cells_section("Scale ablation (add fusion)")
 # seeds) and the right panel its paired difference to the baseline with the interval the verdict uses;
 # the y labels carry the prompt parameters counted on the trained model. A gain that grows with the
 # scales would show as differences that move right from global to full.
+
+# %% [markdown]
+# ## Key results
+#
+# What the scale ablation shows, cell by cell, computed from its runs:
+
+# %% tags=["remove-input"]
+ch.key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **Train a scale set yourself.** Train MSVP with the global and mid maps on 256 MNIST images for
+#    one epoch (the `smoke` {term}`profile`'s settings, seconds on a CPU). Then change `prompt` to `"global"`
+#    or `"full"`, or `seed`, and compare: how much do the accuracies move from seed to seed alone?
+#
+#    ```python
+#    from msvp import RunConfig
+#    from msvp.engine import run
+#
+#    cfg = RunConfig(dataset="mnist", backbone="cnn", prompt="global+mid",
+#                    epochs=1, train_subset=256, val_subset=128,
+#                    test_subset=256, seed=0)
+#    rec = run(cfg, data_root=DATA_ROOT, explain=False)
+#    print(rec["test_acc"], rec["params"])
+#    ```
+#
+# 2. **What each scale costs.** Print the prompt parameters of each scale set on grey and colour
+#    images from the variant registry, and derive them from the map sizes 1 × 1, 4 × 4 and 8 × 8.
+#
+#    ```python
+#    from msvp import report
+#    from msvp.experiments import VARIANTS
+#
+#    for v in report.SCALE_VARIANTS:
+#        grey = VARIANTS[v].params(1, 28, 28)
+#        colour = VARIANTS[v].params(3, 32, 32)
+#        print(v, grey, colour)
+#    ```
+#
+# 3. **The ablation table of one cell.** Print the table of every cell that ran the ablation, and
+#    find the pair of variants whose difference is largest.
+#
+#    ```python
+#    from msvp import report
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    variants = report.SCALE_VARIANTS
+#    for d, b in report.ablation_cells(df, variants):
+#        print(report.ablation_table(df, d, b, variants).to_string())
+#    ```

@@ -72,4 +72,54 @@ ch.cells_section("Fusion ablation (full scales)")
 # %% [markdown]
 # `add` and `gated` differ only by the gate's 1 × 1 convolution (C² + C parameters); `concat` pays
 # C(K+1)·C weights for its mix. Every main table of chapters 3–5 and 8 carries `concat` beside `add`,
-# so this chapter's verdicts for those two also appear there, computed in their own Holm families.
+# so this chapter's verdicts for those two also appear there, computed in their own {term}`Holm` families.
+
+# %% [markdown]
+# ## Key results
+#
+# What the fusion ablation shows, cell by cell, computed from its runs:
+
+# %% tags=["remove-input"]
+ch.key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **Inside `concat`.** List the parameters of a `concat` prompt. How many input channels does its
+#    1 × 1 convolution see, and why is a zero prompt not the identity here?
+#
+#    ```python
+#    from msvp import MultiScalePrompt
+#
+#    cat = MultiScalePrompt(1, scales="full", fusion="concat")
+#    for name, p in cat.named_parameters():
+#        print(name, tuple(p.shape))
+#    ```
+#
+# 2. **The gate sees only the prompt.** Show that a `gated` prompt adds the same image to any two
+#    inputs, so that, like `add`, it is one fixed image.
+#
+#    ```python
+#    import torch
+#
+#    from msvp import MultiScalePrompt
+#
+#    g = MultiScalePrompt(1, scales="full", fusion="gated")
+#    x1, x2 = torch.randn(1, 1, 28, 28), torch.randn(1, 1, 28, 28)
+#    with torch.no_grad():
+#        print(torch.allclose(g(x1) - x1, g(x2) - x2))
+#    ```
+#
+# 3. **Mean accuracy per fusion.** Average each fusion's test accuracy over seeds, per data set.
+#    Why is a difference of these means weaker evidence than the paired differences above?
+#
+#    ```python
+#    from msvp import report
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    runs = df[df.variant.isin(report.FUSION_VARIANTS)]
+#    print(runs.groupby(["dataset", "variant"]).test_acc.mean().round(4))
+#    ```

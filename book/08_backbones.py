@@ -52,13 +52,66 @@ from msvp import book
 df = book.backbones_chapter(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
 
 # %% [markdown]
+# A backbone whose runs are still training shows as a line of progress above the table, with the
+# command that trains what is missing; its rows join the table as its runs land. On a GPU the
+# `paper` {term}`profile` trains every cell in one go (the [reproduce](11_reproduce.ipynb) chapter has the
+# one-command GPU script and a SLURM recipe).
+
+# %% [markdown]
 # ## What it cost
 
 # %% tags=["remove-input"]
 book.run_costs(df)
 
 # %% [markdown]
-# The ResNet-18 and ViT cells belong to the `paper` profile, which needs a GPU:
-# `python -m msvp grid --profile paper` trains them (the [reproduce](11_reproduce.ipynb) chapter has
-# the one-command GPU script and a SLURM recipe). Until they exist, the claims about backbones on the
-# report card read *not run here*.
+# ## Key results
+#
+# Each backbone in one line, computed from the runs and the profile's plan:
+
+# %% tags=["remove-input"]
+book.backbones_key_results(PROFILE, RESULTS_DIR, df)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **How big is each backbone?** Count the trainable parameters of each backbone on grey and on
+#    colour images. Why does the ViT's count change with the input while the CNN's barely does?
+#
+#    ```python
+#    from msvp import build_model, count_params
+#
+#    for b in ("cnn", "resnet18", "vit"):
+#        for d in ("mnist", "cifar10"):
+#            print(b, d, f"{count_params(build_model(b, d)):,}")
+#    ```
+#
+# 2. **Time a forward pass.** Time each backbone on a batch of 32 colour images on this machine,
+#    and compare the ratios with the run times in the table above.
+#
+#    ```python
+#    import time
+#
+#    import torch
+#
+#    from msvp import build_model
+#
+#    x = torch.randn(32, 3, 32, 32)
+#    for b in ("cnn", "resnet18", "vit"):
+#        m = build_model(b, "cifar10").eval()
+#        with torch.no_grad():
+#            m(x)                              # warm-up
+#            t0 = time.perf_counter()
+#            m(x)
+#        print(b, f"{1000 * (time.perf_counter() - t0):.0f} ms")
+#    ```
+#
+# 3. **Run times from the result files.** Summarise the recorded wall time of the runs per backbone.
+#
+#    ```python
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    print(df.groupby("backbone").wall_time_s.describe().round(1))
+#    ```

@@ -91,3 +91,53 @@ book.table(book.params_grid_table(params))
 book.table(book.compute_table(compute))
 book.md(f"Measured on {book.machine_label(env)}.")
 book.md(book.claim_md(report.claim_compute(compute)))
+
+# %% [markdown]
+# ## Key results
+#
+# What MSVP costs, from the measurements above:
+
+# %% tags=["remove-input"]
+book.accounting_key_results(params, compute)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs in this notebook as it stands.
+#
+# 1. **Count FLOPs yourself.** Count the FLOPs of the CNN on a colour image with and without the
+#    prompt using PyTorch's counter. Which operations of the prompt does it miss?
+#
+#    ```python
+#    import torch
+#    from torch.utils.flop_counter import FlopCounterMode
+#
+#    from msvp import build_model
+#
+#    for prompt in (None, "full"):
+#        m = build_model("cnn", "cifar10", prompt=prompt).eval()
+#        with FlopCounterMode(display=False) as fc, torch.no_grad():
+#            m(torch.zeros(1, 3, 32, 32))
+#        print(prompt, f"{fc.get_total_flops():,}")
+#    ```
+#
+# 2. **The prompt's own operations.** Print the FLOPs that MSVP adds per image, counted by hand for
+#    each step, for add and for concat fusion. Which step dominates?
+#
+#    ```python
+#    from msvp import report
+#
+#    for fusion in ("add", "concat"):
+#        print(fusion, report.msvp_added_flops(3, 32, 32, "full", fusion))
+#    ```
+#
+# 3. **Overhead on a bigger backbone.** What share of a ResNet-50's 25,557,032 parameters would
+#    MSVP add on a colour image? And on a network with 100,000 parameters?
+#
+#    ```python
+#    from msvp.experiments import VARIANTS
+#
+#    msvp = VARIANTS["msvp-add-full"].params(3, 32, 32)
+#    for backbone in (25_557_032, 100_000):
+#        print(backbone, f"{100 * msvp / backbone:.4f} %")
+#    ```

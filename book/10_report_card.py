@@ -17,8 +17,8 @@
 # **What you will learn**
 # - each claim of the abstract, with a verdict computed from the result files and the evidence behind it;
 # - each statistical rule behind the verdicts, in a sentence or two, with a link to the code that
-#   applies it, and the one definition of a Holm family that every page of the book uses;
-# - what the ±0.5 pp equivalence margin means on each data set, and the smallest gain each cell's
+#   applies it, and the one definition of a {term}`Holm` family that every page of the book uses;
+# - what the ±0.5 pp {term}`equivalence margin` means on each data set, and the smallest gain each cell's
 #   evidence could have detected;
 # - why the headline pools the cells with a fixed-effect mean, and what the random-effects mean
 #   beside it says;
@@ -27,8 +27,8 @@
 # Verdicts of a claim: *supported* (the evidence agrees), *not supported* (the measurements point the
 # other way: an effect below zero or shown equivalent to zero, a bound that is exceeded, or gains
 # ordered against the claim), *inconclusive* (the interval admits both), *not enough pairs yet*
-# (every cell has a single paired seed, so no interval exists), *not run here* (no results in this
-# profile). Every verdict is the one at the profile's protocol; a baseline still improving at the
+# (every cell has a single {term}`paired seed <paired seeds>`, so no interval exists), *not run here* (no results in this
+# {term}`profile`). Every verdict is the one at the profile's protocol; a baseline still improving at the
 # end of its schedule adds a caveat beside it and blocks nothing.
 
 # %% tags=["remove-cell", "colab-setup"]
@@ -63,7 +63,7 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT,
 # - **Improves accuracy.** The headline is the mean gain over every cell with at least two seed pairs,
 #   each cell weighted equally (the fixed-effect mean; [pooling](pooling) below says why, and shows
 #   the random-effects mean beside it). Supported if its interval lies above zero; not supported if it
-#   lies below zero or is shown equivalent to zero within ±0.5 pp (a TOST test, which reads the 90 %
+#   lies below zero or is shown equivalent to zero within ±0.5 pp (a {term}`TOST` test, which reads the 90 %
 #   interval; with few seeds that interval is much narrower than the 95 % one shown, so the claims
 #   table prints it beside a pooled gain it decided); inconclusive otherwise. The per-cell verdicts
 #   are listed beside it, and one cell that hurts does not veto the claim on its own.
@@ -85,7 +85,7 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT,
 # 1. **Pairing.** Two runs are compared only if they share the training code, the device class, the
 #    thread count, the numeric precision and the test set; otherwise the difference could come from
 #    the environment.
-# 2. **Two intervals.** The *t-interval* uses the per-seed differences only. The *seed × image*
+# 2. **Two intervals.** The *t-interval* uses the per-seed differences only. The *{term}`seed × image <seed × image interval>`*
 #    interval adds the noise of the test images all seeds share (a bootstrap over test images), so it
 #    does not treat the 10,000 test images as the whole world; it is the verdict's interval wherever
 #    every run stored its per-image results. With two to five seeds the seed part dominates (its t
@@ -274,3 +274,55 @@ checks = {"interior: prompt = folded bias (< 1e-5)": inside < 1e-5,
 holds = [book.check_mark(bool(v)) for v in checks.values()]
 book.table(pd.DataFrame({"first convolution": list(checks),
                          "holds": holds}))
+
+# %% [markdown]
+# ## Key results
+#
+# The report card in a few lines, computed from the claims above:
+
+# %% tags=["remove-input"]
+book.card_key_results(paired, RESULTS_DIR, PROFILE)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **Holm by hand.** Adjust three p-values with Holm's step-down rule by hand and compare with the
+#    package. Which of them stay below 0.05?
+#
+#    ```python
+#    import numpy as np
+#
+#    from msvp import stats
+#
+#    p = np.array([0.01, 0.04, 0.03])
+#    order = np.argsort(p)
+#    steps = p[order] * (len(p) - np.arange(len(p)))
+#    adjusted = np.minimum(np.maximum.accumulate(steps), 1)
+#    by_hand = adjusted[np.argsort(order)]
+#    print(by_hand, stats.holm(p))
+#    ```
+#
+# 2. **Equivalence from an interval.** For one cell, TOST at level 0.05 says *equivalent* when the
+#    90 % interval lies inside the margin. Try it on these per-seed differences, then on three seeds.
+#
+#    ```python
+#    from msvp import stats
+#
+#    d = [0.10, -0.05, 0.20, 0.02, 0.08]   # per-seed differences, pp
+#    mean, lo, hi = stats.t_interval(d, level=0.90)
+#    inside = -stats.MARGIN_PP < lo and hi < stats.MARGIN_PP
+#    print(f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}] pp; equivalent: {inside}")
+#    ```
+#
+# 3. **The accuracy claim from the result files.** Recompute the claim's verdict and its evidence
+#    from the runs, then leave out one data set and see whether the verdict changes.
+#
+#    ```python
+#    from msvp import report
+#    from msvp.results import load
+#
+#    df = load(PROFILE, RESULTS_DIR)
+#    print(report.claim_accuracy(report.paired_table(df)))
+#    ```

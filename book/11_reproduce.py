@@ -15,7 +15,7 @@
 # # 11. Reproduce it
 #
 # **What you will learn**
-# - the three profiles, what each runs, and how long a run took on the machine that ran it;
+# - the three {term}`profiles <profile>`, what each runs, and how long a run took on the machine that ran it;
 # - whether re-training a sample of the committed runs gives the same numbers (`make verify`);
 # - the commands that reproduce every number in this book: on this machine, on one GPU, on a SLURM
 #   cluster.
@@ -93,7 +93,7 @@ if len(verify):
 # %% [markdown]
 # ## On one GPU, or on a cluster
 #
-# The `paper` profile (every data set and backbone, 3 paired seeds) needs a GPU. On a machine
+# The `paper` profile (every data set and backbone, 3 {term}`paired seeds`) needs a GPU. On a machine
 # without a time limit, `make reproduce JOBS=6` runs 6 workers on the GPU. In a session with a
 # wall-time limit:
 #
@@ -130,6 +130,42 @@ if len(verify):
 #
 # Each run writes `results/<profile>/<dataset>/<backbone>/<variant>/seed<k>.json` atomically, with its
 # configuration, per-epoch history, final metrics, per-image test results, parameter counts, data
-# provenance (source, sha256, image counts), hardware, torch version and the fingerprint of the
+# provenance (source, sha256, image counts), hardware, torch version and the {term}`fingerprint` of the
 # training code. A run checkpoints every epoch beside its result file; an interrupted grid resumes from
 # the last completed epoch and reaches the same numbers.
+
+# %% [markdown]
+# ## Key results
+#
+# Where each profile stands, from the result files:
+
+# %% tags=["remove-input"]
+book.reproduce_key_results(RESULTS_DIR, PROFILE)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **The state of every planned run.** Count the runs of the profile by backbone and state (done,
+#    missing, stale, diverged), and print the command that trains what is missing.
+#
+#    ```python
+#    from msvp import book
+#
+#    states = book.run_states(PROFILE, RESULTS_DIR)
+#    print(states.groupby(["backbone", "state"]).size())
+#    print(book.grid_command(PROFILE, backbone="vit"))
+#    ```
+#
+# 2. **Where a number comes from.** Print the provenance of one result file: the training code's
+#    fingerprint, the hardware, the thread count and the data file's checksum.
+#
+#    ```python
+#    from msvp.results import load_records
+#
+#    rec = load_records(PROFILE, RESULTS_DIR)[0]
+#    env = rec["environment"]
+#    print(rec["fingerprint"], env["hardware"], env["threads"])
+#    print(rec["data"]["source"], rec["data"]["sha256"][:16])
+#    ```

@@ -101,7 +101,7 @@ table(controls.fullres_table())
 #
 # ## What was run
 #
-# The controls are a part of their own in each profile that runs them (the
+# The controls are a part of their own in each {term}`profile` that runs them (the
 # [reproduce chapter](11_reproduce.ipynb) lists the profiles). Seeds with a current result, per arm:
 
 # %%
@@ -130,14 +130,14 @@ table(controls.accuracy_table(df, PROFILE))
 # (`msvp.stats`, stated once in [chapter 10](10_report_card.ipynb)):
 #
 # - **interval**: 95 %, over seeds *and* test images (`seed × image`) where every run stored which
-#   test images it got right; with one seed pair there is no interval, and the verdict reads
+#   test images it got right; with one {term}`seed pair <paired seeds>` there is no interval, and the verdict reads
 #   *not enough pairs yet*;
-# - **verdict**: *improves* / *hurts* when the Holm-adjusted p is below 0.05; *equivalent* when the
-#   difference is shown to lie within ±0.5 pp (TOST, Holm-adjusted); *inconclusive* otherwise.
+# - **verdict**: *improves* / *hurts* when the {term}`Holm`-adjusted p is below 0.05; *equivalent* when the
+#   difference is shown to lie within ±0.5 pp ({term}`TOST`, Holm-adjusted); *inconclusive* otherwise.
 #   Holm's correction runs, as everywhere in the book, over the cells of one comparison: MSVP
 #   add/full − baseline over every cell of the profile where it ran (so its verdict here is the
 #   report card's), each control comparison over the cells where that control ran;
-# - **convergence caveat**: where a cell's baseline still gained more than 0.5 pp of validation
+# - **{term}`convergence caveat`**: where a cell's baseline still gained more than 0.5 pp of validation
 #   accuracy over its last two epochs, every verdict in that cell carries a caveat with that rise
 #   and the schedule's last learning rate; the verdict itself stands, at the paper's protocol.
 #
@@ -193,3 +193,48 @@ md(controls.answers_markdown(answers, PROFILE))
 #   close to no prompt at all. A frozen prompt that matches MSVP therefore says the learned maps did
 #   no better than a near-zero input bias; it separates learning from perturbing only where MSVP
 #   itself gains on the baseline.
+
+# %% [markdown]
+# ## Key results
+#
+# The answer per cell, computed from the controls' runs:
+
+# %% tags=["remove-input"]
+from msvp import book
+
+book.controls_key_results(answers)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs here as it stands, on the runs of `PROFILE` in `RESULTS_DIR`.
+#
+# 1. **What each control costs.** Print the trainable parameters of MSVP and of each control on
+#    grey and colour images. Which control has more parameters than MSVP, and by how much?
+#
+#    ```python
+#    from msvp.experiments import VARIANTS
+#
+#    for v in ("msvp-add-full", "control-pad", "control-fullres",
+#              "control-frozen"):
+#        grey = VARIANTS[v].params(1, 28, 28)
+#        print(v, grey, VARIANTS[v].params(3, 32, 32))
+#    ```
+#
+# 2. **MSVP as a full-resolution prompt.** Give an MSVP prompt random values and fold it into a
+#    full-resolution prompt: the two add the same image. Then try a `concat` prompt.
+#
+#    ```python
+#    import torch
+#
+#    from msvp import MultiScalePrompt
+#    from msvp.controls import as_fullres
+#
+#    msvp = MultiScalePrompt(1, scales="full", fusion="add")
+#    with torch.no_grad():
+#        for p in msvp.prompts.values():
+#            p.normal_()
+#        full = as_fullres(msvp, (1, 28, 28))
+#        x = torch.randn(2, 1, 28, 28)
+#        print((msvp(x) - full(x)).abs().max())
+#    ```

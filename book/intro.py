@@ -14,17 +14,11 @@
 # %% [markdown]
 # # Multi-Scale Visual Prompting, re-run and checked
 #
-# *Multi-Scale Visual Prompting for Lightweight Small-Image Classification* {cite}`khazem2025msvp`
-# proposes to learn three tiny images, prompts of 1 × 1, 4 × 4 and 8 × 8 pixels, upsample them to the
-# input size and add their mean to every input of a small network. Its abstract claims better accuracy
-# on MNIST, Fashion-MNIST and CIFAR-10 for a simple CNN, a ResNet-18 and a small Vision Transformer,
-# with fewer than 0.02 % extra parameters and negligible extra compute. This book re-implements the
-# method, re-runs the experiments with paired seeds and checks each claim.
+# *Multi-Scale Visual Prompting* {cite}`khazem2025msvp` adds three tiny learned images to every
+# input of a small image classifier and claims better accuracy at almost no cost. This book trains
+# its experiments again, in pairs of runs with and without the prompt, and checks each claim.
 #
 # ## The answer so far
-#
-# Computed from the result files of this repository when the chapters were last executed
-# (`make notebooks`). A cell that has not been trained says so; the table fills in as runs finish.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
@@ -40,17 +34,43 @@ PROFILE = "cpu"          # smoke | cpu | paper: the runs this page summarises
 RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
 
-# %% tags=["hide-input"]
+# %% tags=["remove-cell"]
 from msvp import book
 
-df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
+page = book.FrontPage(PROFILE, RESULTS_DIR, DATA_ROOT)
+df = page.df  # one row per finished run of the profile
+
+# %% tags=["remove-input"]
+page.answer()
+
+# %% [markdown]
+# ## Every cell, and what is still training
+#
+# One row per data set and backbone with finished runs, for both readings of the fusion; the table
+# grows as runs land. Computed from the result files of this repository when the page was last
+# executed (`make notebooks`).
+
+# %% tags=["remove-input"]
+page.cells()
+
+# %% [markdown]
+# ## The statistics behind the answer
+#
+# For readers who want the evidence: how the headline verdict was reached, on which runs, and with
+# which tests. Each rule is explained in [chapter 10](10_report_card.ipynb) and each term in the
+# {doc}`glossary`: the verdicts use {term}`paired seeds`, the {term}`seed × image interval`, an
+# {term}`equivalence margin` tested by {term}`TOST`, and {term}`Holm`'s correction over the cells
+# of a claim.
+
+# %% tags=["remove-input"]
+page.evidence()
 
 # %% [markdown]
 # **What we cannot compare with.** The paper's own result tables are not available to us. This book
 # therefore does not set its numbers beside the paper's, and it quotes no result from anywhere else
 # (only the abstract's claims, which it tests): every accuracy, interval and timing on these pages is
-# computed from the runs of this repository and labelled with the profile and the hardware that
-# produced it.
+# computed from the runs of this repository and labelled with the {term}`profile` and the hardware
+# that produced it.
 #
 # **Two readings of the fusion.** The abstract says the prompts are fused with the input "via a
 # lightweight 1 × 1 convolution", but the official code's default, used for its main results, is a
@@ -69,12 +89,16 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 #
 # Every claim is tested with several paired seeds: seed *k* of the baseline and of MSVP share the
 # backbone's initial weights, the batches and the augmentation, so their difference is the prompt's
-# effect. A verdict is one of *improves*, *hurts*, *equivalent* (a TOST test, Holm-corrected, puts the
-# difference within ±0.5 percentage points), *inconclusive*, or *not converged at this budget* (the
-# baseline was still improving when training stopped, so no verdict is given); a cell with fewer
-# than two paired seeds gets none.
+# effect. A {term}`verdict` is one of *improves*, *hurts*, *equivalent* (a TOST test, Holm-corrected,
+# puts the difference within ±0.5 percentage points) or *inconclusive*; a cell with fewer than two
+# paired seeds gets none. Where the baseline was still improving when training stopped, a
+# {term}`convergence caveat` is printed beside the verdict.
 #
 # ## How to read it
+#
+# Every chapter opens with what you will learn and closes with its key results, computed from the
+# runs, and a few exercises whose starting code runs as it stands (on the `smoke` profile in
+# seconds).
 #
 # - **Idea.** {doc}`01_concept` shows what a visual prompt is; {doc}`02_implementation` walks through
 #   the module with exact checks.
@@ -89,10 +113,12 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 #   statistical rules; {doc}`11_reproduce` lists the profiles, timings and commands.
 # - **Beyond the paper.** {doc}`12_controls` asks whether MSVP's multi-scale structure matters at
 #   all, against simpler prompts of the same budget.
+# - **Reference.** The {doc}`glossary` explains each statistical term in a few sentences.
 #
 # Three profiles decide what is trained: `paper` is the official protocol for every data set and
-# backbone (a GPU job); `cpu` is the same protocol for the CNN alone, which two CPU cores can train;
-# `smoke` is a seconds-long run for the tests and is never shown as a result.
+# backbone (a GPU job); `cpu` is the same protocol for what two CPU cores can train (the CNN first,
+# then ResNet-18 and ViT-Tiny); `smoke` is a seconds-long run for the tests and is never
+# shown as a result.
 #
 # ## How to run it
 #
@@ -114,7 +140,7 @@ df = book.front_page(PROFILE, RESULTS_DIR, DATA_ROOT)
 #
 # Each training run writes one JSON file into `results/<profile>/`: its full configuration, the
 # metrics and per-epoch history, the prediction for every test image, the wall time, the hardware,
-# the torch version and a fingerprint of the training code. A result counts only for the code that
+# the torch version and a {term}`fingerprint` of the training code. A result counts only for the code that
 # produced it. The offline copy of CIFAR-10 used where there is no internet lacks 111 of its 60,000
 # images, so every CIFAR-10 number names the copy and the image counts behind it.
 #

@@ -15,7 +15,7 @@
 # # The protocol: data, training, backbones
 #
 # Before the experiments, what exactly is trained, and how. Everything on this page is read from the
-# package when the page runs (`RunConfig`, the profiles, the backbones), so it cannot drift from the
+# package when the page runs (`RunConfig`, the {term}`profiles <profile>`, the backbones), so it cannot drift from the
 # code that produced the results.
 #
 # **What you will learn**
@@ -64,12 +64,14 @@ book.table(book.backbone_table())
 # ## Every setting, per profile
 #
 # Each field of `RunConfig` is stored with every run. `smoke` is the seconds-long test profile and is
-# never shown as a result; `cpu` is the official protocol for the CNN alone; `paper` is the official
+# never shown as a result; `cpu` is the official protocol for what two CPU cores can train (the CNN,
+# then ResNet-18 and ViT-Tiny); `paper` is the official
 # protocol for every backbone. "per run" marks the fields that vary between the runs of a profile (see
 # the parts in [chapter 11](11_reproduce.ipynb)).
 
 # %% tags=["nbval-check-output", "hide-input"]
 book.table(book.config_table())
+book.md(book.other_profiles_md())
 
 # %% [markdown]
 # ## Deviations from the official code
@@ -92,7 +94,7 @@ book.table(book.deviations_table(PROFILE, load(PROFILE, RESULTS_DIR)))
 # compares with the committed fp32 runs:
 #
 # 1. **Baseline accuracy.** Two samples (a seed does not pair runs across precisions: after a few
-#    hundred steps two runs part whatever their arithmetic), compared by TOST: bf16 counts as
+#    hundred steps two runs part whatever their arithmetic), compared by {term}`TOST`: bf16 counts as
 #    equivalent when the 90 % Welch interval of mean(bf16) − mean(fp32) lies inside ±0.5 pp. Planned:
 #    5 bf16 baselines per data set.
 # 2. **The MSVP gain.** The per-seed gains (MSVP add/full − baseline, same seed and precision) in bf16
@@ -118,3 +120,41 @@ book.md(outcome)
 
 # %% tags=["nbval-check-output", "hide-input"]
 book.table(book.FLAWS)
+
+# %% [markdown]
+# ## Key results
+#
+# The protocol in three lines, read from the package when the page runs:
+
+# %% tags=["remove-input"]
+book.protocol_key_results()
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise's starting code runs in this notebook as it stands.
+#
+# 1. **Every setting of one run.** List the runs of a profile and print the full configuration of
+#    the first; find each of its fields in the table of settings above.
+#
+#    ```python
+#    from msvp.experiments import get_profile
+#
+#    runs = get_profile(PROFILE).configs()
+#    print(len(runs), "runs; the first:")
+#    print(runs[0])
+#    ```
+#
+# 2. **What the ViT makes of a 28-pixel image.** Count the tokens of the patch embedding for MNIST
+#    and for CIFAR-10. Why does the ViT use 7 × 7 patches at 28 px and 4 × 4 at 32 px?
+#
+#    ```python
+#    import torch
+#
+#    from msvp import build_model
+#
+#    inputs = (("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32)))
+#    for dataset, shape in inputs:
+#        vit = build_model("vit", dataset, seed=0).backbone
+#        print(dataset, tuple(vit.embed(torch.zeros(1, *shape)).shape))
+#    ```

@@ -98,6 +98,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
+
+def key_results(lines) -> None:
+    """A chapter's closing summary: one bullet per computed line (empty lines are dropped)."""
+    md("\n".join(f"- {line}" for line in lines if line))
+
 # ---------------------------------------------------------------------------------------------
 # chapter 2: an independent oracle
 
@@ -142,36 +147,11 @@ def run_states(profile: str, results_dir) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "backbone", "variant", "seed", "state"])
 
 
-def missing_reason(profile: str, dataset: str, backbone: str) -> str:
-    """Why a cell of the paper's grid has no runs in this profile."""
-    planned = {(c.dataset, c.backbone) for c in get_profile(profile).configs()}
-    if (dataset, backbone) in planned:
-        return "not run yet"
-    if profile == "cpu":
-        return "not run on CPU (paper profile, GPU)"
-    return f"not in the {profile} profile"
-
-
 def grid_command(profile: str, **only) -> str:
     spec = ",".join(f"{k}={v}" for k, v in only.items())
     if "|" in spec:
         spec = f"'{spec}'"   # the shell would read | as a pipe
     return f"python -m msvp grid --profile {profile}" + (f" --only {spec}" if spec else "")
-
-
-def absent_md(profile: str, dataset: str, backbones) -> str:
-    """Which backbones have no runs on ``dataset``, why, and the command that trains them."""
-    groups: dict[str, list[str]] = {}
-    for b in backbones:
-        groups.setdefault(missing_reason(profile, dataset, b), []).append(b)
-    out = []
-    for reason, bs in groups.items():
-        names = " and ".join(report.backbone_title(b) for b in bs)
-        where = profile if reason == "not run yet" else "paper"
-        cmd = grid_command(where, dataset=dataset, backbone="|".join(bs))
-        out.append(f"{names}: {reason}; `{cmd}` trains {'it' if len(bs) == 1 else 'them'}"
-                   + (" (on a GPU)." if where == "paper" else "."))
-    return ("**Not on this page yet.** " + " ".join(out)) if out else ""
 
 
 def status_md(profile: str, df: pd.DataFrame, states: pd.DataFrame, *, datasets=None, what: str = "") -> str:
@@ -315,20 +295,16 @@ def _acc(df: pd.DataFrame, dataset, backbone, variant) -> str:
 
 
 def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.DataFrame:
-    """Every (data set, backbone) cell of the paper's grid: baseline, MSVP add and concat accuracy, the
-    paired difference with its interval and the verdict, per reading; cells without runs say why."""
+    """Every (data set, backbone) cell with finished runs: baseline, MSVP add and concat accuracy, the
+    paired difference with its interval and the verdict, per reading. Cells without runs are left to
+    ``progress_md`` (a line per backbone with the command that trains them), so the table grows as
+    runs land; ``attrs["cells"]`` gives each row's (dataset, backbone)."""
     p = paired_rows(df)
-    grid = _order(get_profile("paper").main)
-    rows = []
-    for dataset, backbone in grid:
+    rows, cells = [], []
+    for dataset, backbone in _order({(d, b) for d, b in zip(df.dataset, df.backbone)}):
         name = cell_name(dataset, backbone)
         if links and dataset in CHAPTERS:
             name = f"[{name}]({CHAPTERS[dataset]})"
-        have = df[(df.dataset == dataset) & (df.backbone == backbone)]
-        if have.empty:
-            rows.append({"data set · backbone": name, "baseline (%)": missing_reason(profile, dataset, backbone),
-                         "MSVP fusion": "–", "MSVP (%)": "–", "MSVP − baseline (pp), 95 % CI": "–", "verdict": "–"})
-            continue
         for i, t in enumerate(READINGS):
             r = p[(p.dataset == dataset) & (p.backbone == backbone) & (p.treatment == t)]
             rows.append({"data set · backbone": name if i == 0 else "",
@@ -337,7 +313,44 @@ def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.D
                          "MSVP − baseline (pp), 95 % CI": delta_text(r.iloc[0], pairs=True) if len(r) else
                          "no paired seeds",
                          "verdict": verdict_text(r.iloc[0]) if len(r) else "–"})
-    return pd.DataFrame(rows)
+            cells.append((dataset, backbone))
+    out = pd.DataFrame(rows, columns=RESULTS_COLUMNS)
+    out.attrs["cells"] = cells
+    return out
+
+
+RESULTS_COLUMNS = ["data set · backbone", "baseline (%)", "MSVP fusion", "MSVP (%)", "MSVP − baseline (pp), 95 % CI",
+                   "verdict"]
+
+
+def progress_md(profile: str, states: pd.DataFrame, datasets=None) -> str:
+    """One line per backbone: how many of the runs the profile plans are trained, and the command that
+    trains the rest; backbones the profile does not plan are named with the profile that does."""
+    sel = states if datasets is None else states[states.dataset.isin(datasets)]
+    lines = [_backbone_progress(profile, sel[sel.backbone == b], b, datasets)
+             for b in BACKBONE_ORDER if b in set(sel.backbone)]
+    absent = [b for b in BACKBONE_ORDER if b not in set(sel.backbone)]
+    if absent and profile != "paper":
+        names = " and ".join(report.backbone_title(b) for b in absent)
+        only = {"backbone": "|".join(absent), **({"dataset": "|".join(datasets)} if datasets else {})}
+        lines.append(f"**{names}**: not in the `{profile}` profile; `{grid_command('paper', **only)}` "
+                     f"trains {'it' if len(absent) == 1 else 'them'} on a GPU.")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _backbone_progress(profile: str, s: pd.DataFrame, backbone: str, datasets=None) -> str:
+    """'**ViT-Tiny**: 0 of 21 planned runs trained; `python -m msvp grid ...` trains the other 21.'"""
+    counts = s.state.value_counts()
+    done, todo = int(counts.get("done", 0)), int(counts.get("missing", 0) + counts.get("stale", 0))
+    line = f"**{report.backbone_title(backbone)}**: {done:,} of {plural(len(s), 'planned run')} trained"
+    if counts.get("diverged"):
+        line += f" ({int(counts['diverged'])} diverged)"
+    if not todo:
+        return line + "."
+    stale = int(counts.get("stale", 0))
+    only = {**({"dataset": "|".join(datasets)} if datasets else {}), "backbone": backbone}
+    return (line + f"; `{grid_command(profile, **only)}` trains the other {todo:,}"
+            + (f" ({stale:,} of them made by older training code)" if stale else "") + ".")
 
 
 def show_paired_figure(p: pd.DataFrame, title: str) -> None:
@@ -353,16 +366,19 @@ def show_paired_figure(p: pd.DataFrame, title: str) -> None:
 
 def interim_note(profile: str, paired: pd.DataFrame) -> str:
     """' Interim: ...' when a cell of the accuracy claim has fewer paired seeds than the profile plans:
-    a verdict read before the runs are complete can change as they finish, and says so."""
+    a verdict read before the runs are complete can change as they finish, and says so. Started cells
+    are named with their counts; cells with no pair yet are counted (the progress lines name them)."""
     planned = Counter((c.dataset, c.backbone) for c in get_profile(profile).configs() if c.variant == MAIN)
     have = {(r.dataset, r.backbone): int(r.n_pairs) for r in paired.itertuples()} if len(paired) else {}
     short = {cell: (have.get(cell, 0), n) for cell, n in planned.items() if have.get(cell, 0) < n}
     if not short:
         return ""
-    parts = ", ".join(f"{cell_name(*cell)} {k} of {n}" for cell, (k, n) in sorted(short.items(), key=lambda kv: (
-        _rank(DATASET_ORDER, kv[0][0]), _rank(BACKBONE_ORDER, kv[0][1]))))
-    return (f" **Interim:** paired seeds so far against those planned — {parts}; the verdict can change as "
-            f"the remaining runs finish.")
+    started = [f"{cell_name(*cell)} {k} of {n}" for cell, (k, n) in sorted(short.items(), key=lambda kv: (
+        _rank(DATASET_ORDER, kv[0][0]), _rank(BACKBONE_ORDER, kv[0][1]))) if k]
+    empty = sum(1 for k, _ in short.values() if not k)
+    parts = ([f"paired seeds so far against those planned — {', '.join(started)}"] if started else []) + (
+        [f"{plural(empty, 'planned cell')} {'has' if empty == 1 else 'have'} no paired seed yet"] if empty else [])
+    return f" **Interim:** {'; '.join(parts)}; the verdict can change as the remaining runs finish."
 
 
 def pooled_basis(judged: pd.DataFrame) -> str:
@@ -394,37 +410,124 @@ def ceiling_note(df: pd.DataFrame, judged: pd.DataFrame) -> str:
             f"the pooled gain includes {'that cell' if one else 'those cells'}.")
 
 
-def front_page(profile: str, results_dir, data_root="../data") -> pd.DataFrame:
-    """The answer first: status, the results table, the headline figure and the accuracy claim."""
-    setup_plots()
-    df = ensure_results(profile, results_dir, data_root=data_root)
-    states = run_states(profile, results_dir)
-    done = int((states.state == "done").sum())
-    paired = report.paired_table(df)
-    verdict, detail = report.claim_accuracy(paired)
-    meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
-               if verdict in report.CLAIM_MEANING else "")
-    interim = interim_note(profile, paired)
-    judged = report.judged(paired)
-    basis = (pooled_basis(judged) + ceiling_note(df, judged)).strip()
-    # the verdict and its meaning first, then one short line each: evidence, basis, completeness
-    md(f"**The accuracy claim{' so far' if interim else ''}: *{verdict}*.**{meaning}\n\n"
-       f"- **Evidence.** {detail[:1].upper()}{detail[1:]}.\n"
-       + (f"- **Basis.** {basis}\n" if basis else "")
-       + f"- **Runs.** {done:,} of the {len(states):,} runs that the `{profile}` profile plans are finished."
-       + interim)
-    table(results_table(profile, df))
-    md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, of the model after the last "
-       f"epoch (the paper's metric). **MSVP − baseline**: the mean paired difference in percentage points "
-       f"with its {LEVEL:.0%} interval; *equivalent* means a Holm-corrected TOST test puts it within "
-       f"±{MARGIN_PP:g} pp (for one cell: its {2 * LEVEL - 1:.0%} interval lies inside; Holm widens that "
-       f"interval with more cells). **add** is the official "
-       f"code's default fusion, **concat** the abstract's 1 × 1 convolution. "
-       + (f"Data: {'; '.join(report.dataset_label(df, d) for d in DATASET_ORDER if d in set(df.dataset))}. "
-          f"Hardware: {report.hardware_label(df)}." if not df.empty else "No runs yet."))
-    show_diverged(df)
-    show_paired_figure(paired_rows(df), f"MSVP − baseline, profile {profile}: every cell with paired seeds")
-    return df
+DATA_WORDS = {"mnist": "handwritten digits", "fashion_mnist": "photos of clothing", "cifar10": "small colour photos"}
+"""What each data set shows, for the landing page's plain-words answer."""
+
+PLAIN_VERDICTS = {
+    "improves": "MSVP is better, beyond seed-to-seed noise",
+    "hurts": "MSVP is worse, beyond seed-to-seed noise",
+    "equivalent": f"any difference is shown to be smaller than {MARGIN_PP:g} pp, the size fixed in advance as too "
+                  f"small to matter",
+    "inconclusive": "the runs cannot tell yet whether MSVP helps or hurts",
+}
+"""A cell's verdict in words a student can read; the statistics behind it follow further down."""
+
+PLAIN_CLAIMS = {
+    "supported": "these runs back it",
+    "not supported": "these runs do not back it",
+    "inconclusive": "these runs cannot decide it yet",
+    "not run here": "not tested yet: the runs it needs have not been trained here",
+}
+
+
+def plain_verdict(r) -> str:
+    """One cell's verdict in plain words, with the convergence caveat where the baseline still improved."""
+    words = PLAIN_VERDICTS.get(str(r.verdict), "there are too few runs to tell yet")
+    if getattr(r, "converged", None) in (False,):   # numpy's False too; None and NaN mean "not checked"
+        words += " (the baseline was still improving when training stopped)"
+    return words
+
+
+def plain_answer(profile: str, df: pd.DataFrame, paired: pd.DataFrame, claim: str) -> str:
+    """The landing page's first lines: what was trained, what MSVP changed, how sure we are, in plain words
+    and computed from the runs; the pooled estimate, TOST and Holm come further down."""
+    if paired.empty:
+        return (f"No baseline and MSVP run of the `{profile}` profile share a seed yet, so there is no answer "
+                f"yet: it appears here as the runs finish.")
+    p = paired.set_index(["dataset", "backbone"]).loc[_order(set(zip(paired.dataset, paired.backbone)))].reset_index()
+    nets = _join([f"a {report.backbone_title(b)}" for b in BACKBONE_ORDER if b in set(p.backbone)])
+    sets = _join([f"{DATASETS[d].title} ({DATA_WORDS.get(d, 'images')})" for d in DATASET_ORDER if d in set(p.dataset)])
+    k = report._span(p.n_pairs)
+    runs = {"1": "once", "2": "twice"}.get(k, f"{k} times")
+    one = len(set(p.backbone)) == 1
+    where = [DATASETS[d].title if one else cell_name(d, b) for d, b in zip(p.dataset, p.backbone)]
+    if len(p) <= 3:
+        moved = _join([f"{pp(x)} pp on {w}" for x, w in zip(p.diff_pp, where)])
+    else:   # a list of every cell would push the figure off the first screen
+        moved = f"between {pp(p.diff_pp.min())} and {pp(p.diff_pp.max())} pp across the {len(p)} cells"
+    moved = moved.replace(" pp", " {term}`percentage points (pp) <percentage point>`", 1)
+    groups: dict[str, list[str]] = {}
+    for w, r in zip(where, p.itertuples()):
+        groups.setdefault(plain_verdict(r), []).append(w)
+    sure = "; ".join(f"{_cells_phrase(ws, len(p))} {words}" for words, ws in groups.items())
+    verdict = PLAIN_CLAIMS.get(claim, f"its verdict so far is *{claim}*")
+    return (f"**In plain words.** We trained {nets} to recognise {sets}, {runs} with and {runs} without MSVP's "
+            f"prompt; each pair of runs started from the same weights and saw the same batches of images. Adding "
+            f"the prompt (as the official code does) changed test accuracy by {moved} on average. "
+            f"{sure[:1].upper()}{sure[1:]}. So for the abstract's claim that MSVP improves accuracy, **{verdict}**.")
+
+
+def _cells_phrase(names: list[str], total: int) -> str:
+    """'on MNIST and CIFAR-10', 'in every cell', 'in 4 of the 9 cells'."""
+    if len(names) == total and total > 1:
+        return "in every cell"
+    return f"on {_join(names)}" if len(names) <= 3 else f"in {len(names)} of the {total} cells"
+
+
+def _join(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class FrontPage:
+    """The landing page in three calls, each under its own heading: the answer in plain words with the
+    headline figure; every cell with runs and the progress of the rest; the statistics for reviewers."""
+
+    def __init__(self, profile: str, results_dir, data_root="../data"):
+        setup_plots()
+        self.profile = profile
+        self.df = ensure_results(profile, results_dir, data_root=data_root)
+        self.states = run_states(profile, results_dir)
+        self.paired = report.paired_table(self.df)          # the accuracy claim: add fusion, full scales
+        self.claim = report.claim_accuracy(self.paired)
+
+    def answer(self) -> None:
+        md(plain_answer(self.profile, self.df, self.paired, self.claim[0]))
+        show_paired_figure(paired_rows(self.df), f"MSVP − baseline, profile {self.profile}: every cell with paired "
+                                                 f"seeds")
+        if len(self.paired):
+            md(f"Each dot is the mean difference in test accuracy between the runs with and without MSVP, in "
+               f"percentage points (pp); the bar is its {LEVEL:.0%} interval, the grey band the ±{MARGIN_PP:g} pp "
+               f"within which a difference counts as too small to matter.")
+
+    def cells(self) -> None:
+        md("**Trained so far, per backbone:**\n\n" + progress_md(self.profile, self.states))
+        t = results_table(self.profile, self.df)
+        if len(t):
+            table(t)
+        md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, after the last epoch (the "
+           f"paper's metric). **MSVP − baseline**: the mean paired difference in percentage points with its "
+           f"{LEVEL:.0%} interval. **add** is the official code's default fusion, **concat** the abstract's 1 × 1 "
+           f"convolution. Each data set links to its chapter.")
+        show_diverged(self.df)
+
+    def evidence(self) -> None:
+        verdict, detail = self.claim
+        meaning = (f" *{verdict[:1].upper()}{verdict[1:]}* means: {report.CLAIM_MEANING[verdict]}."
+                   if verdict in report.CLAIM_MEANING else "")
+        interim = interim_note(self.profile, self.paired)
+        judged = report.judged(self.paired)
+        basis = (pooled_basis(judged) + ceiling_note(self.df, judged)).strip()
+        done = int((self.states.state == "done").sum())
+        md(f"**The accuracy claim{' so far' if interim else ''}: *{verdict}*.**{meaning}\n\n"
+           f"- **Evidence.** {detail[:1].upper()}{detail[1:]}.\n"
+           + (f"- **Basis.** {basis}\n" if basis else "")
+           + f"- **Runs.** {done:,} of the {len(self.states):,} runs that the `{self.profile}` profile plans are "
+             f"finished." + interim)
+        md(f"*Equivalent* means a Holm-corrected TOST test puts the difference within ±{MARGIN_PP:g} pp (for one "
+           f"cell: its {2 * LEVEL - 1:.0%} interval lies inside; Holm widens that interval with more cells). "
+           + (f"Data: {'; '.join(report.dataset_label(self.df, d) for d in DATASET_ORDER if d in set(self.df.dataset))}. "
+              f"Hardware: {report.hardware_label(self.df)}." if not self.df.empty else "No runs yet."))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,7 +606,8 @@ class ExperimentChapter:
     def setting(self) -> None:
         main = self.states[self.states.variant.isin(MAIN_VARIANTS)]
         md(status_md(self.profile, self.df, main, datasets=[self.dataset], what=f" of this page on {self.title}"))
-        md(absent_md(self.profile, self.dataset, [b for b in BACKBONE_ORDER if b not in self.backbones]))
+        md(f"**Trained so far on {self.title}, per backbone:**\n\n"
+           + progress_md(self.profile, main, datasets=[self.dataset]))
         show_diverged(self.all, [self.dataset])
 
     def answer(self) -> None:
@@ -699,6 +803,37 @@ class ExperimentChapter:
            if shown else "No saliency maps yet (they are computed for seed 0 when a run finishes).")
 
 
+    def key_results(self) -> None:
+        """The chapter in a few computed lines: per backbone and reading, both arms' accuracy and the
+        effect with its verdict in plain words; then the checkpoints and the size of the prompt."""
+        if self.df.empty:
+            md(f"No finished runs on {self.title} yet: the key results appear here as runs finish.")
+            return
+        lines = []
+        for r in self.paired.itertuples():
+            base, msvp = (_acc(self.df, self.dataset, r.backbone, v) for v in ("baseline", r.treatment))
+            lines.append(f"{report.backbone_title(r.backbone)}, {viz.label(r.treatment)}: baseline {base} %, MSVP "
+                         f"{msvp} %; paired difference {pp(r.diff_pp)} pp over {plural(int(r.n_pairs), 'seed')}: "
+                         f"{plain_verdict(r)}.")
+        d = self.df[self.df.variant.isin(MAIN_VARIANTS)].dropna(subset=["best_epoch"])
+        if len(d):
+            last = int((d.best_epoch.astype(int) == d.epochs.astype(int)).sum())
+            lines.append(f"{last} of {len(d)} runs reached their best validation accuracy at the last epoch.")
+        lines.append(self._prompt_size_line())
+        key_results(lines)
+
+    def _prompt_size_line(self) -> str:
+        """'The learned prompt stays small: ...' from the seed-0 MSVP add/full run of the first backbone."""
+        for b in self.backbones:
+            rec = self._seed0(b).get(MAIN)
+            if rec and rec.get("prompts"):
+                lo, hi = _input_bounds(self.dataset)
+                top = max(float(np.abs(np.asarray(v, float)).max()) for v in rec["prompts"].values())
+                return (f"The prompt MSVP learned ({report.backbone_title(b)}, seed 0) is small: its largest value "
+                        f"is {top / (hi - lo):.0%} of the range of the images' pixel values.")
+        return ""
+
+
 def prompt_growth(maps: dict, init_std: float) -> str:
     """Which map learned most: each map's largest |value| in units of its starting standard deviation,
     beside the median largest |value| its random start alone gives (the median of the maximum of n
@@ -867,22 +1002,41 @@ class AblationChapter:
                 f"can read differently: {'; '.join(notes)}.")
 
 
+    def key_results(self) -> None:
+        """Per cell, every variant's paired difference to the baseline and its verdict; then the prompt
+        parameters of each variant on grey and colour images (from the variant registry)."""
+        lines = []
+        for d, b in self.cells:
+            fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
+            parts = [f"{viz.label(r.treatment)} {pp(r.diff_pp)} pp ({r.verdict})" for r in fam.itertuples()]
+            lines.append(f"{cell_name(d, b)}, each variant against the baseline: " + "; ".join(parts) + ".")
+        if not lines:
+            lines.append("No cell has every variant of this ablation yet, so there is nothing to compare.")
+        shapes = {"grey": DATASETS["mnist"].shape, "colour": DATASETS["cifar10"].shape}
+        cost = [f"{viz.label(v)} {VARIANTS[v].params(*shapes['grey'])} / {VARIANTS[v].params(*shapes['colour'])}"
+                for v in self.variants if v != "baseline"]
+        lines.append("Prompt parameters on grey / colour images: " + "; ".join(cost) + ".")
+        key_results(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # chapter 8: backbones
 
 def backbones_chapter(profile: str, results_dir, data_root="../data", retrain: bool = False) -> pd.DataFrame:
-    """Every (data set, backbone) cell of the profile: the results table and the paired figure."""
+    """Every (data set, backbone) cell of the profile with runs: the results table, the progress of
+    the cells still training and the paired figure."""
     setup_plots()
     df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
     states = run_states(profile, results_dir)
     md(status_md(profile, df, states))
+    md("**Trained so far, per backbone:**\n\n" + progress_md(profile, states))
     t = results_table(profile, df)
-    params = {(d, b): int(g.params_backbone.iloc[0]) for (d, b), g in df.groupby(["dataset", "backbone"])}
-    t.insert(1, "backbone params", ["" if not n else "–" for n in t["data set · backbone"]])
-    for i, (d, b) in enumerate(_cells_of(t)):
-        if (d, b) in params and t.loc[i, "data set · backbone"]:
-            t.loc[i, "backbone params"] = f"{params[(d, b)]:,}"
-    table(t)
+    params = {(d, b): f"{int(g.params_backbone.iloc[0]):,}" for (d, b), g in df.groupby(["dataset", "backbone"])}
+    # the count on the first row of each cell; its continuation row stays blank like the cell's name
+    t.insert(1, "backbone params", [params[c] if name else "" for c, name in zip(t.attrs["cells"],
+                                                                                 t["data set · backbone"])])
+    if len(t):
+        table(t)
     show_diverged(df)
     p = paired_rows(df)
     show_paired_figure(p, f"MSVP − baseline per backbone, profile {profile}")
@@ -908,17 +1062,6 @@ def run_costs(df: pd.DataFrame) -> None:
     table(cost)
     md("Wall-clock time per run as recorded in each result file: training, validation after every epoch, "
        "the final test passes and the saliency examples.")
-
-
-def _cells_of(t: pd.DataFrame) -> list[tuple[str, str]]:
-    """The (dataset, backbone) of each row of ``results_table`` (continuation rows repeat the cell)."""
-    grid = _order(get_profile("paper").main)
-    out, k = [], -1
-    for name in t["data set · backbone"]:
-        if name:
-            k += 1
-        out.append(grid[k])
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -969,17 +1112,34 @@ def _value(profile, name: str, default):
     return str(v)
 
 
-def config_table() -> pd.DataFrame:
+TABLE_PROFILES = ("smoke", "cpu", "paper")
+"""The profiles of the settings table; the others (``other_profiles_md``) are named by how they differ
+from ``cpu``, since a column each would push the table past the page's width."""
+
+
+def config_table(profiles=TABLE_PROFILES) -> pd.DataFrame:
     """Every field of RunConfig: its value in each profile, the official value, and why ours differs."""
     rows = []
     for f in dataclasses.fields(RunConfig):
         default = f.default
         official, why = OFFICIAL.get(f.name, ("?", ""))
         row = {"setting": f"`{f.name}`"}
-        row.update({name: _value(name, f.name, default) for name in PROFILES})
+        row.update({name: _value(name, f.name, default) for name in profiles})
         row.update({"official": official, "why ours differs": why or "–"})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def other_profiles_md(base: str = "cpu") -> str:
+    """The profiles left out of the settings table, each with the settings in which it differs from
+    ``base`` (its parts may change more: chapter 11 lists them)."""
+    lines = []
+    for name in [n for n in PROFILES if n not in TABLE_PROFILES]:
+        pairs = [(f.name, _value(name, f.name, f.default), _value(base, f.name, f.default))
+                 for f in dataclasses.fields(RunConfig)]
+        diff = [f"`{k}` {theirs} (`{base}`: {ours})" for k, theirs, ours in pairs if theirs != ours]
+        lines.append(f"- `{name}`: {', '.join(diff) if diff else 'the same settings'}.")
+    return (f"The other profiles differ from `{base}` in these settings:\n\n" + "\n".join(lines)) if lines else ""
 
 
 def parts_table() -> pd.DataFrame:
@@ -1208,6 +1368,16 @@ def show_cells(p: pd.DataFrame) -> None:
         table(cells_table(p))
 
 
+def plain_claims(card: pd.DataFrame) -> str:
+    """Each claim of the report card with its verdict in plain words, before the table of evidence."""
+    lines = []
+    for r in card.itertuples():
+        claim = str(r.claim).split(" (")[0]
+        words = PLAIN_CLAIMS.get(str(r.verdict), f"its verdict so far is *{r.verdict}*")
+        lines.append(f"- *{claim[:1].upper()}{claim[1:]}*: {words}.")
+    return "**In plain words.** The claims of the abstract, one by one:\n\n" + "\n".join(lines)
+
+
 def report_card_page(profile: str, results_dir, data_root="../data", retrain: bool = False):
     """The claims of the abstract with their verdicts; returns (df, paired rows of both readings)."""
     setup_plots()
@@ -1215,7 +1385,9 @@ def report_card_page(profile: str, results_dir, data_root="../data", retrain: bo
     params, compute, _ = accounting(results_dir, profile=profile)
     md(status_md(profile, df, run_states(profile, results_dir)))
     both = paired_rows(df)
-    table(report.report_card(both[both.treatment == MAIN], params, compute), bold="verdict")
+    card = report.report_card(both[both.treatment == MAIN], params, compute)
+    md(plain_claims(card))      # the verdicts in plain words first, the statistics after
+    table(card, bold="verdict")
     md(report.caveat_md(both, report.long_budget_line(results_dir)))
     return df, both
 
@@ -1330,3 +1502,108 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
     if not all(current):
         summary += f"; {len(df) - sum(current)} of the re-trained runs are no longer the committed ones"
     return out, f"profile `{head.get('profile')}`, run on {head.get('date')}: {summary}"
+
+
+# ---------------------------------------------------------------------------------------------
+# chapter summaries: the "Key results" section that closes a page, computed like the rest of it
+
+def concept_key_results() -> None:
+    """Chapter 1: what the prompt costs per input type and fusion, counted on the module, and what the
+    1 × 1 map becomes after upsampling (measured)."""
+    import torch
+
+    from .prompting import FUSIONS, MultiScalePrompt
+
+    counts = {c: {f: sum(p.numel() for p in MultiScalePrompt(c, scales="full", fusion=f).parameters())
+                  for f in FUSIONS} for c in (1, 3)}
+    demo = MultiScalePrompt(1, scales="full")
+    with torch.no_grad():
+        for p in demo.prompts.values():
+            p.normal_()
+        spread = float(demo.prompt_maps((28, 28))[0].std())
+    key_results([
+        "MSVP learns three maps of 1 × 1, 4 × 4 and 8 × 8 values per channel, upsamples them to the image size and "
+        "adds their mean to every image (add fusion, the official default).",
+        "Parameters of the full prompt, grey / colour images: " + "; ".join(
+            f"{f} {counts[1][f]} / {counts[3][f]}" for f in FUSIONS) + ".",
+        f"The upsampled 1 × 1 map is one constant over the whole image (its standard deviation over the pixels is "
+        f"{spread:.1g}): a brightness shift per channel.",
+    ])
+
+
+def backbones_key_results(profile: str, results_dir, df: pd.DataFrame) -> None:
+    """Chapter 8: per backbone, the runs trained of those planned, MSVP add's paired differences over its
+    data sets, and the mean time a run took."""
+    states = run_states(profile, results_dir)
+    p = paired_rows(df)
+    lines = []
+    for b in [x for x in BACKBONE_ORDER if x in set(states.backbone) | set(df.backbone)]:
+        s, runs = states[states.backbone == b], df[df.backbone == b]
+        line = f"{report.backbone_title(b)}: {int((s.state == 'done').sum())} of {len(s)} planned runs trained"
+        main = p[(p.backbone == b) & (p.treatment == MAIN)]
+        if len(main):
+            line += (f"; MSVP add − baseline from {pp(main.diff_pp.min())} to {pp(main.diff_pp.max())} pp over "
+                     f"{plural(len(main), 'data set')} ({_join(sorted(set(main.verdict.astype(str))))})")
+        if len(runs):
+            line += f"; {duration(runs.wall_time_s.mean())} per run on {report.hardware_label(runs)}"
+        lines.append(line + ".")
+    key_results(lines)
+
+
+def accounting_key_results(params: pd.DataFrame, compute: pd.DataFrame) -> None:
+    """Chapter 9: the parameter overhead's range and the compute claim, in plain words."""
+    main = params[(params.fusion == "add") & (params.scales == "full")]
+    lat = compute[compute.variant == MAIN].latency_ratio.dropna()
+    key_results([
+        f"Every measured prompt count equals its formula ({int(params.match.sum())} of {len(params)} combinations).",
+        f"MSVP add/full costs {main.overhead_pct.min():.4f} % to {main.overhead_pct.max():.4f} % of a backbone's "
+        f"parameters; the claim *fewer than 0.02 %*: {PLAIN_CLAIMS.get(report.claim_params(params)[0], '–')}.",
+        f"The claim *negligible compute*: {PLAIN_CLAIMS.get(report.claim_compute(compute)[0], '–')}"
+        + (f"; measured forward latency with MSVP is {lat.min():.2f}× to {lat.max():.2f}× the baseline's."
+           if len(lat) else "."),
+    ])
+
+
+def card_key_results(paired: pd.DataFrame, results_dir, profile: str = "cpu") -> None:
+    """Chapter 10: how many claims the runs back, contradict or cannot decide yet."""
+    params, compute, _ = accounting(results_dir, profile=profile)
+    card = report.report_card(paired[paired.treatment == MAIN] if len(paired) else paired, params, compute)
+    groups: dict[str, list[str]] = {}
+    for r in card.itertuples():
+        groups.setdefault(PLAIN_CLAIMS.get(str(r.verdict), f"verdict *{r.verdict}*"), []).append(
+            f"*{str(r.claim).split(' (')[0]}*")
+    key_results([f"{_join(names)}: {words}." for words, names in groups.items()]
+                + ["Every verdict is computed from the result files when the page runs; the rules above decide it, "
+                   "and chapters 3–9 show the evidence."])
+
+
+def reproduce_key_results(results_dir, profile: str) -> None:
+    """Chapter 11: per profile, runs done of planned and the time the rest would take; the verify outcome."""
+    t = profile_runs_table(results_dir)
+    lines = [f"`{r['profile']}`: {r['done']:,} of {r['planned runs']:,} planned runs done"
+             + (f"; the rest would take {r['time left, one worker']} on one worker"
+                if r["time left, one worker"] not in ("–", "0 s") else "") + "."
+             for r in t.to_dict("records") if r["planned runs"]]
+    _, when = verify_table(Path(results_dir) / "verify" / f"{profile}.json")
+    key_results(lines + [f"`make verify` ({profile}): {when}."])
+
+
+def controls_key_results(answers) -> None:
+    """Chapter 12: the answer per cell (``msvp.controls.answers``)."""
+    key_results([f"{cell_name(a.dataset, a.backbone)}: {a.verdict}." for a in answers]
+                or ["No cell has control results yet, so the question has no answer yet."])
+
+
+def protocol_key_results() -> None:
+    """The protocol page: the backbones' sizes, how many settings differ from the official code, and the
+    runs each profile plans."""
+    sizes = backbone_table().set_index("backbone")
+    cfg = config_table()
+    runs = parts_table().groupby("profile", sort=False).runs.sum()
+    key_results([
+        "Trainable parameters, grey / colour input: " + "; ".join(
+            f"{b} {int(r['params, 1×28×28']):,} / {int(r['params, 3×32×32']):,}" for b, r in sizes.iterrows()) + ".",
+        f"{int((cfg['why ours differs'] != '–').sum())} of the {len(cfg)} settings of a run differ from the official "
+        f"code or do not exist there; the table above says why for each.",
+        "Runs per profile: " + "; ".join(f"`{k}` {int(v):,}" for k, v in runs.items()) + ".",
+    ])

@@ -119,6 +119,8 @@ def check_readable(fig, *, max_width_in: float = MAX_WIDTH_IN, min_pt: float = M
 
 def finish(fig, title: str | None = None):
     """Give the figure its title (wrapped to the column) and check that a reader can read it."""
+    if fig.get_layout_engine() is None:   # style() was not applied (a reader's own session): keep labels apart
+        fig.set_layout_engine("constrained")
     if title:
         fig.suptitle(wrap(title, 72))
     check_readable(fig)
@@ -402,7 +404,7 @@ def plot_ablation(summary: pd.DataFrame, family: pd.DataFrame, params: dict[str,
     a2.margins(x=0.1)
     right = a2.twinx()
     right.set_ylim(a1.get_ylim())
-    right.set_yticks(y, verdicts)
+    right.set_yticks(y, [wrap(v, 13) for v in verdicts])   # 'not enough pairs yet' would squeeze the panel
     right.tick_params(length=0)
     right.spines["right"].set_visible(False)
     right.set_ylabel("verdict")

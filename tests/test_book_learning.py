@@ -1,0 +1,192 @@
+"""The book as a student meets it: the glossary and its links, the plain-words answer before the
+statistics, progress lines for cells still training, and a non-empty "On this page" on every page."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from msvp import book
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+GLOSSARY = BOOK / "glossary.md"
+sys.path.insert(0, str(ROOT / "tools"))
+import check_html  # noqa: E402
+
+# glossary term -> how the prose names it (first use on a page must be a {term} link)
+TERMS = {
+    "paired seeds": r"paired seeds?|seed pairs?",
+    "TOST": r"\bTOST\b",
+    "equivalence margin": r"equivalence margin",
+    "Holm": r"\bHolm\b",
+    "seed × image interval": r"seed × image",
+    "convergence caveat": r"convergence (?:caveat|gate)",
+    "fingerprint": r"\bfingerprints?\b",
+    "profile": r"\bprofiles?\b",
+}
+ROLE = re.compile(r"\{term\}`([^`]*)`")
+
+
+def glossary_terms() -> set[str]:
+    """The terms defined in book/glossary.md: the unindented lines inside its glossary directives."""
+    terms = set()
+    for block in re.findall(r"```\{glossary\}\n(.*?)```", GLOSSARY.read_text(), re.S):
+        terms |= {line.strip() for line in block.splitlines() if line.strip() and not line.startswith(" ")}
+    return terms
+
+
+def role_target(text: str) -> str:
+    m = re.match(r".*<(.+)>$", text)
+    return (m.group(1) if m else text).strip()
+
+
+def prose(path: Path) -> str:
+    """The Markdown a reader sees on a page, in order: Markdown cells only, without fenced code."""
+    import jupytext
+
+    cells = jupytext.read(path, fmt="py:percent").cells
+    text = "\n\n".join(c.source for c in cells if c.cell_type == "markdown")
+    return re.sub(r"^( *)```.*?^\1```", "", text, flags=re.M | re.S)
+
+
+def unlinked_first_uses(text: str) -> list[str]:
+    """Glossary terms whose first mention in ``text`` is not inside a {term} role (inline code, such as
+    `PROFILE`, is not a mention)."""
+    roles = [m.span() for m in ROLE.finditer(text)]
+    code = [m.span() for m in re.finditer(r"(?<!\})`[^`\n]*`", text) if not any(a <= m.start() < b for a, b in roles)]
+    out = []
+    for term, pattern in TERMS.items():
+        first = next((m for m in re.finditer(pattern, text) if not any(a <= m.start() < b for a, b in code)), None)
+        if first and not any(a <= first.start() < b for a, b in roles):
+            out.append(f"{term} ({text[max(0, first.start() - 30):first.end() + 10]!r})")
+    return out
+
+
+PAGES = [p for p in sorted(BOOK.glob("*.py"))]
+
+
+# ---- the glossary ----------------------------------------------------------------------------------
+
+def test_the_glossary_defines_every_term_the_issue_names():
+    assert set(TERMS) <= glossary_terms(), set(TERMS) - glossary_terms()
+
+
+def test_every_term_link_points_to_a_defined_term():
+    sources = {p.name: p.read_text() for p in PAGES} | {"msvp/book.py": (ROOT / "msvp" / "book.py").read_text()}
+    defined = {t.lower() for t in glossary_terms()}
+    missing = [(name, role_target(t)) for name, text in sources.items() for t in ROLE.findall(text)
+               if role_target(t).lower() not in defined]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.stem)
+def test_first_use_of_each_term_links_the_glossary(path):
+    bad = unlinked_first_uses(prose(path))
+    assert not bad, f"{path.name}: first use not linked to the glossary: {bad}"
+
+
+def test_the_link_check_finds_an_unlinked_term():
+    bad = unlinked_first_uses("The `PROFILE` and the {term}`profile`; then TOST.")
+    assert len(bad) == 1 and bad[0].startswith("TOST (")
+    assert unlinked_first_uses("A {term}`TOST <TOST>` test, then TOST again.") == []
+
+
+# ---- plain words first -----------------------------------------------------------------------------
+
+def cells(**kw):
+    base = dict(dataset=["mnist", "fashion_mnist", "cifar10"], backbone=["cnn"] * 3, diff_pp=[0.02, 0.13, -0.03],
+                n_pairs=[5, 5, 5], verdict=["equivalent", "equivalent", "inconclusive"], converged=[True, True, False])
+    return pd.DataFrame({**base, **kw})
+
+
+def test_plain_answer_says_what_was_trained_changed_and_how_sure():
+    s = book.plain_answer("cpu", None, cells(), "not supported")
+    assert s.startswith("**In plain words.** We trained a CNN to recognise MNIST (handwritten digits)")
+    assert "5 times with and 5 times without" in s
+    assert "+0.02 {term}`percentage points (pp) <percentage point>` on MNIST, +0.13 pp on Fashion-MNIST" in s
+    assert "On MNIST and Fashion-MNIST any difference is shown to be smaller than 0.5 pp" in s
+    assert "on CIFAR-10 the runs cannot tell yet whether MSVP helps or hurts (the baseline was still improving" in s
+    assert s.endswith("**these runs do not back it**.")
+    for word in ("TOST", "Holm", "pooled", "random effects"):
+        assert word not in s, "the statistics come after the plain words"
+
+
+def test_plain_answer_summarises_many_cells_and_copes_with_none():
+    nine = cells(dataset=["mnist", "fashion_mnist", "cifar10"] * 3, backbone=["cnn"] * 3 + ["vit"] * 3 + ["resnet18"] * 3,
+                 diff_pp=[0.1, -0.2, 0.3] * 3, n_pairs=[1] * 9, verdict=["not enough pairs yet"] * 9,
+                 converged=[None] * 9)
+    s = book.plain_answer("smoke", None, nine, "not enough pairs yet")
+    assert "a CNN, a ResNet-18 and a ViT-Tiny" in s and "once with and once without" in s
+    assert "between −0.20 and +0.30 {term}" in s and "across the 9 cells" in s and "In every cell there are too few runs" in s
+    assert "no answer yet" in book.plain_answer("cpu", None, nine.iloc[:0], "not run here")
+
+
+def test_report_card_gives_each_claim_in_plain_words():
+    card = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", "adds < 0.02 % parameters",
+                                   "largest gains on transformers (ViT)"],
+                         "verdict": ["not supported", "supported", "not run here"]})
+    s = book.plain_claims(card)
+    assert "- *MSVP improves accuracy*: these runs do not back it." in s
+    assert "- *Adds < 0.02 % parameters*: these runs back it." in s
+    assert "- *Largest gains on transformers*: not tested yet" in s
+
+
+# ---- progress instead of a wall of dashes ----------------------------------------------------------
+
+def states(counts: dict):
+    rows = [{"dataset": "cifar10", "backbone": b, "variant": "baseline", "seed": i, "state": s}
+            for (b, s), n in counts.items() for i in range(n)]
+    return pd.DataFrame(rows)
+
+
+def test_progress_line_per_backbone_with_the_command_that_trains_the_rest():
+    s = book.progress_md("cpu", states({("cnn", "done"): 4, ("vit", "missing"): 3, ("vit", "done"): 1}))
+    lines = s.splitlines()
+    assert lines[0] == "- **CNN**: 4 of 4 planned runs trained."
+    assert lines[1] == ("- **ViT-Tiny**: 1 of 4 planned runs trained; `python -m msvp grid --profile cpu --only "
+                        "backbone=vit` trains the other 3.")
+    assert "ResNet-18" in lines[2] and "--profile paper" in lines[2]
+
+
+def test_results_table_lists_only_cells_with_runs(monkeypatch):
+    empty = pd.DataFrame(columns=["dataset", "backbone", "variant", "test_acc"])
+    monkeypatch.setattr(book, "paired_rows", lambda df: pd.DataFrame(columns=["dataset", "backbone", "treatment"]))
+    t = book.results_table("cpu", empty, links=False)
+    assert t.empty and t.attrs["cells"] == []
+    runs = pd.DataFrame({"dataset": ["mnist", "mnist"], "backbone": ["cnn", "cnn"],
+                         "variant": ["baseline", "msvp-add-full"], "test_acc": [0.99, 0.991]})
+    t = book.results_table("cpu", runs, links=False)
+    assert list(t["data set · backbone"]) == ["MNIST · CNN", ""] and t.attrs["cells"] == [("mnist", "cnn")] * 2
+    assert set(t["MSVP − baseline (pp), 95 % CI"]) == {"no paired seeds"}
+
+
+# ---- "On this page" ----------------------------------------------------------------------------------
+
+PAGE = """<html><body><div class="bd-sidebar-secondary"><nav id="pst-page-toc-nav" class="page-toc">{items}</nav>
+</div><a href="#x">not in the list</a></body></html>"""
+ENTRY = '<ul><li class="toc-h2"><a class="reference internal nav-link" href="#a">A</a></li></ul>'
+
+
+def test_page_toc_check_fails_on_an_empty_list(tmp_path, monkeypatch):
+    monkeypatch.setattr(check_html, "toc_files", lambda: ["book/a", "book/b"])
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text(PAGE.format(items=ENTRY))
+    (tmp_path / "book" / "b.html").write_text(PAGE.format(items=""))
+    pages = {p: check_html.Page(p) for p in (tmp_path / "book").glob("*.html")}
+    assert pages[tmp_path / "book" / "a.html"].toc_links == ["#a"]
+    problems = check_html.page_toc_problems(pages, tmp_path)
+    assert len(problems) == 1 and problems[0].startswith('book/b.html: its "On this page" list is empty')
+
+
+BUILT = ROOT / "_build" / "html"
+
+
+@pytest.mark.skipif(not (BUILT / "book").is_dir(), reason="no built book here (make book builds it, then checks "
+                                                             "this in tools/check_html.py)")
+def test_every_built_page_has_a_non_empty_page_toc():
+    pages = {p: check_html.Page(p) for p in (BUILT / "book").glob("*.html")}
+    assert not check_html.page_toc_problems(pages, BUILT)
