@@ -16,7 +16,7 @@ from .config import RunConfig
 from .engine import run
 from .environment import CODE_VERSION, FINGERPRINT, VERIFIED_SAME, to_json
 from .grid import select
-from .results import load_records, result_path
+from .results import checkpoint_path, load_records, read_record, result_path
 from .store import write_atomic
 from .verify import compare
 
@@ -40,8 +40,7 @@ def verify_migration(profile: str, old: str, *, only=None, results=None, out="bu
     rows = []
     for cfg in chosen:
         t0 = time.perf_counter()
-        fresh = run(cfg, out_path=result_path(out, profile, cfg), data_root=data_root, profile=profile,
-                    progress=False, explain=False)
+        fresh = retrained(cfg, result_path(out, profile, cfg), profile, data_root)
         row = {"dataset": cfg.dataset, "backbone": cfg.backbone, "variant": cfg.variant, "seed": cfg.seed,
                **compare(by_config[cfg], fresh), "wall_time_s": time.perf_counter() - t0}
         log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: "
@@ -54,6 +53,17 @@ def verify_migration(profile: str, old: str, *, only=None, results=None, out="bu
                     "outcome": "bit-identical" if ok else "differs", "rows": rows})
     write_atomic(evidence, to_json(entries))
     return ok
+
+
+def retrained(cfg: RunConfig, path: Path, profile: str, data_root) -> dict:
+    """The run re-trained under the current code: a finished one already in ``path`` (an interrupted
+    migration resumes), else trained now, checkpointed beside ``path``."""
+    if path.exists():
+        rec = read_record(path)
+        if rec.get("status") == "done" and rec.get("fingerprint") == FINGERPRINT and rec["config"] == cfg.to_dict():
+            return rec
+    return run(cfg, out_path=path, checkpoint_path=checkpoint_path(path), data_root=data_root, profile=profile,
+               progress=False, explain=False)
 
 
 def evidence_for(old: str, new: str, evidence=EVIDENCE) -> list[dict]:

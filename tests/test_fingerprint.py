@@ -97,3 +97,19 @@ def test_a_verified_same_stamp_counts_as_current(monkeypatch):
     monkeypatch.setattr(environment, "VERIFIED_SAME", {"old1": environment.FINGERPRINT, "old2": "elsewhere"})
     assert environment.is_current(environment.FINGERPRINT) and environment.is_current("old1")
     assert not environment.is_current("old2") and not environment.is_current(None)
+
+
+def test_an_interrupted_migration_reuses_its_finished_runs(tmp_path, monkeypatch):
+    """A fresh run already written under the current code is compared, not trained again."""
+    from msvp import migrate
+    from msvp.config import RunConfig
+    cfg = RunConfig(dataset="mnist", seed=0)
+    path = tmp_path / "seed0.json"
+    path.write_text(json.dumps({"config": cfg.to_dict(), "variant": cfg.variant, "status": "done",
+                                "fingerprint": environment.FINGERPRINT, "test_acc": 0.5}))
+    monkeypatch.setattr(migrate, "run", lambda *a, **k: pytest.fail("trained again"))
+    assert migrate.retrained(cfg, path, "cpu", "data")["test_acc"] == 0.5
+    stale = json.loads(path.read_text()) | {"fingerprint": "other"}
+    path.write_text(json.dumps(stale))
+    monkeypatch.setattr(migrate, "run", lambda *a, **k: {"trained": True})
+    assert migrate.retrained(cfg, path, "cpu", "data") == {"trained": True}
