@@ -42,7 +42,8 @@ def verify_migration(profile: str, old: str, *, only=None, results=None, out="bu
         t0 = time.perf_counter()
         fresh = retrained(cfg, result_path(out, profile, cfg), profile, data_root)
         row = {"dataset": cfg.dataset, "backbone": cfg.backbone, "variant": cfg.variant, "seed": cfg.seed,
-               **compare(by_config[cfg], fresh), "wall_time_s": time.perf_counter() - t0}
+               **compare(by_config[cfg], fresh),
+               "wall_time_s": fresh.get("wall_time_s", time.perf_counter() - t0)}   # the training, if reused
         log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: "
             f"{'bit-identical' if row['bit_identical'] else 'DIFFERS'} ({row['wall_time_s']:.0f} s)")
         rows.append(row)
