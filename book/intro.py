@@ -14,9 +14,9 @@
 # %% [markdown]
 # # Multi-Scale Visual Prompting, re-run and checked
 #
-# *Multi-Scale Visual Prompting* {cite}`khazem2025msvp` adds three tiny learned images to every
-# input of a small image classifier and claims better accuracy at almost no cost. This book trains
-# its experiments again, in pairs of runs with and without the prompt, and checks each claim.
+# *Multi-Scale Visual Prompting* {cite}`khazem2025msvp` adds three tiny learned images to the input
+# of a small image classifier and claims better accuracy at almost no cost. This book re-trains it
+# and checks each claim.
 #
 # ## The answer so far
 

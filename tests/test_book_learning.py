@@ -110,9 +110,15 @@ def test_plain_answer_says_what_was_trained_changed_and_how_sure():
     assert "+0.02 {term}`percentage points (pp) <percentage point>` on MNIST, +0.13 pp on Fashion-MNIST" in s
     assert "On MNIST and Fashion-MNIST any difference is shown to be smaller than 0.5 pp" in s
     assert "on CIFAR-10 the runs cannot tell yet whether MSVP helps or hurts (the baseline was still improving" in s
-    assert s.endswith("**these runs do not back it**.")
+    assert s.endswith("**the evidence here does not back it**.")
     for word in ("TOST", "Holm", "pooled", "random effects"):
         assert word not in s, "the statistics come after the plain words"
+
+
+def test_plain_answer_groups_cells_by_verdict_and_names_each_caveat():
+    s = book.plain_answer("cpu", None, cells(verdict=["equivalent"] * 3), "not supported")
+    assert ("On all 3 data sets any difference is shown to be smaller than 0.5 pp, the size fixed in advance as too "
+            "small to matter (on CIFAR-10 the baseline was still improving when training stopped).") in s
 
 
 def test_plain_answer_summarises_many_cells_and_copes_with_none():
@@ -130,8 +136,8 @@ def test_report_card_gives_each_claim_in_plain_words():
                                    "largest gains on transformers (ViT)"],
                          "verdict": ["not supported", "supported", "not run here"]})
     s = book.plain_claims(card)
-    assert "- *MSVP improves accuracy*: these runs do not back it." in s
-    assert "- *Adds < 0.02 % parameters*: these runs back it." in s
+    assert "- *MSVP improves accuracy*: the evidence here does not back it." in s
+    assert "- *Adds < 0.02 % parameters*: the evidence here backs it." in s
     assert "- *Largest gains on transformers*: not tested yet" in s
 
 
