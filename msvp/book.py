@@ -1409,7 +1409,7 @@ def report_card_page(profile: str, results_dir, data_root="../data", retrain: bo
     df = ensure_results(profile, results_dir, retrain=retrain, data_root=data_root)
     params, compute, _ = accounting(results_dir, profile=profile)
     both = paired_rows(df)
-    card = report.report_card(both[both.treatment == MAIN], params, compute)
+    card = report.report_card(both[both.treatment == MAIN], params, compute, plan=report.planned_pairs(profile))
     md(plain_claims(card))      # the verdicts in plain words first, then the runs and the statistics
     md(status_md(profile, df, run_states(profile, results_dir)))
     table(card, bold="verdict")
@@ -1593,7 +1593,8 @@ def accounting_key_results(params: pd.DataFrame, compute: pd.DataFrame) -> None:
 def card_key_results(paired: pd.DataFrame, results_dir, profile: str = "cpu") -> None:
     """Chapter 10: how many claims the runs back, contradict or cannot decide yet."""
     params, compute, _ = accounting(results_dir, profile=profile)
-    card = report.report_card(paired[paired.treatment == MAIN] if len(paired) else paired, params, compute)
+    card = report.report_card(paired[paired.treatment == MAIN] if len(paired) else paired, params, compute,
+                              plan=report.planned_pairs(profile))
     groups: dict[str, list[str]] = {}
     for r in card.itertuples():
         groups.setdefault(PLAIN_CLAIMS.get(str(r.verdict), f"verdict *{r.verdict}*"), []).append(

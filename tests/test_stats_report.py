@@ -175,6 +175,16 @@ def test_claim_transformers_is_a_contrast():
     assert "ViT − others +0.70" in report.claim_transformers(three)[1]
 
 
+def test_claim_transformers_in_training_reads_as_progress():
+    """A profile that plans ViT cells but has no ViT pairs yet is training them, not skipping them."""
+    cnn_only = table(cell("mnist", "cnn", 0.1, 0.1))
+    plan = {("mnist", "vit", "msvp-add-full"): 3, ("cifar10", "vit", "msvp-add-full"): 3,
+            ("mnist", "cnn", "msvp-add-full"): 5}
+    v, text = report.claim_transformers(cnn_only, plan=plan)
+    assert v == report.NOT_YET and "0 of 6 pairs" in text
+    assert report.claim_transformers(cnn_only, plan={("mnist", "cnn", "msvp-add-full"): 5})[0] == "not run here"
+
+
 def test_added_flops_by_hand():
     # 1×28×28, full scales (K = 3), add: upsampling 7·3·784 + mean 3·784 + add 784 = 19,600
     assert report.msvp_added_flops(1, 28, 28, "full", "add") == {
