@@ -82,7 +82,8 @@ book.md(book.other_profiles_md())
 # %% tags=["hide-input"]
 from msvp.results import load
 
-book.table(book.deviations_table(PROFILE, load(PROFILE, RESULTS_DIR)))
+runs = load(PROFILE, RESULTS_DIR)
+book.table(book.deviations_table(PROFILE, runs, RESULTS_DIR))
 
 # %% [markdown]
 # ## Precision: may the CPU train in bf16?

@@ -158,10 +158,10 @@ PROFILES = {
                Part("controls", (("mnist", "cnn"),), CONTROL_VARIANTS, (0,))),
         settings=dict(epochs=1, val_subset=128, test_subset=256), train_subset={d: 256 for d in ALL}),
     "cpu": Profile(
-        "cpu", "The official protocol for the CNN (full 90 % training split, 10 epochs, batch 128, full "
-               "validation and test sets) on all three data sets; fp32 (bf16 was not shown equivalent); "
-               "1 thread per run; 3 paired seeds for baseline, MSVP add/full and MSVP concat/full, 2 more "
-               "for baseline and add/full; the ablation on Fashion-MNIST and the controls on Fashion-MNIST "
+        "cpu", "The official protocol (full 90 % training split, 10 epochs, batch 128, full validation and "
+               "test sets) on all three data sets, 1 thread per run. The CNN in fp32: 3 paired seeds for "
+               "baseline, MSVP add/full and MSVP concat/full, 2 more for baseline and add/full; the ablation on "
+               "Fashion-MNIST and the controls on Fashion-MNIST "
                "and CIFAR-10 at 3 seeds. ResNet-18 and ViT-Tiny at the same protocol in bf16 autocast with "
                "channels_last (the bf16 profile checks that choice on the CNN): baseline and MSVP add/full at 3 "
                "paired seeds on every data set, MSVP concat/full at 3 seeds on CIFAR-10.",

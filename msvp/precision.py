@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .stats import signed
+
 MARGIN_PP = 0.5
 TOST_LEVEL = 0.90      # a 90 % interval inside the margin = TOST at alpha 0.05
 GAIN_LEVEL = 0.95
@@ -124,8 +126,14 @@ def _pm(mean, sd) -> str:
     return "–" if pd.isna(mean) else f"{mean:.2f}" + ("" if pd.isna(sd) else f" ± {sd:.2f}")
 
 
+def _signed(v) -> str:
+    return "–" if pd.isna(v) else signed(v)
+
+
 def _interval(row) -> str:
-    return "–" if pd.isna(row.get("lo", np.nan)) else f"{row['diff_pp']:+.2f} [{row['lo']:+.2f}, {row['hi']:+.2f}]"
+    if pd.isna(row.get("lo", np.nan)):
+        return "–"
+    return f"{signed(row['diff_pp'])} [{signed(row['lo'])}, {signed(row['hi'])}]"
 
 
 def readable(base: pd.DataFrame, gain: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -138,18 +146,28 @@ def readable(base: pd.DataFrame, gain: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
         "verdict": base.verdict}) if len(base) else pd.DataFrame()
     g = pd.DataFrame({
         "data set": gain.dataset.map(NAMES), "pairs bf16 / fp32": gain.n_bf16.astype(str) + " / " + gain.n_fp32.astype(str),
-        "gain in bf16, pp": gain.gain_bf16.map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
-        "gain in fp32, pp": gain.gain_fp32.map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
+        "gain in bf16, pp": gain.gain_bf16.map(_signed),
+        "gain in fp32, pp": gain.gain_fp32.map(_signed),
         f"difference, pp [{GAIN_LEVEL:.0%} CI]": [_interval(r) for r in gain.to_dict("records")],
         "verdict": gain.verdict}) if len(gain) else pd.DataFrame()
     return b, g
 
 
-def report(results_dir) -> tuple[list, str]:
-    """For the protocol page: the tables ([(title, table)]) and the outcome line, from results/."""
+def _runs(results_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fp32 CNN runs of the cpu profile, runs of the bf16 profile), current ones only."""
     from .results import load
     fp32, bf16 = load("cpu", results_dir), load("bf16", results_dir)   # the bf16 profile mirrors cpu
-    fp32 = fp32[fp32.backbone == "cnn"]
+    return fp32[fp32.backbone == "cnn"], bf16
+
+
+def outcome(results_dir) -> tuple[str | None, str]:
+    """The rule's decision on the committed runs: ('bf16' | 'fp32' | None, reason)."""
+    return decide(*compare(*_runs(results_dir)))
+
+
+def report(results_dir) -> tuple[list, str]:
+    """For the protocol page: the tables ([(title, table)]) and the outcome line, from results/."""
+    fp32, bf16 = _runs(results_dir)
     base, gain = compare(fp32, bf16)
     choice, why = decide(base, gain)
     hw = ", ".join(sorted(set(bf16.hardware.dropna()) | set(fp32.hardware.dropna())))
