@@ -322,9 +322,11 @@ def test_readme_table_names_an_incomplete_data_copy(tmp_path):
     out = tmp_path / "cpu" / "cifar10" / "cnn" / "baseline" / "seed0.json"
     out.parent.mkdir(parents=True)
     out.write_text(json.dumps(rec))
-    rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path) if r["dataset"] == "cifar10"}
+    rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path)
+            if r["dataset"] == "cifar10" and r["backbone"] == "cnn"}
     assert rows["baseline"]["label"] == "CIFAR-10 (offline copy, 49,914 train / 9,975 test)"
     rec["data"]["variant"] = "complete"
     out.write_text(json.dumps(rec))
-    rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path) if r["dataset"] == "cifar10"}
+    rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path)
+            if r["dataset"] == "cifar10" and r["backbone"] == "cnn"}
     assert rows["baseline"]["label"] == "CIFAR-10"
