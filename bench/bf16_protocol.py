@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 
 from msvp import precision
-from msvp.results import load
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,8 +21,8 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default=str(REPO / "results"))
     ap.add_argument("--out", default=str(REPO / "bench" / "results"))
     a = ap.parse_args(argv)
-    fp32, bf16 = load("cpu", a.results), load("bf16", a.results)
-    base, gain = precision.compare(fp32[fp32.backbone == "cnn"], bf16)
+    fp32, bf16 = precision.runs(a.results)
+    base, gain = precision.compare(fp32, bf16)
     choice, why = precision.decide(base, gain)
     pd.set_option("display.width", 160)
     print(f"baseline accuracy, bf16 - fp32 (pp, {precision.TOST_LEVEL:.0%} Welch interval; equivalent if "

@@ -131,20 +131,24 @@ def print_list(plan) -> int:
 
 
 def print_plan(a, summary) -> int:
+    import torch
+
+    from .environment import hardware
     from .grid import plan_runs
-    from .plan import estimate, per_cell
+    from .plan import per_cell
     todo = [c for c, p, _, _ in plan_runs(a.profile, only=a.only, shard=parse_shard(a.shard), results=a.results,
                                           device=a.device) if p in set(summary["missing"])]
     print(f"profile {a.profile}: {len(summary['skipped'])} runs done, {len(todo)} to train")
     if todo:
-        for row in per_cell(todo, a.data_root, a.results, a.profile):
+        rows = per_cell(todo, a.data_root, a.results, a.profile)
+        for row in rows:
             size = "" if row["train_subset"] is None else f", {row['train_subset']:,} images"
             print(f"  {row['dataset']}/{row['backbone']} ({row['precision']}, {row['epochs']} epochs{size}): "
                   f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
-        est = estimate(todo, a.data_root, a.results, a.profile)
-        jobs = max(a.jobs, 1)
-        print(f"estimated time: {est['seconds'] / 60:.0f} min of run time on {est['hardware']}, "
-              f"about {est['seconds'] / 60 / jobs:.0f} min of wall time with {jobs} worker(s) "
+        minutes, jobs = sum(r["runs"] * r["min_per_run"] for r in rows), max(a.jobs, 1)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        print(f"estimated time: {minutes:.0f} min of run time on {hardware(device)}, "
+              f"about {minutes / jobs:.0f} min of wall time with {jobs} worker(s) "
               f"(from finished runs of the same cell where there are some, else a short warm-up)")
     return 0
 

@@ -9,7 +9,6 @@ import time
 import torch
 
 from .config import RunConfig
-from .environment import hardware
 
 WARMUP_STEPS, TIMED_STEPS = 1, 3
 
@@ -83,13 +82,6 @@ def expected_seconds(cfg: RunConfig, data_root="data", results=None, profile: st
     return measured if measured is not None else warmup_seconds(cfg, data_root)
 
 
-def estimate(configs: list[RunConfig], data_root="data", results=None, profile: str | None = None) -> dict:
-    """Estimated seconds for ``configs`` run one after another, and where the estimate came from."""
-    total = sum(expected_seconds(c, data_root, results, profile) for c in configs)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return {"seconds": total, "runs": len(configs), "hardware": hardware(device)}
-
-
 def per_cell(configs: list[RunConfig], data_root="data", results=None, profile: str | None = None) -> list[dict]:
     """One row per cell of ``configs`` (data set, backbone, precision, epochs, training-set size): runs,
     minutes per run, and whether that time was measured on finished runs or estimated from a warm-up."""
@@ -103,4 +95,3 @@ def per_cell(configs: list[RunConfig], data_root="data", results=None, profile: 
                          "min_per_run": (measured if measured is not None else warmup_seconds(c, data_root)) / 60}
         rows[key]["runs"] += 1
     return list(rows.values())
-

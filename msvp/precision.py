@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .stats import signed
+from .stats import MARGIN_PP, signed
 
-MARGIN_PP = 0.5
 TOST_LEVEL = 0.90      # a 90 % interval inside the margin = TOST at alpha 0.05
 GAIN_LEVEL = 0.95
 MIN_RUNS = 2           # per precision and data set, before any verdict
@@ -30,16 +29,15 @@ ORDER = ("mnist", "fashion_mnist", "cifar10")
 NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10 (offline copy)"}
 
 
-def welch(a, b, level: float) -> tuple[float, float, float, float]:
-    """mean(a) - mean(b), its Welch interval at ``level`` (lo, hi), and the Welch degrees of freedom."""
+def welch(a, b, level: float) -> tuple[float, float, float]:
+    """mean(a) - mean(b) and its Welch interval at ``level`` (lo, hi); a point where both samples are
+    constant (scipy's interval is undefined there)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff, np.inf
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    return diff, diff - half, diff + half, df
+    diff = a.mean() - b.mean()
+    if a.var() == 0 and b.var() == 0:
+        return diff, diff, diff
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
+    return diff, float(ci.low), float(ci.high)
 
 
 def tost_p(a, b, margin: float) -> float:
@@ -65,7 +63,7 @@ def baseline_row(fp32: pd.DataFrame, bf16: pd.DataFrame, dataset: str, margin: f
            "fp32_mean": b.mean(), "fp32_sd": b.std()}
     if min(len(a), len(b)) < MIN_RUNS:
         return {**row, "verdict": "not enough runs yet"}
-    diff, lo, hi, _ = welch(a, b, TOST_LEVEL)
+    diff, lo, hi = welch(a, b, TOST_LEVEL)
     p = tost_p(a, b, margin)
     equivalent = -margin < lo and hi < margin
     return {**row, "diff_pp": diff, "lo": lo, "hi": hi, "p_tost": p,
@@ -78,7 +76,7 @@ def gain_row(fp32: pd.DataFrame, bf16: pd.DataFrame, dataset: str) -> dict:
            "gain_fp32": g32.mean()}
     if min(len(g16), len(g32)) < MIN_RUNS:
         return {**row, "verdict": "not enough pairs yet"}
-    diff, lo, hi, _ = welch(g16, g32, GAIN_LEVEL)
+    diff, lo, hi = welch(g16, g32, GAIN_LEVEL)
     return {**row, "diff_pp": diff, "lo": lo, "hi": hi,
             "verdict": "no difference found" if lo <= 0 <= hi else "differs"}
 
@@ -113,13 +111,15 @@ def decide(base: pd.DataFrame, gain: pd.DataFrame, *, planned_runs: int = 5, pla
                 failed.append(d)
             elif verdict != ok or table.n_bf16.get(d, 0) < planned:
                 waiting.append(d)
-    def names(ds):
-        return ", ".join(NAMES[d] for d in sorted(set(ds), key=list(ORDER).index))
     if failed:
-        return "fp32", "bf16 fails the rule on " + names(failed)
+        return "fp32", "bf16 fails the rule on " + _names(failed)
     if waiting:
-        return None, "waiting for bf16 runs on " + names(waiting)
+        return None, "waiting for bf16 runs on " + _names(waiting)
     return "bf16", "baseline accuracy equivalent on every data set and no gain difference found"
+
+
+def _names(datasets) -> str:
+    return ", ".join(NAMES[d] for d in sorted(set(datasets), key=list(ORDER).index))
 
 
 def _pm(mean, sd) -> str:
@@ -153,7 +153,7 @@ def readable(base: pd.DataFrame, gain: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     return b, g
 
 
-def _runs(results_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
+def runs(results_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fp32 CNN runs of the cpu profile, runs of the bf16 profile), current ones only."""
     from .results import load
     fp32, bf16 = load("cpu", results_dir), load("bf16", results_dir)   # the bf16 profile mirrors cpu
@@ -162,12 +162,12 @@ def _runs(results_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def outcome(results_dir) -> tuple[str | None, str]:
     """The rule's decision on the committed runs: ('bf16' | 'fp32' | None, reason)."""
-    return decide(*compare(*_runs(results_dir)))
+    return decide(*compare(*runs(results_dir)))
 
 
 def report(results_dir) -> tuple[list, str]:
     """For the protocol page: the tables ([(title, table)]) and the outcome line, from results/."""
-    fp32, bf16 = _runs(results_dir)
+    fp32, bf16 = runs(results_dir)
     base, gain = compare(fp32, bf16)
     choice, why = decide(base, gain)
     hw = ", ".join(sorted(set(bf16.hardware.dropna()) | set(fp32.hardware.dropna())))

@@ -25,7 +25,7 @@ def runs(shift_pp=0.0, gain_pp=0.0, seeds=5, msvp_seeds=3, datasets=precision.OR
 
 def test_welch_interval_matches_scipy():
     a, b = [1.0, 2.0, 3.5, 2.2], [0.5, 1.1, 0.9]
-    diff, lo, hi, df = precision.welch(a, b, 0.95)
+    diff, lo, hi = precision.welch(a, b, 0.95)
     ci = __import__("scipy").stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert diff == pytest.approx(np.mean(a) - np.mean(b))
     assert (lo, hi) == pytest.approx((ci.low, ci.high))
