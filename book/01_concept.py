@@ -25,13 +25,14 @@
 # - why the whole prompt costs only 81 parameters per image channel.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # unused here: this chapter reads no results
@@ -40,10 +41,10 @@ DATA_ROOT = "../data"    # one MNIST test image for the fusion figure
 # %%
 import torch
 
-from msvp import book, viz
+from _lib import chapter, concept, figures
 from msvp.prompting import MultiScalePrompt
 
-book.setup_plots()
+chapter.setup_plots()
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -59,7 +60,7 @@ with torch.no_grad():
     for p in demo.prompts.values():
         p.normal_()
 title = "Prompt maps at 1×1, 4×4 and 8×8, upsampled to 28×28"
-book.figure(viz.plot_prompt_scales(demo, (28, 28), title=title))
+chapter.figure(figures.plot_prompt_scales(demo, (28, 28), title=title))
 
 # %% [markdown]
 # Top row: the raw parameters. Bottom row: each map after `F.interpolate(mode="bilinear",
@@ -85,7 +86,7 @@ x = (x - spec.mean[0]) / spec.std[0]
 with torch.no_grad():
     y = demo(x)
 title = "Add fusion on the first MNIST test image (unit-scale prompt)"
-book.figure(viz.plot_add_fusion(x[0, 0], y[0, 0], title))
+chapter.figure(figures.plot_add_fusion(x[0, 0], y[0, 0], title))
 
 # %% [markdown]
 # The trained prompts are smaller than this demonstration: they start with a standard deviation of
@@ -114,7 +115,7 @@ for c in (1, 3):
             counts[f"{f} (params)"] = count_params(prompt)
         rows.append({"channels": c, "scales": scales,
                      "maps per channel": maps, **counts})
-book.table(pd.DataFrame(rows))
+chapter.table(pd.DataFrame(rows))
 
 # %% [markdown]
 # Chapter 9 compares these counts with the analytic formulas and with the size of each backbone.
@@ -125,7 +126,7 @@ book.table(pd.DataFrame(rows))
 # What this chapter's module computes, counted and measured when the page runs:
 
 # %% tags=["remove-input"]
-book.concept_key_results()
+concept.concept_key_results()
 
 # %% [markdown]
 # ## Exercises
@@ -138,14 +139,15 @@ book.concept_key_results()
 #    ```python
 #    import torch
 #
-#    from msvp import MultiScalePrompt, book, viz
+#    from _lib import chapter, figures
+#    from msvp import MultiScalePrompt
 #
 #    demo = MultiScalePrompt(3, scales="global+mid", fusion="add")
 #    with torch.no_grad():
 #        for p in demo.prompts.values():
 #            p.normal_()
-#    fig = viz.plot_prompt_scales(demo, (32, 32), title="global+mid")
-#    book.figure(fig)
+#    fig = figures.plot_prompt_scales(demo, (32, 32), title="global+mid")
+#    chapter.figure(fig)
 #    ```
 #
 # 2. **Count by hand.** Predict the parameters of a `concat` prompt with all three scales on a colour
@@ -169,11 +171,11 @@ book.concept_key_results()
 #    import torch
 #    import torch.nn.functional as F
 #
-#    from msvp import book
+#    from _lib import concept
 #
 #    p = torch.randn(1, 1, 4, 4)
 #    up = F.interpolate(p, size=(32, 32), mode="bilinear",
 #                       align_corners=False)[0, 0].numpy()
-#    ref = book.bilinear_reference(p[0, 0].numpy(), 32)
+#    ref = concept.bilinear_reference(p[0, 0].numpy(), 32)
 #    print(np.abs(up - ref).max())
 #    ```

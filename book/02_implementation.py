@@ -37,13 +37,14 @@
 # ```
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # unused: this chapter trains nothing, reads no results
@@ -53,8 +54,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from msvp import FUSIONS, MultiScalePrompt, book, build_model
-from msvp.viz import backbone_title
+from _lib import chapter
+from _lib.concept import bilinear_reference
+from _lib.names import backbone_title
+from _lib.words import check_mark
+from msvp import FUSIONS, MultiScalePrompt, build_model
 
 _ = torch.manual_seed(0)   # the random inputs below: same on every run
 
@@ -87,9 +91,9 @@ for backbone in ("cnn", "resnet18", "vit"):
         grads.append({"backbone": backbone_title(backbone),
                      "input": "×".join(map(str, shape)),
                      "combinations": len(combos),
-                     "10 finite logits": book.check_mark(finite),
+                     "10 finite logits": check_mark(finite),
                      "parameters without gradient": no_grad})
-book.table(pd.DataFrame(grads))
+chapter.table(pd.DataFrame(grads))
 
 # %% [markdown]
 # ## Oracles
@@ -98,7 +102,7 @@ book.table(pd.DataFrame(grads))
 # a global-only prompt adds one constant per channel; the upsampled maps equal a bilinear
 # interpolation written out by hand in numpy:
 #
-# ```{literalinclude} ../msvp/book.py
+# ```{literalinclude} _lib/concept.py
 # :language: python
 # :pyobject: bilinear_reference
 # ```
@@ -113,7 +117,7 @@ g = MultiScalePrompt(3, scales="global", fusion="add")
 full = MultiScalePrompt(1, scales="full")
 pairs = zip(full.prompt_maps((28, 28)), full.prompts.values())
 err = max(np.abs(m[0, 0].detach().numpy()
-                 - book.bilinear_reference(p[0, 0].detach().numpy(), 28)
+                 - bilinear_reference(p[0, 0].detach().numpy(), 28)
                  ).max()
           for m, p in pairs)
 oracles = {
@@ -124,8 +128,8 @@ oracles = {
     "upsampling equals the hand computation (max error < 1e-6)":
         err < 1e-6,
 }
-holds = [book.check_mark(v) for v in oracles.values()]
-book.table(pd.DataFrame({"check": list(oracles), "holds": holds}))
+holds = [check_mark(v) for v in oracles.values()]
+chapter.table(pd.DataFrame({"check": list(oracles), "holds": holds}))
 
 # %% [markdown]
 # ## Pairing: the same seed gives the same backbone
@@ -148,8 +152,8 @@ for backbone in ("cnn", "resnet18", "vit"):
                     for k, v in m.backbone.state_dict().items())
     pairing.append({"backbone": backbone_title(backbone),
                  "same as MSVP add, concat, gated":
-                     book.check_mark(same)})
-book.table(pd.DataFrame(pairing))
+                     check_mark(same)})
+chapter.table(pd.DataFrame(pairing))
 
 # %% [markdown]
 # ## Clear errors
@@ -169,7 +173,7 @@ try:
     build_model("resnet50", "mnist")
 except ValueError as e:
     errors.append({"input": "unknown backbone", "ValueError": str(e)})
-book.table(pd.DataFrame(errors))
+chapter.table(pd.DataFrame(errors))
 
 # %% [markdown]
 # The test suite (`tests/`) runs the same checks, together with the official parameter count of
@@ -182,10 +186,10 @@ book.table(pd.DataFrame(errors))
 # The checks of this page, counted from the tables above:
 
 # %% tags=["remove-input"]
-book.key_results([
-    f"{sum(r['parameters without gradient'] == 0 for r in grads)} of {len(grads)} backbone × input pairs give every trainable parameter a gradient, prompts included, in all {len(combos)} prompt settings; {sum(r['10 finite logits'] == book.check_mark(True) for r in grads)} of {len(grads)} give 10 finite logits.",
+chapter.key_results([
+    f"{sum(r['parameters without gradient'] == 0 for r in grads)} of {len(grads)} backbone × input pairs give every trainable parameter a gradient, prompts included, in all {len(combos)} prompt settings; {sum(r['10 finite logits'] == check_mark(True) for r in grads)} of {len(grads)} give 10 finite logits.",
     f"{sum(bool(v) for v in oracles.values())} of {len(oracles)} oracles hold exactly: zero prompt, global prompt and bilinear upsampling.",
-    f"{sum(r['same as MSVP add, concat, gated'] == book.check_mark(True) for r in pairing)} of {len(pairing)} backbones start from bit-identical weights with and without a prompt at the same seed.",
+    f"{sum(r['same as MSVP add, concat, gated'] == check_mark(True) for r in pairing)} of {len(pairing)} backbones start from bit-identical weights with and without a prompt at the same seed.",
     f"{len(errors)} wrong inputs are refused with a ValueError that names what was expected.",
 ])
 

@@ -27,13 +27,14 @@
 # - whether the learned prompt's pattern follows the clothing shapes or stays unstructured.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -43,9 +44,13 @@ RETRAIN = False          # True: train this profile's missing Fashion-MNIST runs
 DATASET = "fashion_mnist"
 
 # %%
-from msvp.book import ExperimentChapter
+from _lib.experiment import ExperimentChapter
+from msvp.grid import run_grid
 
-ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
+if RETRAIN:  # train the missing Fashion-MNIST runs first
+    run_grid(PROFILE, only=f"dataset={DATASET}", results=RESULTS_DIR,
+             data_root=DATA_ROOT)
+ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT)
 df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]
@@ -142,14 +147,16 @@ ch.key_results()
 #    the last seed: do the two seeds learn the same pattern?
 #
 #    ```python
-#    from msvp import book, viz
+#    from _lib import chapter, figures
+#    from _lib.view import View
 #
-#    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET,
-#                            backbone="cnn", variant="msvp-add-full")
+#    recs = View(PROFILE, RESULTS_DIR).done(
+#        dataset=DATASET, backbone="cnn", variant="msvp-add-full")
 #    rec = recs[-1]
 #    seed = rec["config"]["seed"]
-#    fig = viz.plot_learned_prompts(rec, f"Learned prompt, seed {seed}")
-#    book.figure(fig)
+#    title = f"Learned prompt, seed {seed}"
+#    fig = figures.plot_learned_prompts(rec, title)
+#    chapter.figure(fig)
 #    ```
 #
 # 2. **Which classes gain?** Compute the accuracy of each class for both arms from the confusion
@@ -158,11 +165,11 @@ ch.key_results()
 #    ```python
 #    import numpy as np
 #
-#    from msvp import book
+#    from _lib.view import View
 #    from msvp.datasets import DATASETS
 #
-#    recs = book.records_for(PROFILE, RESULTS_DIR, dataset=DATASET,
-#                            backbone="cnn", seed=0)
+#    recs = View(PROFILE, RESULTS_DIR).done(dataset=DATASET,
+#                                          backbone="cnn", seed=0)
 #    print(DATASETS[DATASET].classes)
 #    for r in recs:
 #        if r["variant"] in ("baseline", "msvp-add-full"):

@@ -28,13 +28,14 @@
 # - what a three-channel prompt learns (the figure shows channel 0, red).
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -44,9 +45,13 @@ RETRAIN = False          # True: train this profile's missing CIFAR-10 runs firs
 DATASET = "cifar10"
 
 # %%
-from msvp.book import ExperimentChapter
+from _lib.experiment import ExperimentChapter
+from msvp.grid import run_grid
 
-ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT, RETRAIN)
+if RETRAIN:  # train the missing CIFAR-10 runs first
+    run_grid(PROFILE, only=f"dataset={DATASET}", results=RESULTS_DIR,
+             data_root=DATA_ROOT)
+ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT)
 df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]

@@ -30,13 +30,14 @@
 # prompt exactly, as the [report card](10_report_card.ipynb) shows numerically.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -45,11 +46,15 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the missing runs of the scale ablation first
 
 # %%
-from msvp import book, report
+from _lib.ablation import AblationChapter
+from _lib.names import SCALE_VARIANTS
+from msvp.grid import run_grid
 
-variants = report.SCALE_VARIANTS
-ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT,
-                          RETRAIN)
+variants = SCALE_VARIANTS
+if RETRAIN:  # train the scale ablation's missing runs first
+    run_grid(PROFILE, only={"variant": set(variants)},
+             results=RESULTS_DIR, data_root=DATA_ROOT)
+ch = AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT)
 
 # %% [markdown]
 # ## The setting
@@ -107,10 +112,10 @@ ch.key_results()
 #    images from the variant registry, and derive them from the map sizes 1 × 1, 4 × 4 and 8 × 8.
 #
 #    ```python
-#    from msvp import report
+#    from _lib.names import SCALE_VARIANTS
 #    from msvp.experiments import VARIANTS
 #
-#    for v in report.SCALE_VARIANTS:
+#    for v in SCALE_VARIANTS:
 #        grey = VARIANTS[v].params(1, 28, 28)
 #        colour = VARIANTS[v].params(3, 32, 32)
 #        print(v, grey, colour)
@@ -120,11 +125,12 @@ ch.key_results()
 #    find the pair of variants whose difference is largest.
 #
 #    ```python
-#    from msvp import report
+#    from _lib.names import SCALE_VARIANTS
+#    from _lib.tables import ablation_table
 #    from msvp.results import load
+#    from msvp.verdicts import ablation_cells
 #
 #    df = load(PROFILE, RESULTS_DIR)
-#    variants = report.SCALE_VARIANTS
-#    for d, b in report.ablation_cells(df, variants):
-#        print(report.ablation_table(df, d, b, variants).to_string())
+#    for d, b in ablation_cells(df, SCALE_VARIANTS):
+#        print(ablation_table(df, d, b, SCALE_VARIANTS).to_string())
 #    ```

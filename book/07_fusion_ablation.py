@@ -30,13 +30,14 @@
 # - whether the two readings of the paper, add and concat, differ measurably.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -45,11 +46,15 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the missing runs of the fusion ablation first
 
 # %%
-from msvp import book, report
+from _lib.ablation import AblationChapter
+from _lib.names import FUSION_VARIANTS
+from msvp.grid import run_grid
 
-variants = report.FUSION_VARIANTS
-ch = book.AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT,
-                          RETRAIN)
+variants = FUSION_VARIANTS
+if RETRAIN:  # train the fusion ablation's missing runs first
+    run_grid(PROFILE, only={"variant": set(variants)},
+             results=RESULTS_DIR, data_root=DATA_ROOT)
+ch = AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT)
 
 # %% [markdown]
 # ## The setting
@@ -116,10 +121,10 @@ ch.key_results()
 #    Why is a difference of these means weaker evidence than the paired differences above?
 #
 #    ```python
-#    from msvp import report
+#    from _lib.names import FUSION_VARIANTS
 #    from msvp.results import load
 #
 #    df = load(PROFILE, RESULTS_DIR)
-#    runs = df[df.variant.isin(report.FUSION_VARIANTS)]
+#    runs = df[df.variant.isin(FUSION_VARIANTS)]
 #    print(runs.groupby(["dataset", "variant"]).test_acc.mean().round(4))
 #    ```

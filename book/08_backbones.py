@@ -28,13 +28,14 @@
 # scratch can vary much more from seed to seed than a CNN) cannot squeeze a narrow one elsewhere.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -43,13 +44,19 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train every missing run of the profile first (hours)
 
 # %%
-from msvp import book
+from _lib.backbones import BackbonesChapter
+from msvp.grid import run_grid
+
+if RETRAIN:  # train every missing run of the profile first
+    run_grid(PROFILE, results=RESULTS_DIR, data_root=DATA_ROOT)
+ch = BackbonesChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
+df = ch.df  # one row per finished run of the profile
 
 # %% [markdown]
 # ## Every cell
 
 # %% tags=["remove-input"]
-df = book.backbones_chapter(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
+ch.results()
 
 # %% [markdown]
 # A backbone whose runs are still training shows as a line of progress above the table, with the
@@ -61,7 +68,7 @@ df = book.backbones_chapter(PROFILE, RESULTS_DIR, DATA_ROOT, RETRAIN)
 # ## What it cost
 
 # %% tags=["remove-input"]
-book.run_costs(df)
+ch.costs()
 
 # %% [markdown]
 # ## Key results
@@ -69,7 +76,7 @@ book.run_costs(df)
 # Each backbone in one line, computed from the runs and the profile's plan:
 
 # %% tags=["remove-input"]
-book.backbones_key_results(PROFILE, RESULTS_DIR, df)
+ch.key_results()
 
 # %% [markdown]
 # ## Exercises

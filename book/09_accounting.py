@@ -24,13 +24,14 @@
 #   measured on this machine.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -39,10 +40,10 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: measure parameters, FLOPs and latency again
 
 # %%
-from msvp import book, report, viz
+from _lib.costs import AccountingChapter
 
-book.setup_plots()
-params, compute, env = book.accounting(RESULTS_DIR, RETRAIN, PROFILE)
+ch = AccountingChapter(PROFILE, RESULTS_DIR, remeasure=RETRAIN)
+params, compute = ch.params, ch.compute
 
 # %% [markdown]
 # ## Parameters: analytic vs measured
@@ -51,14 +52,10 @@ params, compute, env = book.accounting(RESULTS_DIR, RETRAIN, PROFILE)
 # inputs, 243 on CIFAR-10's 3 × 32 × 32. The overhead is that count divided by the backbone's.
 
 # %% tags=["nbval-check-output"]
-book.table(book.params_overhead_table(params))
-book.md(f"Every measured count equals its analytic formula: "
-        f"**{book.check_mark(bool(params.match.all()))}** "
-        f"({len(params)} backbone × input × scales × fusion "
-        f"combinations).")
+ch.overhead()
 
 # %% tags=["hide-input"]
-book.figure(viz.plot_overhead(params))
+ch.overhead_figure()
 
 # %% [markdown]
 # Log scale; the dashed line is the abstract's 0.02 % bound. For each backbone and input the three
@@ -66,7 +63,7 @@ book.figure(viz.plot_overhead(params))
 # on or above the line breaks the claim.
 
 # %% tags=["hide-input"]
-book.md(book.claim_md(report.claim_params(params)))
+ch.params_claim()
 
 # %% [markdown]
 # ## All scale sets and fusions
@@ -75,7 +72,7 @@ book.md(book.claim_md(report.claim_params(params)))
 # backbone:
 
 # %% tags=["nbval-check-output"]
-book.table(book.params_grid_table(params))
+ch.grid()
 
 # %% [markdown]
 # ## FLOPs and latency
@@ -83,14 +80,12 @@ book.table(book.params_grid_table(params))
 # `FlopCounterMode` counts convolutions and matrix products, the backbone's cost. The prompt's
 # upsampling, mean and addition are element-wise and invisible to it, so its *FLOP counter overhead*
 # reads zero for add fusion by construction; the verdict below counts those operations by hand
-# (`report.msvp_added_flops`). Latency is the median over repeats of a forward pass on a batch of 32
+# (`msvp.accounting.msvp_added_flops`). Latency is the median over repeats of a forward pass on a batch of 32
 # on the CPU named below, the four variants timed in turn in every repeat; ratios a few percent away
 # from 1 are measurement noise on a shared machine.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-book.table(book.compute_table(compute))
-book.md(f"Measured on {book.machine_label(env)}.")
-book.md(book.claim_md(report.claim_compute(compute)))
+ch.flops()
 
 # %% [markdown]
 # ## Key results
@@ -98,7 +93,7 @@ book.md(book.claim_md(report.claim_compute(compute)))
 # What MSVP costs, from the measurements above:
 
 # %% tags=["remove-input"]
-book.accounting_key_results(params, compute)
+ch.key_results()
 
 # %% [markdown]
 # ## Exercises
@@ -125,10 +120,10 @@ book.accounting_key_results(params, compute)
 #    each step, for add and for concat fusion. Which step dominates?
 #
 #    ```python
-#    from msvp import report
+#    from msvp.accounting import msvp_added_flops
 #
 #    for fusion in ("add", "concat"):
-#        print(fusion, report.msvp_added_flops(3, 32, 32, "full", fusion))
+#        print(fusion, msvp_added_flops(3, 32, 32, "full", fusion))
 #    ```
 #
 # 3. **Overhead on a bigger backbone.** What share of a ResNet-50's 25,557,032 parameters would

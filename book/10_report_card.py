@@ -32,13 +32,14 @@
 # end of its schedule adds a caveat beside it and blocks nothing.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -50,13 +51,19 @@ RETRAIN = False          # True: train every missing run of the profile first (h
 # ## Claims
 
 # %% tags=["hide-input"]
-from msvp import book, report
+from _lib.card import ReportCard
+from _lib.chapter import table
+from _lib.words import check_mark
+from msvp.grid import run_grid
 
-df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT,
-                                   RETRAIN)
+if RETRAIN:  # train the profile's missing runs first (hours)
+    run_grid(PROFILE, results=RESULTS_DIR, data_root=DATA_ROOT)
+ch = ReportCard(PROFILE, RESULTS_DIR, DATA_ROOT)
+df, paired = ch.df, ch.paired
+ch.verdicts()
 
 # %% [markdown]
-# Each verdict is computed by a function of `msvp.report` (`claim_accuracy`, `claim_params`,
+# Each verdict is computed by a function of `msvp.verdicts` (`claim_accuracy`, `claim_params`,
 # `claim_compute`, `claim_harder_data`, `claim_transformers`) from the result files; the last column
 # links to the chapter that shows the evidence.
 #
@@ -119,7 +126,7 @@ df, paired = book.report_card_page(PROFILE, RESULTS_DIR, DATA_ROOT,
 # The functions that apply them, with links to their lines in the repository:
 
 # %% tags=["hide-input"]
-book.table(book.rules_table())
+ch.rules()
 
 # %% [markdown]
 # (margin)=
@@ -132,7 +139,7 @@ book.table(book.rules_table())
 # same margin means different things on different data sets, and the runs say what:
 
 # %% tags=["hide-input"]
-book.md(report.margin_md(df))
+ch.margins()
 
 # %% [markdown]
 # Where the baseline errs on fewer test images than the margin, no prompt could gain as much as the
@@ -155,8 +162,7 @@ book.md(report.margin_md(df))
 # - **detectable gain above the baseline's error**: no possible gain could be found at all.
 
 # %% tags=["hide-input"]
-plan = report.planned_pairs(PROFILE)
-book.table(report.power_table(paired, plan))
+ch.power()
 
 # %% [markdown]
 # (pooling)=
@@ -183,10 +189,7 @@ book.table(report.power_table(paired, plan))
 # carry over to others.
 
 # %% tags=["hide-input"]
-readings = {"MSVP add/full − baseline": report.MAIN,
-            "MSVP concat/full − baseline": book.CONCAT}
-book.table(report.pooling_table(
-    {r: paired[paired.treatment == t] for r, t in readings.items()}))
+ch.pooling()
 
 # %% [markdown]
 # ## The accuracy claim, cell by cell
@@ -194,7 +197,7 @@ book.table(report.pooling_table(
 # Both readings of the fusion; each reading is one comparison, corrected by Holm over its own cells.
 
 # %% tags=["hide-input"]
-book.show_cells(paired)
+ch.cells()
 
 # %% [markdown]
 # ## Backbones: the contrast the paper implies
@@ -205,8 +208,7 @@ book.show_cells(paired)
 # where both backbones have at least two seed pairs.
 
 # %% tags=["hide-input"]
-main = paired[paired.treatment == report.MAIN]
-book.table(report.backbone_contrasts(main, plan))
+ch.contrasts()
 
 # %% [markdown]
 # The official code's flaws, and what this package does instead, are listed on the
@@ -246,9 +248,9 @@ for dataset in ("mnist", "cifar10"):
             effect = (m(x) - m.backbone(x)).abs().max().item()
         rows.append({"ViT": f"{dataset}, {fusion} fusion",
                      "prompt changes logits":
-                         book.check_mark(effect > 0.1),
-                     "folded: same logits": book.check_mark(gap < 1e-4)})
-book.table(pd.DataFrame(rows))
+                         check_mark(effect > 0.1),
+                     "folded: same logits": check_mark(gap < 1e-4)})
+table(pd.DataFrame(rows))
 
 # %% [markdown]
 # For the CNN and ResNet-18 the picture is similar but not exact: the global (1 × 1) prompt is a constant
@@ -271,9 +273,9 @@ diff = (a - b).abs()
 inside = diff[..., 1:-1, 1:-1].max()
 checks = {"interior: prompt = folded bias (< 1e-5)": inside < 1e-5,
           "border: they differ (> 1e-3)": diff.max() > 1e-3}
-holds = [book.check_mark(bool(v)) for v in checks.values()]
-book.table(pd.DataFrame({"first convolution": list(checks),
-                         "holds": holds}))
+holds = [check_mark(bool(v)) for v in checks.values()]
+table(pd.DataFrame({"first convolution": list(checks),
+                    "holds": holds}))
 
 # %% [markdown]
 # ## Key results
@@ -281,7 +283,7 @@ book.table(pd.DataFrame({"first convolution": list(checks),
 # The report card in a few lines, computed from the claims above:
 
 # %% tags=["remove-input"]
-book.card_key_results(paired, RESULTS_DIR, PROFILE)
+ch.key_results()
 
 # %% [markdown]
 # ## Exercises
@@ -320,9 +322,9 @@ book.card_key_results(paired, RESULTS_DIR, PROFILE)
 #    from the runs, then leave out one data set and see whether the verdict changes.
 #
 #    ```python
-#    from msvp import report
 #    from msvp.results import load
+#    from msvp.verdicts import claim_accuracy, paired_table
 #
 #    df = load(PROFILE, RESULTS_DIR)
-#    print(report.claim_accuracy(report.paired_table(df)))
+#    print(claim_accuracy(paired_table(df)))
 #    ```

@@ -38,13 +38,14 @@
 # checks. `make test` needs either the mirror or `MSVP_DATA_DOWNLOAD=1` (torchvision downloads).
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper: the profile `make verify` checked
@@ -57,11 +58,10 @@ RESULTS_DIR = "../results"
 # [protocol](protocol.ipynb) page gives every setting of each profile next to the official value.
 
 # %% tags=["nbval-check-output", "hide-input"]
-from pathlib import Path
+from _lib.reproduce import ReproduceChapter
 
-from msvp import book
-
-book.table(book.parts_table())
+ch = ReproduceChapter(PROFILE, RESULTS_DIR)
+ch.parts()
 
 # %% [markdown]
 # ## What ran here, on what, and how long it took
@@ -73,7 +73,7 @@ book.table(book.parts_table())
 # of workers), and the hardware recorded with them.
 
 # %% tags=["hide-input"]
-book.table(book.profile_runs_table(RESULTS_DIR))
+ch.runs()
 
 # %% [markdown]
 # ## Does re-training give the same numbers?
@@ -84,11 +84,7 @@ book.table(book.profile_runs_table(RESULTS_DIR))
 # set against the spread between seeds of the same cell.
 
 # %% tags=["hide-input"]
-report = Path(RESULTS_DIR) / "verify" / f"{PROFILE}.json"
-verify, when = book.verify_table(report)
-book.md(f"`make verify`: {when}.")
-if len(verify):
-    book.table(verify)
+ch.verify()
 
 # %% [markdown]
 # ## On one GPU, or on a cluster
@@ -133,6 +129,19 @@ if len(verify):
 # provenance (source, sha256, image counts), hardware, torch version and the {term}`fingerprint` of the
 # training code. A run checkpoints every epoch beside its result file; an interrupted grid resumes from
 # the last completed epoch and reaches the same numbers.
+#
+# ## How this book is built
+#
+# Two layers. The `msvp` package holds the experiment only: the method, the numerics, the runner
+# and the evidence (statistics and the verdict rules, `msvp.verdicts`); it never imports the book.
+# Beside the chapters, the book layer `book/_lib` holds what the pages show: one table of names
+# (titles, labels, colours, orders), the wording, the figures, and one class per page built on
+# `chapter.Page`, which reads the profile's records, finished runs and run states once (`view.View`).
+# A page never trains: where a chapter has a `RETRAIN` parameter, its first code cell calls
+# `msvp.grid.run_grid` in plain sight, and runs that are missing show as *not run yet*.
+# `make notebooks` executes each chapter with papermill from `book/` (so `import _lib` works) into
+# the committed `.ipynb`, and `make book` renders those executed notebooks with Jupyter Book;
+# `make smoke` first trains the seconds-long `smoke` profile, then executes every chapter on it.
 
 # %% [markdown]
 # ## Key results
@@ -140,7 +149,7 @@ if len(verify):
 # Where each profile stands, from the result files:
 
 # %% tags=["remove-input"]
-book.reproduce_key_results(RESULTS_DIR, PROFILE)
+ch.key_results()
 
 # %% [markdown]
 # ## Exercises
@@ -151,11 +160,12 @@ book.reproduce_key_results(RESULTS_DIR, PROFILE)
 #    missing, stale, diverged), and print the command that trains what is missing.
 #
 #    ```python
-#    from msvp import book
+#    from _lib.view import View
+#    from _lib.words import grid_command
 #
-#    states = book.run_states(PROFILE, RESULTS_DIR)
+#    states = View(PROFILE, RESULTS_DIR).states
 #    print(states.groupby(["backbone", "state"]).size())
-#    print(book.grid_command(PROFILE, backbone="vit"))
+#    print(grid_command(PROFILE, backbone="vit"))
 #    ```
 #
 # 2. **Where a number comes from.** Print the provenance of one result file: the training code's

@@ -31,13 +31,14 @@
 # - the answer to the question for each data set, or why there is none yet.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper
@@ -46,15 +47,17 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
 
 # %%
-from msvp import controls
-from msvp.book import md, table
-from msvp.results import skipped_line
+from _lib import controls
+from _lib.chapter import table
+from msvp.grid import run_grid
 
-df = controls.ensure_results(PROFILE, RESULTS_DIR, retrain=RETRAIN,
-                             data_root=DATA_ROOT)
-for line in controls.provenance(df, PROFILE) + [skipped_line(df)]:
-    if line:
-        controls.say(line)
+only = controls.grid_only(PROFILE)
+if RETRAIN and only:  # train the runs this chapter needs first
+    run_grid(PROFILE, only=only, results=RESULTS_DIR,
+             data_root=DATA_ROOT)
+ch = controls.ControlsChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
+df = ch.df  # one row per finished run of the profile
+ch.setting()
 
 # %% [markdown]
 # ## The controls
@@ -89,7 +92,7 @@ table(params)
 # prompts. A full-resolution prompt *is* an arbitrary fixed image, so each of them can be rewritten
 # as a full-resolution prompt with identical outputs; only concat fusion, which mixes the image with
 # the maps through a 1 × 1 convolution, cannot. The check below gives every prompt large random
-# values, folds it into a full-resolution prompt (`msvp.controls.as_fullres`) and compares logits:
+# values, folds it into a full-resolution prompt (`_lib.controls.as_fullres`) and compares logits:
 
 # %% tags=["nbval-check-output"]
 table(controls.fullres_table())
@@ -105,10 +108,7 @@ table(controls.fullres_table())
 # [reproduce chapter](11_reproduce.ipynb) lists the profiles). Seeds with a current result, per arm:
 
 # %%
-controls.say(controls.plan_line(PROFILE))
-cov = controls.coverage(df, PROFILE)
-if not cov.empty:
-    table(controls.coverage_table(cov))
+ch.runs()
 
 # %% [markdown]
 # ## Test accuracy of every arm
@@ -146,8 +146,7 @@ table(controls.accuracy_table(df, PROFILE))
 # together, so read the arms' order from their intervals, not from their verdicts.
 
 # %%
-family = controls.control_family(df)
-md(controls.family_markdown(family))
+ch.comparisons()
 
 # %% [markdown]
 # ## Gain against parameter cost, for every prompt in the book
@@ -160,24 +159,19 @@ md(controls.family_markdown(family))
 # above.
 
 # %% tags=["hide-input"]
-gains = controls.gain_table(df)
-fig = controls.plot_gain_vs_params(gains, df)
-if fig is None:
-    controls.say("No prompt variant has paired results yet: "
-                 "nothing to plot.")
+ch.gains()
 
 # %% [markdown]
 # ## The answer, data set by data set
 #
-# The rule (`msvp.controls.cell_answer`): when MSVP add/full *improves* on the baseline, the answer
+# The rule (`_lib.controls.cell_answer`): when MSVP add/full *improves* on the baseline, the answer
 # is **no** if a learned prompt without the multi-scale structure (pad, full-resolution,
 # global-only) also *improves* on the baseline and is *equivalent* to MSVP or better; it is **yes**
 # if every such prompt that ran falls short of MSVP (*hurts* in control − MSVP); otherwise it is
 # *inconclusive*. When MSVP itself shows no gain, there is nothing for the structure to explain.
 
 # %%
-answers = controls.answers(df, family, PROFILE)
-md(controls.answers_markdown(answers, PROFILE))
+ch.answer()
 
 # %% [markdown]
 # ## Limits of this check
@@ -200,9 +194,7 @@ md(controls.answers_markdown(answers, PROFILE))
 # The answer per cell, computed from the controls' runs:
 
 # %% tags=["remove-input"]
-from msvp import book
-
-book.controls_key_results(answers)
+ch.key_results()
 
 # %% [markdown]
 # ## Exercises
@@ -228,7 +220,7 @@ book.controls_key_results(answers)
 #    import torch
 #
 #    from msvp import MultiScalePrompt
-#    from msvp.controls import as_fullres
+#    from _lib.controls import as_fullres
 #
 #    msvp = MultiScalePrompt(1, scales="full", fusion="add")
 #    with torch.no_grad():

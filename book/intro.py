@@ -21,13 +21,14 @@
 # ## The answer so far
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper: the runs this page summarises
@@ -35,9 +36,9 @@ RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
 
 # %% tags=["remove-cell"]
-from msvp import book
+from _lib.front import FrontPage
 
-page = book.FrontPage(PROFILE, RESULTS_DIR, DATA_ROOT)
+page = FrontPage(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = page.df  # one row per finished run of the profile
 
 # %% tags=["remove-input"]

@@ -27,13 +27,14 @@
 # - every deviation from the official code, and the official code's flaws that this package fixes.
 
 # %% tags=["remove-cell", "colab-setup"]
-# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);
+# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
+# (at once, and after a restart);
 # setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.
 import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
-    REPO in sys.path or sys.path.insert(0, REPO)
-from msvp.colab import setup; setup()
+    sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
+from _lib.colab import setup; setup()
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper: whose recorded precision the deviations report
@@ -45,9 +46,10 @@ RESULTS_DIR = "../results"
 # The official protocol, which the `paper` and `cpu` profiles follow (the defaults of `RunConfig`):
 
 # %% tags=["nbval-check-output", "hide-input"]
-from msvp import book
+from _lib.protocol import ProtocolPage
 
-book.md(book.recipe_md())
+ch = ProtocolPage(PROFILE, RESULTS_DIR)
+ch.recipe()
 
 # %% [markdown]
 # ## The three backbones
@@ -58,7 +60,7 @@ book.md(book.recipe_md())
 # cuts the image into patches, 7 × 7 pixels at 28 px and 4 × 4 at 32 px, and works on the tokens.
 
 # %% tags=["nbval-check-output", "hide-input"]
-book.table(book.backbone_table())
+ch.backbones()
 
 # %% [markdown]
 # ## Every setting, per profile
@@ -70,20 +72,16 @@ book.table(book.backbone_table())
 # the parts in [chapter 11](11_reproduce.ipynb)).
 
 # %% tags=["nbval-check-output", "hide-input"]
-book.table(book.config_table())
-book.md(book.other_profiles_md())
+ch.settings()
 
 # %% [markdown]
 # ## Deviations from the official code
 #
 # The precision row is computed from the runs of the profile and from the bf16-vs-fp32 equivalence
-# check in `bench/results/`, where one exists:
+# check of the `bf16` profile's runs in `results/` (the next section), where they exist:
 
 # %% tags=["hide-input"]
-from msvp.results import load
-
-runs = load(PROFILE, RESULTS_DIR)
-book.table(book.deviations_table(PROFILE, runs, RESULTS_DIR))
+ch.deviations()
 
 # %% [markdown]
 # ## Precision: may the CPU train in bf16?
@@ -108,19 +106,13 @@ book.table(book.deviations_table(PROFILE, runs, RESULTS_DIR))
 # (1–2 epochs, `bench/bf16_equivalence.py`) could not decide: at that budget any two runs part.
 
 # %% tags=["hide-input"]
-from msvp import precision
-
-tables, outcome = precision.report(RESULTS_DIR)
-for title, shown in tables:
-    book.md(title)
-    book.table(shown)
-book.md(outcome)
+ch.precision()
 
 # %% [markdown]
 # ## The official code's flaws, and what this package does instead
 
 # %% tags=["nbval-check-output", "hide-input"]
-book.table(book.FLAWS)
+ch.flaws()
 
 # %% [markdown]
 # ## Key results
@@ -128,7 +120,7 @@ book.table(book.FLAWS)
 # The protocol in three lines, read from the package when the page runs:
 
 # %% tags=["remove-input"]
-book.protocol_key_results()
+ch.key_results()
 
 # %% [markdown]
 # ## Exercises

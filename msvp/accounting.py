@@ -9,18 +9,18 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .backbones import BACKBONES
+from .config import variant_name
 from .environment import hardware
+from .experiments import VARIANTS
 from .models import build_model, count_params, input_shape
-from .prompting import FUSIONS, PROMPT_SIZES, SCALE_SETS
+from .prompting import FUSIONS, SCALE_SETS
 
 SHAPES = {"1x28x28": "mnist", "3x32x32": "cifar10"}
 
 
 def analytic_prompt_params(channels: int, scales: str, fusion: str) -> int:
-    """C · Σ side² over active maps, plus C(K+1)·C for concat or C² + C for gated (design §1)."""
-    k = len(SCALE_SETS[scales])
-    n = channels * sum(PROMPT_SIZES[s] ** 2 for s in SCALE_SETS[scales])
-    return n + {"add": 0, "concat": channels * (k + 1) * channels, "gated": channels * channels + channels}[fusion]
+    """The variant registry's formula (design §1), the one parameter formula of the package."""
+    return VARIANTS[variant_name(scales, fusion)].params(channels, 1, 1)   # MSVP's count needs no image size
 
 
 def forward_flops(model, shape) -> int:
@@ -108,3 +108,39 @@ def load_accounting(path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
     rec = json.loads(Path(path).read_text())
     return pd.DataFrame(rec["params"]), pd.DataFrame(rec["compute"]), rec["environment"]
+
+
+BILINEAR_FLOPS = 7
+"""FLOPs per output value per prompt map for bilinear upsampling: 4 neighbours × weight (4 multiplies)
+summed (3 adds). The interpolation weights depend only on the row or column and are not counted."""
+
+
+SIGMOID_FLOPS = 4
+"""FLOPs per value for a sigmoid: negate, exp, add 1, divide."""
+
+
+def msvp_added_flops(channels: int, height: int, width: int, scales: str = "full", fusion: str = "add",
+                     batch: int = 1) -> dict[str, float]:
+    """FLOPs per image that MSVP adds in front of the backbone, by operation, counted analytically.
+
+    Per-op costs (E = C·H·W values, K prompt maps): upsampling BILINEAR_FLOPS·K·E; mean of the K
+    maps K·E ((K − 1) adds and one division per value); 'add' fusion one add per value;
+    'concat' a 1×1 convolution C(K+1) → C, 2 FLOPs per multiply-accumulate (as PyTorch's FLOP
+    counter counts convolutions): 2·C(K+1)·C·H·W; 'gated' the 1×1 gate convolution with bias
+    (2·C²·H·W + E), the sigmoid (SIGMOID_FLOPS·E), the gate × mean product (E) and the add (E).
+    The prompt maps, their mean and the gate do not depend on the image: they are computed once
+    per forward pass and shared by the ``batch`` images in it (batch 1 = the worst case, as the
+    FLOP counter measures it)."""
+    k, e, hw = len(SCALE_SETS[scales]), channels * height * width, height * width
+    shared = {"bilinear upsampling": BILINEAR_FLOPS * k * e}
+    per_image = {}
+    if fusion == "concat":
+        per_image["1×1 conv (concat)"] = 2 * channels * (k + 1) * channels * hw
+    else:
+        shared["mean of maps"] = k * e
+        if fusion == "gated":
+            shared["1×1 gate conv + bias"] = 2 * channels * channels * hw + e
+            shared["sigmoid"] = SIGMOID_FLOPS * e
+            shared["gate × mean"] = e
+        per_image["add to image"] = e
+    return {**{op: f / batch for op, f in shared.items()}, **per_image}

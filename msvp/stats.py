@@ -37,7 +37,7 @@ MARGIN_PP = 0.5
 0.5 pp is fixed in advance (a margin fitted to the same data would bias the test), of the order of
 the seed-to-seed spread expected of a small network on CIFAR-10: a smaller difference could come from
 the choice of seed alone. On easier data the baseline's error can be below m, so no gain can reach
-it there; ``report.margin_md`` says what m means on each data set, and ``Estimate.detectable`` what
+it there; the book's ``tables.margin_md`` says what m means on each data set, and ``Estimate.detectable`` what
 each cell could have detected."""
 
 LEVEL = 0.95
@@ -446,13 +446,6 @@ def paired_family(df: pd.DataFrame, treatments, control: str = BASELINE, metric:
     frames = [comparison_family(df, t, control, metric, level, **kw) for t in treatments]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIRED_COLUMNS)
-
-
-def paired(df: pd.DataFrame, treatment: str, control: str = BASELINE, metric: str = "test_acc",
-           level: float = LEVEL, **kw) -> pd.DataFrame:
-    """Per (dataset, backbone): treatment − control over the seeds both have, with both intervals,
-    McNemar per seed and a verdict (Holm across the cells returned)."""
-    return comparison_family(df, treatment, control, metric, level, **kw)
 
 
 def row_estimate(row) -> Estimate:

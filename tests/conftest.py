@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ import torch
 from msvp.data import MIRROR_ENV, cache_paths, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
+# the book layer (book/_lib) is imported as `_lib`, as the chapters do from their working directory
+sys.path.insert(0, str(ROOT / "book"))
 DOWNLOAD_ENV = "MSVP_DATA_DOWNLOAD"
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from msvp import book
+from _lib import card, front, sections  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -76,7 +75,7 @@ def test_the_glossary_defines_every_term_the_issue_names():
 
 
 def test_every_term_link_points_to_a_defined_term():
-    sources = {p.name: p.read_text() for p in PAGES} | {"msvp/book.py": (ROOT / "msvp" / "book.py").read_text()}
+    sources = {p.name: p.read_text() for p in PAGES} | {p.name: p.read_text() for p in (ROOT / "book" / "_lib").glob("*.py")}
     defined = {t.lower() for t in glossary_terms()}
     missing = [(name, role_target(t)) for name, text in sources.items() for t in ROLE.findall(text)
                if role_target(t).lower() not in defined]
@@ -104,7 +103,7 @@ def cells(**kw):
 
 
 def test_plain_answer_says_what_was_trained_changed_and_how_sure():
-    s = book.plain_answer("cpu", None, cells(), "not supported")
+    s = front.plain_answer("cpu", None, cells(), "not supported")
     assert s.startswith("**In plain words.** We trained a CNN to recognise MNIST (handwritten digits)")
     assert "5 times with and 5 times without" in s
     assert "+0.02 {term}`percentage points (pp) <percentage point>` on MNIST, +0.13 pp on Fashion-MNIST" in s
@@ -116,7 +115,7 @@ def test_plain_answer_says_what_was_trained_changed_and_how_sure():
 
 
 def test_plain_answer_groups_cells_by_verdict_and_names_each_caveat():
-    s = book.plain_answer("cpu", None, cells(verdict=["equivalent"] * 3), "not supported")
+    s = front.plain_answer("cpu", None, cells(verdict=["equivalent"] * 3), "not supported")
     assert ("On all 3 data sets any difference is shown to be smaller than 0.5 pp, the size fixed in advance as too "
             "small to matter (on CIFAR-10 the baseline was still improving when training stopped).") in s
 
@@ -125,17 +124,17 @@ def test_plain_answer_summarises_many_cells_and_copes_with_none():
     nine = cells(dataset=["mnist", "fashion_mnist", "cifar10"] * 3, backbone=["cnn"] * 3 + ["vit"] * 3 + ["resnet18"] * 3,
                  diff_pp=[0.1, -0.2, 0.3] * 3, n_pairs=[1] * 9, verdict=["not enough pairs yet"] * 9,
                  converged=[None] * 9)
-    s = book.plain_answer("smoke", None, nine, "not enough pairs yet")
+    s = front.plain_answer("smoke", None, nine, "not enough pairs yet")
     assert "a CNN, a ResNet-18 and a ViT-Tiny" in s and "once with and once without" in s
     assert "between −0.20 and +0.30 {term}" in s and "across the 9 cells" in s and "In every cell there are too few runs" in s
-    assert "no answer yet" in book.plain_answer("cpu", None, nine.iloc[:0], "not run here")
+    assert "no answer yet" in front.plain_answer("cpu", None, nine.iloc[:0], "not run here")
 
 
 def test_report_card_gives_each_claim_in_plain_words():
-    card = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", "adds < 0.02 % parameters",
-                                   "largest gains on transformers (ViT)"],
-                         "verdict": ["not supported", "supported", "not run here"]})
-    s = book.plain_claims(card)
+    claims = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", "adds < 0.02 % parameters",
+                                     "largest gains on transformers (ViT)"],
+                           "verdict": ["not supported", "supported", "not run here"]})
+    s = card.plain_claims(claims)
     assert "- *MSVP improves accuracy*: the evidence here does not back it." in s
     assert "- *Adds < 0.02 % parameters*: the evidence here backs it." in s
     assert "- *Largest gains on transformers*: not tested yet" in s
@@ -150,7 +149,7 @@ def states(counts: dict):
 
 
 def test_progress_line_per_backbone_with_the_command_that_trains_the_rest():
-    s = book.progress_md("cpu", states({("cnn", "done"): 4, ("vit", "missing"): 3, ("vit", "done"): 1}))
+    s = sections.progress_md("cpu", states({("cnn", "done"): 4, ("vit", "missing"): 3, ("vit", "done"): 1}))
     lines = s.splitlines()
     assert lines[0] == "- **CNN**: 4 of 4 planned runs trained."
     assert lines[1] == ("- **ViT-Tiny**: 1 of 4 planned runs trained; `python -m msvp grid --profile cpu --only "
@@ -160,12 +159,12 @@ def test_progress_line_per_backbone_with_the_command_that_trains_the_rest():
 
 def test_results_table_lists_only_cells_with_runs(monkeypatch):
     empty = pd.DataFrame(columns=["dataset", "backbone", "variant", "test_acc"])
-    monkeypatch.setattr(book, "paired_rows", lambda df: pd.DataFrame(columns=["dataset", "backbone", "treatment"]))
-    t = book.results_table("cpu", empty, links=False)
+    monkeypatch.setattr(sections, "paired_rows", lambda df: pd.DataFrame(columns=["dataset", "backbone", "treatment"]))
+    t = sections.results_table("cpu", empty, links=False)
     assert t.empty and t.attrs["cells"] == []
     runs = pd.DataFrame({"dataset": ["mnist", "mnist"], "backbone": ["cnn", "cnn"],
                          "variant": ["baseline", "msvp-add-full"], "test_acc": [0.99, 0.991]})
-    t = book.results_table("cpu", runs, links=False)
+    t = sections.results_table("cpu", runs, links=False)
     assert list(t["data set · backbone"]) == ["MNIST · CNN", ""] and t.attrs["cells"] == [("mnist", "cnn")] * 2
     assert set(t["MSVP − baseline (pp), 95 % CI"]) == {"no paired seeds"}
 

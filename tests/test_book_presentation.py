@@ -3,6 +3,7 @@ names, labels that say what was trained, sentences that follow the verdict rules
 from __future__ import annotations
 
 import math
+import types
 
 import matplotlib
 
@@ -11,10 +12,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from _lib import ablation, card, controls, experiment, figures, front, names, protocol, reproduce, sections, tables, words  # noqa: E402
+from _lib.view import View  # noqa: E402
 
-from msvp import book, report, viz  # noqa: E402
+from msvp import stats, verdicts  # noqa: E402
 
-viz.style()
+figures.style()
 ROOT_RESULTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "results"
 
 
@@ -28,7 +31,7 @@ def labelled(fig, ax):
 def test_readable_figure_passes():
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot([0, 1], [0, 1])
-    viz.check_readable(labelled(fig, ax))
+    figures.check_readable(labelled(fig, ax))
 
 
 @pytest.mark.parametrize("problem,spoil", [
@@ -42,8 +45,8 @@ def test_unreadable_figures_are_refused(problem, spoil):
     ax.plot([0, 39], [0, 1])
     labelled(fig, ax)
     spoil(fig, ax)
-    with pytest.raises(viz.FigureError, match=problem):
-        viz.check_readable(fig)
+    with pytest.raises(figures.FigureError, match=problem):
+        figures.check_readable(fig)
     plt.close(fig)
 
 
@@ -58,7 +61,7 @@ def paired_rows():
 
 
 def test_forest_plot_gives_every_backbone_its_own_axis():
-    fig = viz.plot_paired(paired_rows(), "test")
+    fig = figures.plot_paired(paired_rows(), "test")
     main = [ax for ax in fig.axes if ax.get_ylabel() == "data set · reading"]
     assert len(main) == 2
     cnn_width = np.diff(main[0].get_xlim())[0]
@@ -69,7 +72,7 @@ def test_forest_plot_gives_every_backbone_its_own_axis():
 def test_overhead_markers_do_not_hide_each_other():
     from msvp.accounting import params_table
 
-    fig = viz.plot_overhead(params_table())
+    fig = figures.plot_overhead(params_table())
     offsets = [tuple(np.round(c.get_offsets()[:, 0], 3)) for c in fig.axes[0].collections]
     xs = [x for o in offsets for x in o]
     assert len(xs) == len(set(xs)) == 18          # 6 backbone × input pairs × 3 fusions, all apart
@@ -79,7 +82,7 @@ def test_overhead_markers_do_not_hide_each_other():
 # ---- tables and labels -----------------------------------------------------------------------------
 
 def test_markdown_table_has_no_nan_and_separates_thousands():
-    text = report.markdown_table(pd.DataFrame({"params": [1207786, 81], "Δ": [math.nan, "+0.1"], "ok": [True, False]}))
+    text = words.markdown_table(pd.DataFrame({"params": [1207786, 81], "Δ": [math.nan, "+0.1"], "ok": [True, False]}))
     assert "NaN" not in text and "nan" not in text and "1,207,786" in text and "| – |" in text
     assert "yes" in text and "no" in text
 
@@ -94,27 +97,27 @@ def runs(n_train=54000, threads=1, hardware="AMD EPYC (1 thread)"):
 
 
 def test_training_label_says_what_was_trained():
-    label = report.training_label(runs(n_train=10000), "mnist")
+    label = words.training_label(runs(n_train=10000), "mnist")
     assert "10,000 training" in label and "60,000" not in label
 
 
 def test_hardware_label_is_consistent():
-    a = report.hardware_label(runs(hardware="AMD EPYC (1 threads)"))
-    b = report.hardware_label(runs(hardware="AMD EPYC (1 thread)"))
+    a = words.hardware_label(runs(hardware="AMD EPYC (1 threads)"))
+    b = words.hardware_label(runs(hardware="AMD EPYC (1 thread)"))
     assert a == b and "1 thread per run" in a and "threads" not in a
 
 
 def test_results_table_leaves_cells_without_runs_to_the_progress_lines(tmp_path):
     """Issue 27: no wall of dashes; a cell joins the table when its runs land, and until then the
     progress line of its backbone counts its runs and gives the command that trains them."""
-    t = book.results_table("cpu", runs().iloc[:0], links=False)
-    assert t.empty and "NaN" not in report.markdown_table(t)
-    progress = book.progress_md("cpu", book.run_states("cpu", tmp_path))
+    t = sections.results_table("cpu", runs().iloc[:0], links=False)
+    assert t.empty and "NaN" not in words.markdown_table(t)
+    progress = sections.progress_md("cpu", View("cpu", tmp_path).states)
     assert progress.count("\n") == 2 and "`python -m msvp grid --profile cpu --only backbone=vit` trains" in progress
 
 
 def test_results_table_with_runs():
-    t = book.results_table("cpu", runs(), links=False)
+    t = sections.results_table("cpu", runs(), links=False)
     row = t[t["data set · backbone"] == "MNIST · CNN"].iloc[0]
     assert "±" in row["baseline (%)"] and "3 pairs" in row["MSVP − baseline (pp), 95 % CI"]
     assert row["verdict"].split(" (")[0] in ("improves", "equivalent", "inconclusive")
@@ -129,15 +132,15 @@ def row(**kw):
 
 
 def test_effect_sentence_follows_the_rules():
-    s = book.effect_sentence(row(), "CNN, add")
+    s = sections.effect_sentence(row(), "CNN, add")
     assert "+0.30 pp" in s and "inconclusive" in s and "2 of 3 seeds" in s
     # a baseline still improving: the verdict stands, with the caveat beside it
-    rising = book.effect_sentence(row(verdict="hurts", converged=False, val_rise_pp=1.2, lr_last=2.4e-5), "x")
+    rising = sections.effect_sentence(row(verdict="hurts", converged=False, val_rise_pp=1.2, lr_last=2.4e-5), "x")
     assert "Verdict: **hurts; caveat: baseline still improving (val. acc. +1.20 pp" in rising
     assert "last learning rate 2.4e-05" in rising
-    single = book.effect_sentence(row(n_pairs=1, lo_pp=math.nan, hi_pp=math.nan), "x")
+    single = sections.effect_sentence(row(n_pairs=1, lo_pp=math.nan, hi_pp=math.nan), "x")
     assert "not enough pairs yet" in single
-    assert book.verdict_text(row(n_pairs=1)) == report.SINGLE_PAIR == "not enough pairs yet"
+    assert words.verdict_label(row(n_pairs=1)) == stats.NOT_ENOUGH_PAIRS == "not enough pairs yet"
 
 
 def test_config_table_covers_every_setting():
@@ -145,14 +148,14 @@ def test_config_table_covers_every_setting():
 
     from msvp.config import RunConfig
 
-    t = book.config_table()
+    t = protocol.config_table()
     assert len(t) == len(dataclasses.fields(RunConfig))
     assert set(t.columns) >= {"setting", "smoke", "cpu", "paper", "official", "why ours differs"}
     assert "?" not in set(t.official)
 
 
 def test_backbone_table_measures_parameters_and_inputs():
-    t = book.backbone_table().set_index("backbone")
+    t = protocol.backbone_table().set_index("backbone")
     assert t.loc["CNN", "params, 1×28×28"] == 1207786 and t.loc["ResNet-18", "params, 3×32×32"] == 11173962
     assert "16 tokens" in t.loc["ViT-Tiny", "28 px input"] and "64 tokens" in t.loc["ViT-Tiny", "32 px input"]
 
@@ -162,16 +165,16 @@ def test_pages_cope_with_no_results(tmp_path):
     from msvp.results import load
 
     empty = load("cpu", tmp_path)
-    assert report.ablation_family(empty, report.SCALE_VARIANTS).empty
-    assert book.paired_rows(empty).empty
+    assert verdicts.ablation_family(empty, names.SCALE_VARIANTS).empty
+    assert sections.paired_rows(empty).empty
     acc = ROOT_RESULTS / "accounting" / "cpu.json"
     if not acc.exists():
         pytest.skip("no committed accounting file")
     from msvp.accounting import load_accounting
 
-    card = report.report_card(report.paired_table(empty), *load_accounting(acc)[:2])
+    card = tables.report_card(verdicts.paired_table(empty), *load_accounting(acc)[:2])
     assert set(card.verdict) >= {"not run here"}
-    assert "no runs yet" in book.status_md("cpu", empty, book.run_states("cpu", tmp_path))
+    assert "no runs yet" in sections.status_md("cpu", empty, View("cpu", tmp_path).states)
 
 
 def test_verify_table_reads_the_report(tmp_path):
@@ -184,60 +187,44 @@ def test_verify_table_reads_the_report(tmp_path):
     other = dict(row, seed=1, same_provenance=False, bit_identical=False, fresh_acc_pct=99.4, diff_pp=-0.17,
                  fresh_hardware="gpu y", outcome="compared with the seed spread")
     (tmp_path / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-29", "rows": [row, other]}))
-    table, when = book.verify_table(tmp_path / "cpu.json")
+    table, when = reproduce.verify_table(tmp_path / "cpu.json")
     assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread now (pp)"][0] == "–"
     assert ("2 runs re-trained on cpu x, gpu y; 1 of them had the committed run's training code, hardware and "
             "thread count, and it came out bit-identical") in when
     # tmp_path holds no committed runs, so the report speaks of runs that are gone
     assert "2 of the re-trained runs are no longer the committed ones" in when
     assert table.outcome[0] == "bit-identical (the committed run has since been replaced: run `make verify` again)"
-    assert book.verify_table(tmp_path / "absent.json")[0].empty
+    assert reproduce.verify_table(tmp_path / "absent.json")[0].empty
 
 
 def test_interim_note_counts_paired_seeds_against_the_plan():
     cells = pd.DataFrame({"dataset": ["mnist", "fashion_mnist"], "backbone": ["cnn", "cnn"], "n_pairs": [5, 2]})
-    note = book.interim_note("cpu", cells)
+    note = front.interim_note("cpu", cells)
     assert "Fashion-MNIST · CNN 2 of 5" in note and "MNIST · CNN 5" not in note
     assert "7 planned cells have no paired seed yet" in note    # CIFAR-10's CNN and the 6 ResNet-18 and ViT cells
     cnn = pd.DataFrame({"dataset": ["mnist", "fashion_mnist", "cifar10"], "backbone": ["cnn"] * 3, "n_pairs": [5] * 3})
-    assert book.interim_note("cpu", cnn) == (" **Interim:** 6 planned cells have no paired seed yet; the verdict can "
+    assert front.interim_note("cpu", cnn) == (" **Interim:** 6 planned cells have no paired seed yet; the verdict can "
                                              "change as the remaining runs finish.")
-    cells = pd.DataFrame({"dataset": [d for d in book.DATASET_ORDER for _ in book.BACKBONE_ORDER],
-                          "backbone": list(book.BACKBONE_ORDER) * 3, "n_pairs": [5, 3, 3] * 3})
-    assert book.interim_note("cpu", cells) == ""
+    cells = pd.DataFrame({"dataset": [d for d in names.DATASET_ORDER for _ in names.BACKBONE_ORDER],
+                          "backbone": list(names.BACKBONE_ORDER) * 3, "n_pairs": [5, 3, 3] * 3})
+    assert front.interim_note("cpu", cells) == ""
 
 
-@pytest.mark.parametrize("variants", [report.SCALE_VARIANTS, report.FUSION_VARIANTS])
+@pytest.mark.parametrize("variants", [names.SCALE_VARIANTS, names.FUSION_VARIANTS])
 def test_ablation_chapter_plans_the_profiles_ablation_cells_only(tmp_path, variants):
     """concat/full is also a main variant: the fusion ablation must still list only the ablation part's
     cells (Fashion-MNIST · CNN on cpu), not every main cell."""
     from msvp.experiments import get_profile
 
     for profile in ("cpu", "paper"):
-        ch = book.AblationChapter(profile, tmp_path, variants)
+        ch = ablation.AblationChapter(profile, tmp_path, variants)
         assert ch.planned == list(get_profile(profile).ablation)
-    assert book.AblationChapter("cpu", tmp_path, variants).planned == [("fashion_mnist", "cnn")]
-
-
-def test_ablation_chapter_flags_a_verdict_that_differs_from_chapters_3_to_5(tmp_path, monkeypatch):
-    """Holm's family differs between an ablation and the main chapters: a differing verdict is named."""
-    ch = book.AblationChapter("cpu", tmp_path, report.FUSION_VARIANTS)
-    key = dict(dataset="fashion_mnist", backbone="cnn", val_rise_pp=0.1)
-    fam = pd.DataFrame([dict(key, treatment="msvp-add-full", verdict="inconclusive", n_pairs=3),
-                        dict(key, treatment="msvp-gated-full", verdict="inconclusive", n_pairs=3)])
-    main = pd.DataFrame([dict(key, treatment="msvp-add-full", verdict="equivalent", n_pairs=3)])
-    monkeypatch.setattr(book, "paired_rows", lambda df: main)
-    note = ch._family_note(fam)
-    assert "another family" in note and "equivalent" in note and "gated" not in note
-    monkeypatch.setattr(book, "paired_rows", lambda df: main.assign(verdict="inconclusive"))
-    fresh = book.AblationChapter("cpu", tmp_path, report.FUSION_VARIANTS)   # the main rows are cached per chapter
-    assert fresh._family_note(fam) == ""
+    assert ablation.AblationChapter("cpu", tmp_path, variants).planned == [("fashion_mnist", "cnn")]
 
 
 def test_ablation_sentence_does_not_rank_variants_without_intervals(tmp_path, monkeypatch):
     """A single-pair variant with the largest mean gain must not read as the established best."""
-    ch = book.AblationChapter("cpu", tmp_path, report.SCALE_VARIANTS)
-    monkeypatch.setattr(book, "paired_rows", lambda df: pd.DataFrame(columns=["treatment", "dataset", "backbone"]))
+    ch = ablation.AblationChapter("cpu", tmp_path, names.SCALE_VARIANTS)
     key = dict(dataset="fashion_mnist", backbone="cnn", val_rise_pp=0.1, verdict="inconclusive")
     fam = pd.DataFrame([dict(key, treatment="msvp-add-global", diff_pp=0.18, lo_pp=math.nan, hi_pp=math.nan, n_pairs=1),
                         dict(key, treatment="msvp-add-full", diff_pp=0.12, lo_pp=-0.29, hi_pp=0.52, n_pairs=3)])
@@ -258,13 +245,14 @@ def test_time_left_costs_each_run_at_its_own_cells_median(tmp_path, monkeypatch)
                          "precision": "fp32", "torch": "2.14.1"})
     left = pd.DataFrame({"dataset": ["cifar10", "cifar10", "fashion_mnist"], "backbone": "cnn",
                          "variant": "baseline", "seed": [3, 4, 3], "state": "missing"})
-    monkeypatch.setattr(book, "load", lambda name, root: done if name == "cpu" else done.iloc[:0])
-    monkeypatch.setattr(book, "run_states", lambda name, root: left if name == "cpu" else left.iloc[:0])
-    row = book.profile_runs_table(tmp_path).set_index("profile").loc["cpu"]
+    fake = lambda name, root: types.SimpleNamespace(df=done if name == "cpu" else done.iloc[:0],  # noqa: E731
+                                                    states=left if name == "cpu" else left.iloc[:0])
+    monkeypatch.setattr(reproduce, "View", fake)
+    row = reproduce.profile_runs_table(tmp_path).set_index("profile").loc["cpu"]
     # 2 × 4,000 s (CIFAR-10's median) + 1 × 1,000 s (the profile's median, no Fashion-MNIST run yet)
-    assert row["time left, one worker"] == book.duration(9000)
-    assert row["time per run (median)"] == book.duration(1000)
-    assert row["compute time of finished runs"] == book.duration(6000)
+    assert row["time left, one worker"] == words.duration(9000)
+    assert row["time per run (median)"] == words.duration(1000)
+    assert row["compute time of finished runs"] == words.duration(6000)
 
 
 def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, monkeypatch):
@@ -280,20 +268,21 @@ def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, 
     recs = [{"status": "done", "variant": "baseline", "test_acc": acc,
              "config": {"dataset": "mnist", "backbone": "cnn", "seed": seed}}
             for seed, acc in enumerate((0.994, 0.995, 0.996))]
-    monkeypatch.setattr(book, "current_records", lambda profile, root: (recs, None))
-    table, _ = book.verify_table(tmp_path / "verify" / "cpu.json")
+    monkeypatch.setattr(reproduce, "current_records", lambda profile, root: (recs, None))
+    table, _ = reproduce.verify_table(tmp_path / "verify" / "cpu.json")
     assert table["seed spread now (pp)"][0] == "0.10"
 
 
 def test_one_wording_of_a_verdict_across_the_book():
     """The report card, the experiment chapters and the controls chapter word a verdict alike: one helper."""
-    from msvp import controls
-
-    assert book.verdict_text is report.verdict_label is controls.verdict_text
-    assert report.verdict_label(row(verdict="equivalent")) == "equivalent (within ±0.5 pp)"
-    rising = report.verdict_label(row(verdict="inconclusive", converged=False, val_rise_pp=1.644))
+    # no page keeps a wording of its own beside words.verdict_label
+    lib = ROOT_RESULTS.parent / "book" / "_lib"
+    own = [p.name for p in lib.glob("*.py") if p.name != "words.py" and "def verdict_label" in p.read_text()]
+    assert not own and "verdict_label" in (lib / "controls.py").read_text()
+    assert words.verdict_label(row(verdict="equivalent")) == "equivalent (within ±0.5 pp)"
+    rising = words.verdict_label(row(verdict="inconclusive", converged=False, val_rise_pp=1.644))
     assert rising == "inconclusive; caveat: baseline still improving (val. acc. +1.64 pp over its last 2 epochs)"
-    assert report.verdict_label(row(verdict="improves", n_pairs=1)) == report.SINGLE_PAIR
+    assert words.verdict_label(row(verdict="improves", n_pairs=1)) == stats.NOT_ENOUGH_PAIRS
     assert controls.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"
 
 
@@ -302,7 +291,7 @@ def test_checkpoint_sentence_counts_the_runs_of_its_table():
     runs = pd.DataFrame({"variant": ["baseline", "msvp-add-full", "control-pad", "msvp-add-global"],
                          "best_epoch": [10, 10, 8, 9], "epochs": [10] * 4,
                          "test_acc": [0.9, 0.91, 0.9, 0.9], "test_acc_best_val": [0.9, 0.91, 0.89, 0.9]})
-    chapter = book.ExperimentChapter.__new__(book.ExperimentChapter)
+    chapter = experiment.ExperimentChapter.__new__(experiment.ExperimentChapter)
     chapter.df = runs
     s = chapter._checkpoint_sentence()
     assert "In 2 of the 2 runs of the table below" in s and "earlier" not in s
@@ -310,15 +299,15 @@ def test_checkpoint_sentence_counts_the_runs_of_its_table():
 
 def test_equivalent_shows_the_test_that_decided_it():
     """Beside a 95 % interval that may reach past ±0.5 pp, 'equivalent' names the Holm-adjusted TOST p."""
-    assert report.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123)) == \
+    assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123)) == \
         "equivalent (within ±0.5 pp, TOST p = 0.012)"
 
 
 def test_front_page_names_the_runs_the_pooled_gain_rests_on():
     judged = pd.DataFrame({"dataset": ["fashion_mnist", "mnist"], "n_pairs": [5, 4]})
-    assert book.pooled_basis(judged) == (" The pooled gain rests on 9 seed pairs (18 runs) of MSVP add/full and "
+    assert front.pooled_basis(judged) == (" The pooled gain rests on 9 seed pairs (18 runs) of MSVP add/full and "
                                          "the baseline on MNIST and Fashion-MNIST.")
-    assert book.pooled_basis(judged.iloc[:0]) == ""
+    assert front.pooled_basis(judged.iloc[:0]) == ""
 
 
 def test_confusion_shift_compares_all_paired_seeds():
@@ -328,16 +317,16 @@ def test_confusion_shift_compares_all_paired_seeds():
         return {"variant": variant, "config": {"seed": seed}, "confusion": m}
     recs = [rec("baseline", 0, 20), rec("baseline", 1, 20), rec("msvp-add-full", 0, 10), rec("msvp-add-full", 1, 15),
             rec("msvp-add-full", 2, 0)]   # seed 2 has no baseline: left out
-    s = book.confusion_shift(recs, ["a", "b"], top=1)
+    s = experiment.confusion_shift(recs, ["a", "b"], top=1)
     assert "mean over the 2 seeds both arms ran" in s
     assert "a → b 20.0 % → 12.5 % (−7.50 pp; per seed −10.00 to −5.00)" in s
     assert "every seed moves the same way" in s and "one time in 2 for each" in s
-    assert book.confusion_shift(recs[:1] + recs[2:3], ["a", "b"]) == ""   # one paired seed: nothing to say
+    assert experiment.confusion_shift(recs[:1] + recs[2:3], ["a", "b"]) == ""   # one paired seed: nothing to say
 
 
 def test_prompt_growth_names_the_map_that_moved_most():
     maps = {"global": np.array([[[0.2]]]), "local": np.full((1, 8, 8), 0.01)}
-    s = book.prompt_growth(maps, 0.01)
+    s = experiment.prompt_growth(maps, 0.01)
     # the median largest |N(0, 1)| of one draw is 0.67, of 64 draws 2.6
     assert "global 20.0× (about 0.7× at a random start); local 1.0× (about 2.6× at a random start)" in s
     assert s.endswith("the global map moved most.")
@@ -347,26 +336,26 @@ def test_map_agreement_is_a_correlation():
     rng = np.random.default_rng(0)
     a = rng.random((3, 4, 4))
     same = {"baseline": {"explanations": {"maps": a.tolist()}}, "MSVP": {"explanations": {"maps": a.tolist()}}}
-    assert "correlate at r = 1.00 on average over these 3 images" in book.map_agreement(same)
+    assert "correlate at r = 1.00 on average over these 3 images" in experiment.map_agreement(same)
     flipped = {"baseline": same["baseline"], "MSVP": {"explanations": {"maps": (-a).tolist()}}}
-    assert "r = −1.00" in book.map_agreement(flipped)
+    assert "r = −1.00" in experiment.map_agreement(flipped)
 
 
 def test_ceiling_note_names_cells_whose_error_is_below_the_margin():
     df = pd.DataFrame({"dataset": ["mnist", "mnist", "fashion_mnist"], "backbone": ["cnn"] * 3,
                        "variant": ["baseline", "msvp-add-full", "baseline"], "test_acc": [0.9961, 0.99, 0.925]})
     judged = pd.DataFrame({"dataset": ["mnist", "fashion_mnist"], "backbone": ["cnn", "cnn"]})
-    note = book.ceiling_note(df, judged)
+    note = front.ceiling_note(df, judged)
     assert note.startswith(" On MNIST · CNN (0.39 %) the baseline errs on fewer test images than the ±0.5 pp margin")
     assert "Fashion" not in note and "includes that cell" in note
-    assert book.ceiling_note(df, judged[judged.dataset == "fashion_mnist"]) == ""
+    assert front.ceiling_note(df, judged[judged.dataset == "fashion_mnist"]) == ""
 
 
 def test_paired_tables_have_seven_columns_to_fit_a_page():
     """The chapters' and the report card's paired tables: the verdict column must not scroll off at 1280 px."""
     p = pd.DataFrame([dict(row(), dataset="mnist", backbone="cnn", treatment="msvp-add-full", diff_pp=0.3,
                            mcnemar_p=[0.5, 0.2, 0.9], p_holm=0.4)])
-    page, card = book.paired_for_reading(p), book.cells_table(p)
-    assert len(page.columns) == len(card.columns) == 7
-    assert page.cell[0] == "CNN · add" and card.cell[0] == "MNIST · CNN · add"
+    page, cards = sections.paired_for_reading(p), card.cells_table(p)
+    assert len(page.columns) == len(cards.columns) == 7
+    assert page.cell[0] == "CNN · add" and cards.cell[0] == "MNIST · CNN · add"
     assert page["MSVP ahead"][0] == "2 of 3 seeds" and page.verdict[0] == "inconclusive"

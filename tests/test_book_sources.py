@@ -1,7 +1,7 @@
 """The book's sources and executed notebooks, checked as a reader would meet them.
 
 - no block of six or more lines repeats across book/ (the generated jupytext header and Colab setup
-  cell aside): shared structure belongs in msvp/book.py, not in copies;
+  cell aside): shared structure belongs in the book layer (book/_lib), not in copies;
 - no notebook machinery on the page: nbval markers are cell tags, not comments; no functions are
   defined in a chapter; no reference to files outside the repository;
 - nothing scrolls sideways at 1280 px: code lines a reader sees and text outputs of the executed
@@ -64,7 +64,7 @@ def repeated_blocks(paths, size: int = BLOCK) -> list[str]:
 
 def test_no_block_of_six_lines_repeats_across_book_sources():
     found = repeated_blocks(SOURCES)
-    assert not found, f"{len(found)} repeated block(s); move the shared part into msvp/book.py:\n" + "\n".join(found[:20])
+    assert not found, f"{len(found)} repeated block(s); move the shared part into book/_lib:\n" + "\n".join(found[:20])
 
 
 def test_repeated_block_check_finds_a_copy(tmp_path):

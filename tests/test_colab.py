@@ -1,11 +1,11 @@
-"""The chapters' Colab setup cell (tools/colab_cell.py + msvp/colab.py).
+"""The chapters' Colab setup cell (tools/colab_cell.py + book/_lib/colab.py).
 
 The release test emulates Colab: a fresh virtualenv where msvp was never installed (torch and the
 other dependencies come from the project's venv through a .pth file, tools/freshenv.py), a fake
 ``google.colab`` module imported at start-up as Colab's kernel does, a local ``file://`` git
 repository holding the working tree in place of the public one, and a kernel started in a
 ``content/`` folder. Papermill runs the setup cell and the first code cells of a chapter there,
-then a check that msvp was imported from the clone and that the chapter's relative paths reach the
+then a check that msvp and the book layer were imported from the clone and that the chapter's relative paths reach the
 clone's results; then the same again in a second kernel, as after a runtime restart.
 """
 from __future__ import annotations
@@ -21,17 +21,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import colab_cell  # noqa: E402
 import freshenv  # noqa: E402
-
-from msvp import colab  # noqa: E402
+from _lib import colab  # noqa: E402
 
 CHAPTER = ROOT / "book" / "03_mnist.py"
 KERNEL = "msvp-colab-emulation"
 CHECK = '''
 import os, sys
 from pathlib import Path
+import _lib
 import msvp
 clone = Path(REPO).resolve()
 assert Path(msvp.__file__).resolve().is_relative_to(clone), f"msvp imported from {msvp.__file__}, not the clone"
+assert Path(_lib.__file__).resolve().is_relative_to(clone / "book"), f"_lib imported from {_lib.__file__}"
 assert Path.cwd().resolve() == clone / "book", f"working directory {os.getcwd()}"
 assert Path(RESULTS_DIR).resolve() == clone / "results", f"RESULTS_DIR resolves to {Path(RESULTS_DIR).resolve()}"
 assert Path(DATA_ROOT).resolve() == clone / "data"

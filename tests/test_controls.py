@@ -14,7 +14,10 @@ import pytest
 
 matplotlib.use("Agg")
 
-from msvp import controls, report  # noqa: E402
+from _lib import controls, figures, names, words  # noqa: E402
+from _lib.view import View  # noqa: E402
+
+from msvp import stats  # noqa: E402
 from msvp.experiments import get_profile  # noqa: E402
 from msvp.results import load  # noqa: E402
 from msvp.stats import PAIRED_COLUMNS  # noqa: E402
@@ -149,7 +152,7 @@ def test_the_caveat_comes_from_the_baseline_and_blocks_nothing(columns):
     assert fam.p_holm.notna().all()                      # every row is tested, none is gated
     assert row(fam, "msvp-add-full").verdict == "improves" and row(fam, "control-pad").verdict == "improves"
     assert row(fam, "control-pad", "msvp-add-full").verdict == "equivalent"
-    assert all("caveat: baseline still improving (val. acc. +20.00 pp" in controls.verdict_text(r)
+    assert all("caveat: baseline still improving (val. acc. +20.00 pp" in words.verdict_label(r)
                for r in fam.itertuples())
     a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
     assert a.verdict == controls.ANY_BIAS and "- Caveat, not a block: the baseline was still improving" in a.text
@@ -163,7 +166,7 @@ def test_one_seed_gives_no_interval_and_no_verdict(columns):
     shown = controls.format_family(fam)
     assert not shown.isna().any().any()
     assert set(shown.interval) == {"no interval with 1 pair"} and set(shown["p (Holm)"]) == {"–"}
-    assert set(shown.verdict) == {report.SINGLE_PAIR} == {"not enough pairs yet"}
+    assert set(shown.verdict) == {stats.NOT_ENOUGH_PAIRS} == {"not enough pairs yet"}
     assert f"{len(fam)} with fewer than 2 seed pairs are shown but not tested" in controls.family_markdown(fam)
     assert "n = 1, no interval" in shown["Δ test accuracy [95 % interval]"].iloc[0]
     a = controls.cell_answer(df, fam, "fashion_mnist", "cnn")
@@ -198,7 +201,7 @@ def test_no_results(columns, tmp_path):
     planned = {(c.dataset, c.backbone, c.variant) for c in get_profile("cpu").configs()}
     for (d, b) in controls.planned_cells("cpu"):
         arms = {controls.short(v) for v in controls.CHAPTER_VARIANTS if (d, b, v) in planned}
-        assert set(cov.arm[cov.cell == controls.cell_title(d, b)]) == arms
+        assert set(cov.arm[cov.cell == names.cell_name(d, b)]) == arms
     assert controls.gain_table(df).empty
     assert controls.plot_gain_vs_params(controls.gain_table(df), df) is None
     assert controls.format_family(fam).empty
@@ -296,12 +299,12 @@ def test_param_table_matches_the_issue_and_the_built_models():
 # the figure
 
 def test_dodge_hand_values():
-    assert controls.dodge([0.0, 0.1, 5.0], 1.0) == pytest.approx([-0.45, 0.55, 5.0])
-    assert controls.dodge([1.0, 1.0, 1.0], 1.0) == pytest.approx([0.0, 1.0, 2.0])
+    assert figures.dodge([0.0, 0.1, 5.0], 1.0) == pytest.approx([-0.45, 0.55, 5.0])
+    assert figures.dodge([1.0, 1.0, 1.0], 1.0) == pytest.approx([0.0, 1.0, 2.0])
     # 0 and 0.5 merge, then overlap 1.6 and merge again around the mean 0.7
-    assert controls.dodge([1.6, 0.0, 0.5], 1.0) == pytest.approx([1.7, -0.3, 0.7])
-    assert controls.dodge([3.0, 0.0], 1.0) == pytest.approx([3.0, 0.0])
-    assert len(controls.dodge([], 1.0)) == 0
+    assert figures.dodge([1.6, 0.0, 0.5], 1.0) == pytest.approx([1.7, -0.3, 0.7])
+    assert figures.dodge([3.0, 0.0], 1.0) == pytest.approx([3.0, 0.0])
+    assert len(figures.dodge([], 1.0)) == 0
 
 
 def test_gain_table_and_figure(columns):
@@ -330,17 +333,12 @@ def test_gain_table_and_figure(columns):
     # markers of one panel do not sit on top of each other
     from matplotlib.scale import SymmetricalLogTransform
 
-    shapes = set(controls.FUSION_MARKERS.values()) | {m for m, _ in controls.CONTROL_STYLE.values()}
+    shapes = set(names.FUSION_MARKERS.values()) | {m for m, _ in names.CONTROL_STYLE.values()}
     xs = sorted(line.get_xdata()[0] for line in axes[0].lines if line.get_marker() in shapes)
     assert len(xs) == len(controls.PROMPT_VARIANTS)
-    tr = SymmetricalLogTransform(10, controls.LINTHRESH, controls.LINSCALE)
+    tr = SymmetricalLogTransform(10, figures.LINTHRESH, figures.LINSCALE)
     assert (np.diff(tr.transform(np.array(xs))) > 0.05).all()
     matplotlib.pyplot.close(fig)
-
-
-def test_say_wraps_to_the_book_width(capsys):
-    controls.say("word " * 60)
-    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= controls.WIDTH == 73
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,16 +364,17 @@ def test_as_fullres_reproduces_additive_prompts_and_refuses_concat():
     assert t.drop(index="MSVP concat/full").map(lambda s: s.startswith("yes")).all().all()
 
 
-def test_ensure_results_trains_nothing_and_says_what_is_missing(tmp_path, capsys):
-    df = controls.ensure_results("cpu", tmp_path)
-    out = capsys.readouterr().out
-    assert df.empty and not any(tmp_path.iterdir())
-    n = len(controls.chapter_plan("cpu", tmp_path))
-    assert n > 0 and f"{n} of the {n} runs this chapter needs have no current result" in out.replace("\n", " ")
-    assert max(len(line) for line in out.splitlines()) <= controls.WIDTH == 73
-    controls.ensure_results("paper", tmp_path)
-    assert "plans no control runs" in capsys.readouterr().out
+def test_the_chapter_trains_nothing_and_says_what_is_missing(tmp_path):
+    view = View("cpu", tmp_path)
+    assert view.df.empty and not any(tmp_path.iterdir())
+    part = get_profile("cpu").part("controls")
+    # the chapter's runs: every arm it compares (controls, MSVP add/full, global-only, baseline) in its cells
+    n = sum(1 for c in get_profile("cpu").configs()
+            if (c.dataset, c.backbone) in set(part.cells) and c.variant in controls.CHAPTER_VARIANTS)
+    out = controls.needed_line("cpu", tmp_path, view.states)
+    assert n > 0 and f"{n} of the {n} runs this chapter needs have no current result" in out
+    assert "plans no control runs" in controls.needed_line("paper", tmp_path, View("paper", tmp_path).states)
     part = get_profile("cpu").part("controls")
     assert controls.plan_line("cpu") == (
         "The 'cpu' profile runs the controls (pad prompt, full-resolution prompt, frozen random prompt) on "
-        + ", ".join(controls.cell_title(*c) for c in part.cells) + f", {len(part.seeds)} seeds each.")
+        + ", ".join(names.cell_name(*c) for c in part.cells) + f", {len(part.seeds)} seeds each.")

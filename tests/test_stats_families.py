@@ -1,7 +1,7 @@
 """One rule set for the whole book: a comparison gets one verdict on every page that shows it.
 
 The pages read their rows from different helpers (the report card and chapters 3-5 from
-``report.paired_table`` / ``book.paired_rows``, the ablations from ``report.ablation_family``, the
+``verdicts.paired_table`` / ``sections.paired_rows``, the ablations from ``verdicts.ablation_family``, the
 controls from ``controls.control_family``); each must take a comparison's Holm family from
 ``stats.comparison_family`` over all of the profile's runs. The runs below are made so that the
 family matters: MSVP add/full − baseline on Fashion-MNIST has a raw p of about 0.007, which survives
@@ -15,7 +15,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-from msvp import book, controls, report  # noqa: E402
+from _lib import controls, names, sections, words  # noqa: E402
+
+from msvp import verdicts  # noqa: E402
 from msvp.stats import NOT_ENOUGH_PAIRS  # noqa: E402
 
 BASE_ACC = {"mnist": 0.99, "fashion_mnist": 0.92, "cifar10": 0.83}
@@ -54,11 +56,11 @@ def profile_runs() -> pd.DataFrame:
 
 def pages(df: pd.DataFrame) -> dict:
     """Every page's rows, by the helper the page calls."""
-    return {"report card": report.paired_table(df),
-            "chapters 3-5, landing page": book.paired_rows(df),
-            "chapter 4 alone": book.paired_rows(df, datasets=["fashion_mnist"]),
-            "scale ablation": report.ablation_family(df, report.SCALE_VARIANTS),
-            "fusion ablation": report.ablation_family(df, report.FUSION_VARIANTS),
+    return {"report card": verdicts.paired_table(df),
+            "chapters 3-5, landing page": sections.paired_rows(df),
+            "chapter 4 alone": sections.paired_rows(df, datasets=["fashion_mnist"]),
+            "scale ablation": verdicts.ablation_family(df, names.SCALE_VARIANTS),
+            "fusion ablation": verdicts.ablation_family(df, names.FUSION_VARIANTS),
             "controls": controls.control_family(df)}
 
 
@@ -70,7 +72,7 @@ def test_a_comparison_cannot_get_two_verdicts():
         assert len(p), page
         for r in p.itertuples():
             key = (r.dataset, r.backbone, r.treatment, r.control)
-            said.setdefault(key, {}).setdefault(report.verdict_label(r), []).append(page)
+            said.setdefault(key, {}).setdefault(words.verdict_label(r), []).append(page)
     twice = {k: v for k, v in said.items() if len(v) > 1}
     assert not twice, twice
     # the comparison the test is built around, shown on all six pages, reads 'improves' on each
@@ -85,5 +87,5 @@ def test_fewer_than_two_pairs_read_the_same_everywhere():
     rows = pd.concat([p for p in pages(df).values() if len(p)], ignore_index=True)
     single = rows[rows.n_pairs < 2]
     assert len(single) and set(single.verdict) == {NOT_ENOUGH_PAIRS}
-    assert {report.verdict_label(r) for r in single.itertuples()} == {"not enough pairs yet"}
+    assert {words.verdict_label(r) for r in single.itertuples()} == {"not enough pairs yet"}
     assert all(math.isnan(x) for x in single.p_holm)

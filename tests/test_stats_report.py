@@ -4,10 +4,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _lib import sections, tables, words  # noqa: E402
 from scipy import stats as sps
 
-from msvp import report
-from msvp.stats import Estimate, fmt_ci, fmt_pct, fmt_pp, paired, summarize, t_interval, verdict
+from msvp import accounting, stats, verdicts  # noqa: E402
+from msvp.stats import Estimate, comparison_family, fmt_ci, fmt_pct, fmt_pp, summarize, t_interval, verdict
 
 
 def test_t_interval_known_values():
@@ -40,7 +41,7 @@ def test_paired_uses_per_seed_differences():
     # the seeds differ a lot, the per-seed gain is a steady +0.01: a paired test must see it
     df = runs({("mnist", "cnn", "baseline"): [0.90, 0.95, 0.80],
                ("mnist", "cnn", "msvp-add-full"): [0.91, 0.96, 0.81]})
-    p = paired(df, "msvp-add-full")
+    p = comparison_family(df, "msvp-add-full")
     assert len(p) == 1 and p.n_pairs[0] == 3
     assert p.diff_mean[0] == pytest.approx(0.01)
     assert p.verdict[0] == "improves" and p.wins[0] == 3
@@ -49,7 +50,7 @@ def test_paired_uses_per_seed_differences():
 def test_paired_only_matches_common_seeds_and_cells():
     df = runs({("mnist", "cnn", "baseline"): [0.9, 0.9], ("mnist", "cnn", "msvp-add-full"): [0.8],
                ("cifar10", "cnn", "baseline"): [0.5]})
-    p = paired(df, "msvp-add-full")
+    p = comparison_family(df, "msvp-add-full")
     assert list(p.dataset) == ["mnist"] and p.n_pairs[0] == 1 and p.verdict[0] == "not enough pairs yet"
 
 
@@ -81,12 +82,12 @@ def test_claim_accuracy_uses_the_pooled_gain():
     # three cells at 1.0 ± 0.1 on 10 df, weighted 1/3 each: variance 3 · 0.01/9, Welch–Satterthwaite
     # df (0.01/3)² / (3 · (0.01/9)²/10) = 30, interval 1 ± t_{0.975, 30} · 0.0577 = [0.88, 1.12]
     half = sps.t.ppf(0.975, 30) * math.sqrt(0.01 / 3)
-    v, text = report.claim_accuracy(same)
+    v, text = verdicts.claim_accuracy(same)
     assert v == "supported" and f"+1.00 [+{1 - half:.2f}, +{1 + half:.2f}] pp (fixed effect, decides)" in text
     nothing = table(*(cell(d, "cnn", 0.0, 0.05) for d in ("mnist", "fashion_mnist", "cifar10")))
-    assert report.claim_accuracy(nothing)[0] == "not supported"  # pooled 0 ± 0.06: equivalent within ±0.5 pp
-    assert report.claim_accuracy(table(cell("mnist", "cnn", -1.0, 0.1)))[0] == "not supported"
-    assert report.claim_accuracy(pd.DataFrame())[0] == "not run here"
+    assert verdicts.claim_accuracy(nothing)[0] == "not supported"  # pooled 0 ± 0.06: equivalent within ±0.5 pp
+    assert verdicts.claim_accuracy(table(cell("mnist", "cnn", -1.0, 0.1)))[0] == "not supported"
+    assert verdicts.claim_accuracy(pd.DataFrame())[0] == "not run here"
 
 
 def test_one_hurting_cell_does_not_veto_the_claim_and_a_disagreement_is_named():
@@ -95,7 +96,7 @@ def test_one_hurting_cell_does_not_veto_the_claim_and_a_disagreement_is_named():
     # inconclusive: the text must say that the two readings disagree, and which one decides
     mixed = table(cell("mnist", "cnn", 1.0, 0.1), cell("fashion_mnist", "cnn", 1.0, 0.1),
                   cell("cifar10", "cnn", -0.2, 0.1, verdict="hurts"))
-    v, text = report.claim_accuracy(mixed)
+    v, text = verdicts.claim_accuracy(mixed)
     assert v == "supported" and "+0.60 [+0.48, +0.72] pp (fixed effect, decides)" in text
     assert "random effects +0.60 [−1.12, +2.32] pp" in text and "the two disagree" in text
     assert "*inconclusive*" in text and "not run here" in text
@@ -104,38 +105,38 @@ def test_one_hurting_cell_does_not_veto_the_claim_and_a_disagreement_is_named():
 def test_claim_accuracy_keeps_cells_whose_baseline_is_still_improving():
     # the convergence check is a caveat, not a gate: the CIFAR-10 cell enters the pooled gain
     t = table(cell("mnist", "cnn", 1.0, 0.1), cell("cifar10", "cnn", -3.0, 0.1, conv=False))
-    v, text = report.claim_accuracy(t)
+    v, text = verdicts.claim_accuracy(t)
     assert v == "not supported" and "mean gain over the 2 of 2 cells with ≥ 2 pairs −1.00" in text
     still = table(cell("cifar10", "cnn", 1.0, 0.1, conv=False))
-    v, text = report.claim_accuracy(still)
+    v, text = verdicts.claim_accuracy(still)
     assert v == "supported" and "the one cell of 1 with ≥ 2 pairs" in text
 
 
 def test_claims_with_single_pairs_read_not_enough_pairs_yet():
     single = [dict(cell(d, "cnn", 0.1, math.nan), n_pairs=1, var_t=math.nan) for d in ("mnist", "cifar10")]
-    v, text = report.claim_accuracy(table(*single))
+    v, text = verdicts.claim_accuracy(table(*single))
     assert v == "not enough pairs yet" and "all 2 cells have a single paired seed" in text
-    assert report.claim_harder_data(table(*single))[0] == "not enough pairs yet"
+    assert verdicts.claim_harder_data(table(*single))[0] == "not enough pairs yet"
     # one cell with two pairs is enough for the rules to apply; the single-pair cell is counted apart
     two = table(dict(single[0], verdict="not enough pairs yet"), cell("cifar10", "cnn", 1.0, 0.1))
-    v, text = report.claim_accuracy(two)
+    v, text = verdicts.claim_accuracy(two)
     assert v == "supported" and "cells: inconclusive: 1, not enough pairs yet: 1" in text
 
 
 def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
     up = table(cell("mnist", "cnn", 0.1, 0.05, err=1.0), cell("cifar10", "cnn", 2.0, 0.1, err=30.0))
-    v, text = report.claim_harder_data(up)
+    v, text = verdicts.claim_harder_data(up)
     assert v == "supported" and "harder − easier +1.90" in text
     # the same gains, but the measured errors say MNIST is the harder one here: the contrast flips
     swapped = table(cell("mnist", "cnn", 0.1, 0.05, err=30.0), cell("cifar10", "cnn", 2.0, 0.1, err=1.0))
-    assert report.claim_harder_data(swapped)[0] == "not supported"
+    assert verdicts.claim_harder_data(swapped)[0] == "not supported"
     # the issue's case: point estimates in the claimed order, every interval includes 0
     noisy = table(cell("mnist", "cnn", 0.1, 1.0, err=1.0), cell("cifar10", "cnn", 0.5, 1.0, err=30.0))
-    assert report.claim_harder_data(noisy)[0] == "inconclusive"
+    assert verdicts.claim_harder_data(noisy)[0] == "inconclusive"
     # gains that are the same within ±0.5 pp: 0.05 ± 1.725·0.0707 (90 %, 20 df) inside the margin
     flat = table(cell("mnist", "cnn", 0.2, 0.05, err=1.0), cell("cifar10", "cnn", 0.25, 0.05, err=30.0))
-    assert report.claim_harder_data(flat)[0] == "not supported"
-    assert report.claim_harder_data(table(cell("mnist", "cnn", 1.0, 0.1)))[0] == "not run here"
+    assert verdicts.claim_harder_data(flat)[0] == "not supported"
+    assert verdicts.claim_harder_data(table(cell("mnist", "cnn", 1.0, 0.1)))[0] == "not run here"
 
 
 def test_claim_harder_data_needs_its_hardest_set():
@@ -143,12 +144,12 @@ def test_claim_harder_data_needs_its_hardest_set():
     has a single pair: inconclusive, and the text names what was left out. A hardest set whose
     baseline is still improving is judged (the caveat blocks nothing)."""
     flat = [cell("mnist", "cnn", 0.2, 0.05, err=1.0), cell("fashion_mnist", "cnn", 0.25, 0.05, err=8.0)]
-    assert report.claim_harder_data(table(*flat))[0] == "not supported"      # equivalent, as above
+    assert verdicts.claim_harder_data(table(*flat))[0] == "not supported"      # equivalent, as above
     single = table(*flat, dict(cell("cifar10", "cnn", 3.0, 0.1, err=30.0), n_pairs=1, var_t=math.nan))
-    v, text = report.claim_harder_data(single)
+    v, text = verdicts.claim_harder_data(single)
     assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %), which has a single pair" in text
     rising = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
-    v, text = report.claim_harder_data(rising)
+    v, text = verdicts.claim_harder_data(rising)
     assert v == "supported" and "harder − easier +2.80" in text
 
 
@@ -156,23 +157,23 @@ def test_claim_harder_data_three_sets_compares_hardest_with_easiest():
     # weights -1, 0, +1 by error: the middle set's gain does not enter
     three = table(cell("fashion_mnist", "cnn", 9.0, 0.1, err=8.0), cell("mnist", "cnn", 0.1, 0.1, err=1.0),
                   cell("cifar10", "cnn", 1.1, 0.1, err=30.0))
-    v, text = report.claim_harder_data(three)
+    v, text = verdicts.claim_harder_data(three)
     assert v == "supported" and "harder − easier +1.00" in text
 
 
 def test_claim_transformers_is_a_contrast():
-    assert report.claim_transformers(table(cell("mnist", "cnn", 0.1, 0.1)))[0] == "not run here"
+    assert verdicts.claim_transformers(table(cell("mnist", "cnn", 0.1, 0.1)))[0] == "not run here"
     both = table(cell("mnist", "cnn", 0.1, 0.05), cell("mnist", "vit", 1.0, 0.05))
-    v, text = report.claim_transformers(both)
+    v, text = verdicts.claim_transformers(both)
     assert v == "supported" and "ViT − others +0.90" in text
     noisy = table(cell("mnist", "cnn", 0.1, 0.05), cell("mnist", "vit", 1.0, 1.0))
-    assert report.claim_transformers(noisy)[0] == "inconclusive"
+    assert verdicts.claim_transformers(noisy)[0] == "inconclusive"
     smaller = table(cell("mnist", "cnn", 1.0, 0.05), cell("mnist", "vit", 0.1, 0.05))
-    assert report.claim_transformers(smaller)[0] == "not supported"
+    assert verdicts.claim_transformers(smaller)[0] == "not supported"
     # ViT minus the mean of the other two backbones: 1.0 - (0.2 + 0.4)/2 = 0.7
     three = table(cell("cifar10", "cnn", 0.2, 0.05), cell("cifar10", "resnet18", 0.4, 0.05),
                   cell("cifar10", "vit", 1.0, 0.05))
-    assert "ViT − others +0.70" in report.claim_transformers(three)[1]
+    assert "ViT − others +0.70" in verdicts.claim_transformers(three)[1]
 
 
 def test_claim_transformers_in_training_reads_as_progress():
@@ -180,21 +181,21 @@ def test_claim_transformers_in_training_reads_as_progress():
     cnn_only = table(cell("mnist", "cnn", 0.1, 0.1))
     plan = {("mnist", "vit", "msvp-add-full"): 3, ("cifar10", "vit", "msvp-add-full"): 3,
             ("mnist", "cnn", "msvp-add-full"): 5}
-    v, text = report.claim_transformers(cnn_only, plan=plan)
-    assert v == report.NOT_YET and "0 of 6 pairs" in text
-    assert report.claim_transformers(cnn_only, plan={("mnist", "cnn", "msvp-add-full"): 5})[0] == "not run here"
+    v, text = verdicts.claim_transformers(cnn_only, plan=plan)
+    assert v == stats.NOT_ENOUGH_PAIRS and "0 of 6 pairs" in text
+    assert verdicts.claim_transformers(cnn_only, plan={("mnist", "cnn", "msvp-add-full"): 5})[0] == "not run here"
 
 
 def test_added_flops_by_hand():
     # 1×28×28, full scales (K = 3), add: upsampling 7·3·784 + mean 3·784 + add 784 = 19,600
-    assert report.msvp_added_flops(1, 28, 28, "full", "add") == {
+    assert accounting.msvp_added_flops(1, 28, 28, "full", "add") == {
         "bilinear upsampling": 16464, "mean of maps": 2352, "add to image": 784}
     # 3×32×32 concat: upsampling 7·3·3072 = 64,512; 1×1 conv 12 -> 3 channels: 2·12·3·1024 = 73,728
-    assert sum(report.msvp_added_flops(3, 32, 32, "full", "concat").values()) == 64512 + 73728
+    assert sum(accounting.msvp_added_flops(3, 32, 32, "full", "concat").values()) == 64512 + 73728
     # gated: + mean 9216, gate conv 2·9·1024 + 3072, sigmoid 4·3072, product 3072, add 3072
-    assert sum(report.msvp_added_flops(3, 32, 32, "full", "gated").values()) == 64512 + 9216 + 21504 + 12288 + 3072 + 3072
+    assert sum(accounting.msvp_added_flops(3, 32, 32, "full", "gated").values()) == 64512 + 9216 + 21504 + 12288 + 3072 + 3072
     # the maps are shared by the images of a batch; the add is not
-    assert report.msvp_added_flops(1, 28, 28, "global", "add", batch=4) == {
+    assert accounting.msvp_added_flops(1, 28, 28, "global", "add", batch=4) == {
         "bilinear upsampling": 7 * 784 / 4, "mean of maps": 784 / 4, "add to image": 784}
 
 
@@ -205,7 +206,7 @@ def test_added_flops_agree_with_the_flop_counter_where_it_looks():
     base = forward_flops(build_model("cnn", "cifar10", seed=0), (3, 32, 32))
     concat = forward_flops(build_model("cnn", "cifar10", prompt="full", fusion="concat", seed=0), (3, 32, 32))
     add = forward_flops(build_model("cnn", "cifar10", prompt="full", fusion="add", seed=0), (3, 32, 32))
-    assert concat - base == report.msvp_added_flops(3, 32, 32, "full", "concat")["1×1 conv (concat)"]
+    assert concat - base == accounting.msvp_added_flops(3, 32, 32, "full", "concat")["1×1 conv (concat)"]
     assert add == base
 
 
@@ -215,10 +216,10 @@ def test_claim_compute_counts_what_the_counter_misses():
          "latency_ratio": 1.0},
         {"backbone": "cnn", "input": "1x28x28", "variant": "msvp-add-full", "flops": 3_920_000,
          "flops_overhead_pct": 0.0, "latency_ratio": 1.02}])
-    v, text = report.claim_compute(compute)
+    v, text = verdicts.claim_compute(compute)
     assert v == "supported" and "19,600 FLOPs" in text and "0.500 %" in text  # 19,600 / 3,920,000
     compute["flops"] = 1_960_000  # now the same ops are exactly 1 %: not below the threshold
-    assert report.claim_compute(compute)[0] == "not supported"
+    assert verdicts.claim_compute(compute)[0] == "not supported"
 
 
 def runs_with_images(gains: dict, n=400, seeds=3, rng=0) -> pd.DataFrame:
@@ -241,7 +242,7 @@ def runs_with_images(gains: dict, n=400, seeds=3, rng=0) -> pd.DataFrame:
 
 
 def test_paired_with_per_image_records_end_to_end():
-    p = report.paired_table(runs_with_images({("mnist", "cnn"): 8, ("cifar10", "cnn"): 0}))
+    p = verdicts.paired_table(runs_with_images({("mnist", "cnn"): 8, ("cifar10", "cnn"): 0}))
     mn = p[p.dataset == "mnist"].iloc[0]
     # gains of 8, 9, 10 images of 400: +2.0, +2.25, +2.5 pp
     assert mn.interval == "seed × image" and mn.diff_pp == pytest.approx(2.25) and mn.diff_mean == pytest.approx(0.0225)
@@ -249,27 +250,27 @@ def test_paired_with_per_image_records_end_to_end():
     assert bool(mn.converged) and mn.verdict == "improves"
     cf = p[p.dataset == "cifar10"].iloc[0]  # identical models: exactly 0, equivalent
     assert cf.diff_pp == 0 and cf.mcnemar_p == (1.0, 1.0, 1.0) and cf.verdict == "equivalent"
-    shown = report.format_paired(p)
-    assert list(shown.columns) == report.FORMAT_COLUMNS and shown["seeds won"].tolist() == ["3/3", "0/3"]
+    shown = sections.paired_for_reading(p, with_dataset=True)
+    assert shown["MSVP ahead"].tolist() == ["3 of 3 seeds", "0 of 3 seeds"]
 
 
 def test_old_records_fall_back_to_the_t_interval():
     df = runs_with_images({("mnist", "cnn"): 8})
     df["correct"] = None
-    p = report.paired_table(df)
+    p = verdicts.paired_table(df)
     assert p.interval[0].startswith("t only") and p.mcnemar_p[0] == ()
-    assert report.format_paired(p)["Δ, seed × image interval"][0].startswith("t only")
+    assert sections.paired_for_reading(p)["Δ (pp), seed × image CI"][0] == "no per-image records"
 
 
 def test_best_val_metric_uses_the_t_interval():
     # the per-image records belong to the last-epoch model: they cannot back up another checkpoint
-    p = paired(runs_with_images({("mnist", "cnn"): 8}), "msvp-add-full", metric="test_acc_best_val")
+    p = comparison_family(runs_with_images({("mnist", "cnn"): 8}), "msvp-add-full", metric="test_acc_best_val")
     assert p.interval[0].startswith("t only")
 
 
 def test_chapter_subset_keeps_the_claims_family():
-    p = report.paired_table(runs_with_images({("mnist", "cnn"): 8, ("cifar10", "cnn"): 8}), datasets=["mnist"])
-    assert len(p) == 1 and p.holm_m[0] == 2 and "Holm over 2" in report.claim_accuracy(p)[1]
+    p = verdicts.paired_table(runs_with_images({("mnist", "cnn"): 8, ("cifar10", "cnn"): 8}), datasets=["mnist"])
+    assert len(p) == 1 and p.holm_m[0] == 2 and "Holm over 2" in verdicts.claim_accuracy(p)[1]
 
 
 def test_ablation_rows_come_from_each_comparisons_family():
@@ -279,19 +280,19 @@ def test_ablation_rows_come_from_each_comparisons_family():
     other = df[(df.variant == "msvp-add-full") & (df.dataset == "mnist")].assign(variant="msvp-concat-full")
     df = pd.concat([df, other], ignore_index=True)
     variants = ["baseline", "msvp-add-full", "msvp-concat-full"]
-    fam = report.ablation_family(df, variants)
+    fam = verdicts.ablation_family(df, variants)
     assert list(zip(fam.dataset, fam.treatment, fam.holm_m)) == [("mnist", "msvp-add-full", 2),
                                                                  ("mnist", "msvp-concat-full", 1)]
-    card = report.paired_table(df).set_index("dataset").loc["mnist"]
+    card = verdicts.paired_table(df).set_index("dataset").loc["mnist"]
     assert fam.p_holm[0] == card.p_holm and fam.verdict[0] == card.verdict
-    t = report.ablation_table(df, "mnist", "cnn", variants, family=fam)
+    t = tables.ablation_table(df, "mnist", "cnn", variants, family=fam)
     assert t.variant.tolist() == variants and t.verdict.iloc[1] == "improves"
 
 
 def test_claim_params_on_measured_table():
     from msvp.accounting import params_table
     table = params_table()
-    v, text = report.claim_params(table)
+    v, text = verdicts.claim_params(table)
     # 243 / 1,208,362 = 0.0201 % for the CNN on 3x32x32: just above the abstract's bound
     assert v == "not supported" and "cnn, 3x32x32" in text
     assert "cnn 3x32x32: 243 against 241.7 allowed" in text and "the other 5 stay below" in text   # 0.02 % of 1,208,362
@@ -300,8 +301,8 @@ def test_claim_params_on_measured_table():
 
 def test_data_title_names_an_incomplete_copy():
     df = pd.DataFrame({"dataset": ["cifar10", "mnist"], "data_variant": ["offline-copy", "complete"]})
-    assert report.data_title(df, "cifar10") == "CIFAR-10 (offline copy)"
-    assert report.data_title(df, "mnist") == "MNIST"
+    assert words.data_title(df, "cifar10") == "CIFAR-10 (offline copy)"
+    assert words.data_title(df, "mnist") == "MNIST"
 
 
 def test_equivalence_note_prints_the_interval_that_decided():
@@ -309,21 +310,21 @@ def test_equivalence_note_prints_the_interval_that_decided():
     interval TOST reads (0 ± 0.44) is inside: the verdict is 'not supported' and the note says why."""
     est = Estimate(0.0, 0.15 ** 2, 2)
     lo95, hi95 = est.interval()
-    assert hi95 > 0.5 and report.contrast_verdict(est) == "not supported"
+    assert hi95 > 0.5 and stats.contrast_verdict(est) == "not supported"
     half = 2.9199856 * 0.15       # t_{0.95, 2} · se
-    note = report.equivalence_note(est)
+    note = verdicts.equivalence_note(est)
     assert f"[−{half:.2f}, +{half:.2f}] pp" in note and "within ±0.5 pp" in note
-    assert report.equivalence_note(Estimate(1.0, 0.01, 10)) == ""      # supported: nothing to explain
-    assert report.equivalence_note(Estimate(0.3, 1.0, 10)) == ""       # inconclusive
-    assert report.equivalence_note(Estimate(-1.0, 0.01, 10)) == ""     # below zero, not equivalence
+    assert verdicts.equivalence_note(Estimate(1.0, 0.01, 10)) == ""      # supported: nothing to explain
+    assert verdicts.equivalence_note(Estimate(0.3, 1.0, 10)) == ""       # inconclusive
+    assert verdicts.equivalence_note(Estimate(-1.0, 0.01, 10)) == ""     # below zero, not equivalence
 
 
 def test_caveat_md_names_each_rising_baseline_once_with_its_schedule():
     flat = cell("mnist", "cnn", 0.0, 0.05, err=1.0)
-    assert "Every baseline had stopped improving" in report.caveat_md(table(flat), "long-budget check: not run yet")
+    assert "Every baseline had stopped improving" in tables.caveat_md(table(flat), "long-budget check: not run yet")
     rising = dict(cell("cifar10", "cnn", 0.1, 0.1, conv=False), val_rise_pp=1.494, lr_first=1e-3, lr_last=2.447e-5)
     both = table(flat, rising, dict(rising, treatment="msvp-concat-full"))
-    text = report.caveat_md(both, "long-budget check: not run yet")
+    text = tables.caveat_md(both, "long-budget check: not run yet")
     assert text.count("CIFAR-10 · CNN") == 1 and "+1.49 pp over its last 2 epochs" in text
     assert "last learning rate 2.4e-05, 2.4 % of the first" in text and "Long-budget check: not run yet." in text
     assert "MNIST" not in text
@@ -332,14 +333,14 @@ def test_caveat_md_names_each_rising_baseline_once_with_its_schedule():
 def test_margin_md_says_what_the_margin_means_on_each_data_set():
     df = pd.DataFrame({"dataset": ["mnist"] * 3 + ["cifar10"], "backbone": "cnn", "seed": [0, 1, 2, 0],
                        "variant": "baseline", "test_acc": [0.9960, 0.9962, 0.9966, 0.8], "n_test": [10000] * 3 + [9975]})
-    text = report.margin_md(df)
+    text = tables.margin_md(df)
     # MNIST: mean error 0.3733 % of 10,000 images, below the margin; SD of 99.60, 99.62, 99.66 is 0.03 pp
     assert "MNIST · CNN**: the baseline errs on 0.37 % of the 10,000 test images (about 37 images)" in text
     assert "no gain can exceed 0.37 pp, less than the margin" in text and "seed SD 0.03 pp over 3 seeds" in text
     # CIFAR-10: one image of 9,975 is 0.010 pp, so ±0.5 pp is 50 images
     assert "one test image is 0.010 pp, so the margin is 50 images; one seed so far" in text
     assert text.index("MNIST") < text.index("CIFAR-10")
-    assert "no baseline runs yet" in report.margin_md(df[df.variant == "none"])
+    assert "no baseline runs yet" in tables.margin_md(df[df.variant == "none"])
 
 
 def test_claim_meaning_matches_the_rule_that_decides():
@@ -347,9 +348,9 @@ def test_claim_meaning_matches_the_rule_that_decides():
     cases = {"supported": Estimate(1.0, 0.01, 10), "not supported": Estimate(0.0, 0.01, 10),
              "inconclusive": Estimate(0.3, 1.0, 10)}
     for v, est in cases.items():
-        assert report.contrast_verdict(est) == v
+        assert stats.contrast_verdict(est) == v
         lo, hi = est.interval()
-        meaning = report.CLAIM_MEANING[v]
+        meaning = words.CLAIM_MEANING[v]
         assert ("lies above 0" in meaning) == (lo > 0)
         assert ("straddles 0" in meaning) == (lo < 0 < hi and v == "inconclusive")
 
@@ -362,17 +363,17 @@ def test_power_table_reads_each_cell_against_the_margin_and_its_room():
             dict(cell("cifar10", "cnn", 0.1, 0.3, err=16.0, treatment="msvp-concat-full"), detectable_pp=0.86),
             dict(cell("cifar10", "cnn", 0.1, 0.3, err=0.5), detectable_pp=0.9, treatment="msvp-gated-full")]
     plan = {("cifar10", "vit", "msvp-add-full"): 3}
-    t = report.power_table(table(*rows), plan).set_index("cell")["what it means"]
+    t = tables.power_table(table(*rows), plan).set_index("cell")["what it means"]
     assert "*equivalent* mainly says that MSVP does no harm" in t["MNIST · CNN · add"]
     assert t["Fashion-MNIST · CNN · add"].startswith("a gain as large as the margin would be detected")
     assert "would likely be missed" in t["CIFAR-10 · CNN · concat"]
     assert t["CIFAR-10 · CNN · gated"].startswith("no possible gain is detectable")
     assert t["CIFAR-10 · ViT-Tiny · add"] == "not enough pairs yet (training: 0 of 3 pairs)"
-    assert report.power_table(pd.DataFrame(), plan)["pairs"].tolist() == ["0 of 3"]
+    assert tables.power_table(pd.DataFrame(), plan)["pairs"].tolist() == ["0 of 3"]
 
 
 def test_planned_pairs_count_the_seeds_both_arms_plan():
-    plan = report.planned_pairs("cpu")
+    plan = verdicts.planned_pairs("cpu")
     assert plan[("mnist", "cnn", "msvp-add-full")] == 5 and plan[("cifar10", "cnn", "msvp-concat-full")] == 3
     assert plan[("cifar10", "vit", "msvp-add-full")] == 3 and ("mnist", "vit", "msvp-concat-full") not in plan
 
@@ -380,7 +381,7 @@ def test_planned_pairs_count_the_seeds_both_arms_plan():
 def test_pooling_table_shows_both_readings_and_which_decides():
     mixed = table(cell("mnist", "cnn", 1.0, 0.1), cell("fashion_mnist", "cnn", 1.0, 0.1),
                   cell("cifar10", "cnn", -0.2, 0.1))
-    t = report.pooling_table({"add": mixed, "concat": table(cell("mnist", "cnn", 1.0, 0.1))})
+    t = tables.pooling_table({"add": mixed, "concat": table(cell("mnist", "cnn", 1.0, 0.1))})
     add = t.iloc[0]
     assert add["fixed effect (decides)"] == "+0.60 [+0.48, +0.72] pp" and add["its verdict"] == "supported"
     assert add["random effects"] == "+0.60 [−1.12, +2.32] pp" and add["its verdict "] == "inconclusive"
@@ -399,14 +400,14 @@ def test_backbone_contrast_per_data_set_and_pooled():
               contrast_cell("cifar10", "cnn", 0.2, 0.1), contrast_cell("cifar10", "vit", 0.6, 0.1),
               contrast_cell("fashion_mnist", "cnn", 0.2, 0.1), contrast_cell("fashion_mnist", "vit", 5.0, 0.1, 1))
     plan = {("fashion_mnist", "vit", "msvp-add-full"): 3}
-    t = report.backbone_contrast(p, "vit", plan=plan).set_index("data set")
+    t = tables.backbone_contrast(p, "vit", plan=plan).set_index("data set")
     h_one, h_pool = sps.t.ppf(0.975, 20) * math.sqrt(0.02), sps.t.ppf(0.975, 40) * 0.1
     assert t.loc["MNIST", "difference of gains, pp [95 % CI]"] == fmt_pp(0.8, 0.8 - h_one, 0.8 + h_one)
     assert t.loc["MNIST", "verdict"] == "supported" and t.loc["CIFAR-10", "verdict"] == "supported"
     assert t.loc["Fashion-MNIST", "verdict"] == "not enough pairs yet (ViT-Tiny training: 1 of 3 pairs)"
     assert t.loc["pooled (2 data sets)", "difference of gains, pp [95 % CI]"] == fmt_pp(0.6, 0.6 - h_pool, 0.6 + h_pool)
     # a ResNet-18 that gains less than the CNN: the contrast is claimed > 0, so 'not supported'
-    r = report.backbone_contrast(table(contrast_cell("mnist", "cnn", 1.0, 0.1),
+    r = tables.backbone_contrast(table(contrast_cell("mnist", "cnn", 1.0, 0.1),
                                        contrast_cell("mnist", "resnet18", 0.0, 0.1)), "resnet18")
     assert r.verdict.tolist() == ["not supported", "not supported"]
 
@@ -414,17 +415,17 @@ def test_backbone_contrast_per_data_set_and_pooled():
 def test_backbone_contrasts_with_nothing_trained_yet():
     p = table(contrast_cell("cifar10", "cnn", 0.2, 0.1))
     plan = {("cifar10", "vit", "msvp-add-full"): 3, ("cifar10", "resnet18", "msvp-add-full"): 3}
-    t = report.backbone_contrasts(p, plan)
+    t = tables.backbone_contrasts(p, plan)
     assert t.contrast.tolist() == ["ViT-Tiny gain − CNN gain"] * 2 + ["ResNet-18 gain − CNN gain"] * 2
     assert t.verdict.tolist() == ["not enough pairs yet (ViT-Tiny training: 0 of 3 pairs)", "not enough pairs yet",
                                   "not enough pairs yet (ResNet-18 training: 0 of 3 pairs)", "not enough pairs yet"]
 
 
 def test_pairs_status_says_whether_more_pairs_are_coming():
-    assert report.pairs_status(1, 3) == "not enough pairs yet (training: 1 of 3 pairs)"
-    assert report.pairs_status(1, 1) == "not enough pairs yet (the profile plans 1)"
-    assert report.pairs_status(0) == "not enough pairs yet"
+    assert verdicts.pairs_status(1, 3) == "not enough pairs yet (training: 1 of 3 pairs)"
+    assert verdicts.pairs_status(1, 1) == "not enough pairs yet (the profile plans 1)"
+    assert verdicts.pairs_status(0) == "not enough pairs yet"
 
 
 def test_long_budget_line_until_its_runs_exist(tmp_path):
-    assert report.long_budget_line(tmp_path) == "long-budget check: not run yet"
+    assert tables.long_budget_line(tmp_path) == "long-budget check: not run yet"

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _lib import words
 from scipy import stats as sps
 
 from msvp.stats import (
@@ -14,11 +15,11 @@ from msvp.stats import (
     cell_verdict,
     check_pair,
     combine,
+    comparison_family,
     contrast_verdict,
     converged,
     holm,
     mcnemar_p,
-    paired,
     pooled_effect,
     rank_weights,
     seed_image_estimate,
@@ -51,7 +52,7 @@ def test_mixed_pair_is_refused_with_both_paths_and_the_field(field, other):
     df = pd.DataFrame([run("baseline", 0, 0.9), run("msvp-add-full", 0, 0.91, **{field: other}),
                        run("baseline", 1, 0.9), run("msvp-add-full", 1, 0.91)])
     with pytest.raises(MixedPairError) as e:
-        paired(df, "msvp-add-full")
+        comparison_family(df, "msvp-add-full")
     msg = str(e.value)
     assert "\n" not in msg and field in msg
     assert "mnist/cnn/msvp-add-full/seed0.json" in msg and "mnist/cnn/baseline/seed0.json" in msg
@@ -213,17 +214,16 @@ def test_the_convergence_caveat_does_not_block_a_verdict():
     df = pd.DataFrame([run(v, s, a + (0.01 if v == "msvp-add-full" else 0) + 0.001 * s,
                            val_acc_curve=rising, lr_curve=lr)
                        for s, a in enumerate((0.90, 0.91, 0.92)) for v in ("baseline", "msvp-add-full")])
-    row = paired(df, "msvp-add-full").iloc[0]
+    row = comparison_family(df, "msvp-add-full").iloc[0]
     assert row.converged is False or row.converged == False  # noqa: E712 (numpy or Python bool)
     assert row.val_rise_pp == pytest.approx(20.0) and (row.lr_first, row.lr_last) == (1e-3, 2e-5)
     assert row.verdict == "improves" and row.holm_m == 1 and row.p_holm < 0.05
-    from msvp import report
-    label = report.verdict_label(row)
+    label = words.verdict_label(row)
     assert label.startswith("improves; caveat: baseline still improving") and "+20.00 pp" in label
     assert "last learning rate 2.0e-05" in label
     # the same runs with a flat baseline: the same verdict, without the caveat
-    flat = paired(df.assign(val_acc_curve=[[0.5, 0.9, 0.9, 0.9]] * len(df)), "msvp-add-full").iloc[0]
-    assert flat.verdict == row.verdict and report.verdict_label(flat) == "improves"
+    flat = comparison_family(df.assign(val_acc_curve=[[0.5, 0.9, 0.9, 0.9]] * len(df)), "msvp-add-full").iloc[0]
+    assert flat.verdict == row.verdict and words.verdict_label(flat) == "improves"
 
 
 def test_last_learning_rate_of_the_schedule():

@@ -3,9 +3,10 @@
 
 Each chapter (book/NN_name.py, py:percent) starts with a hidden cell tagged ``colab-setup``. In
 Colab it clones ``repository.url`` at ``repository.branch`` once into /content/<name>, puts the
-clone on ``sys.path`` (``import msvp`` works in the same kernel, before and after a restart) and
-calls :func:`msvp.colab.setup`, which installs missing dependencies and makes ``<repository>/book``
-the working directory. Elsewhere only ``setup()`` runs.
+clone and its ``book`` folder on ``sys.path`` (``import msvp`` and the book layer ``import _lib``
+work in the same kernel, before and after a restart) and calls :func:`_lib.colab.setup`, which
+installs missing dependencies and makes ``<repository>/book`` the working directory. Elsewhere the
+kernel already runs in book/ (papermill, Jupyter), so only ``setup()`` runs.
 
     python tools/colab_cell.py            # rewrite the cell in every book/*.py and its .ipynb
     python tools/colab_cell.py --check    # exit 1 if a .py or its .ipynb holds another cell
@@ -45,13 +46,14 @@ def cell_source(url: str, branch: str, dest: str | None = None) -> str:
     dest = dest or clone_dir(url)
     clone = ["git", "clone", "-q", "--depth", "1", "-b", branch, url]
     return "\n".join([
-        "# In Colab: clone the repository once and import msvp from the clone (at once, and after a restart);",
+        "# In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone",
+        "# (at once, and after a restart);",
         "# setup() runs the chapter from <repository>/book. Written from _config.yml by tools/colab_cell.py.",
         f"import os, subprocess, sys; REPO = {dest!r}".replace("'", '"'),
         'if "google.colab" in sys.modules:',
         "    os.path.isdir(REPO) or subprocess.run([" + ", ".join(f'"{a}"' for a in clone) + ", REPO], check=True)",
-        "    REPO in sys.path or sys.path.insert(0, REPO)",
-        "from msvp.colab import setup; setup()",
+        "    sys.path[:0] = [p for p in (REPO, REPO + \"/book\") if p not in sys.path]",
+        "from _lib.colab import setup; setup()",
     ])
 
 

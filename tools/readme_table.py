@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book"))   # the book layer's wording (_lib.words), as the chapters import it
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"
 BEGIN = "<!-- results-table:begin (written by tools/readme_table.py: make readme) -->"
@@ -33,9 +34,10 @@ def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
 
 def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     """The rows of one profile's table, in the profile's order."""
+    from _lib.words import data_title, dataset_label
+
     from msvp.datasets import DATASETS
     from msvp.experiments import get_profile
-    from msvp.report import data_title, dataset_label
     from msvp.results import load
 
     planned: dict[tuple, set] = {}

@@ -2,9 +2,9 @@
 
 Every chapter starts with one hidden setup cell, written by ``tools/colab_cell.py`` from
 ``_config.yml`` (the repository's URL and branch). In Colab it clones the repository once into
-``/content/<name>`` and puts the clone at the front of ``sys.path``, so ``import msvp`` works
-in the same kernel (an editable ``pip install -e`` would not be seen before a restart). Then it
-calls :func:`setup`, here, which
+``/content/<name>`` and puts the clone and its ``book`` folder at the front of ``sys.path``, so
+``import msvp`` and ``import _lib`` work in the same kernel (an editable ``pip install -e`` would not
+be seen before a restart). Then it calls :func:`setup`, here, which
 
 - installs the package's missing or too old dependencies (Colab only, by default; elsewhere it
   only warns), read from the clone's ``pyproject.toml``;
@@ -13,7 +13,7 @@ calls :func:`setup`, here, which
   whatever the kernel's working directory was (``/content`` again after a runtime restart).
 
 This module is imported from the clone before anything is installed: it uses the standard
-library only (``packaging`` where present), and ``msvp/__init__`` needs only torch.
+library only (``packaging`` where present), and ``_lib/__init__`` imports nothing.
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def in_colab() -> bool:
 
 
 def repo_root(start: Path | None = None) -> Path | None:
-    """The checkout this package was imported from, or None (e.g. msvp installed from a wheel)."""
-    root = Path(start or Path(__file__).resolve().parents[1])
+    """The checkout this book layer was imported from (book/_lib/colab.py), or None outside one."""
+    root = Path(start or Path(__file__).resolve().parents[2])
     return root if (root / "_config.yml").is_file() and (root / "book").is_dir() else None
 
 

@@ -16,31 +16,26 @@ add/full, and MSVP add/full − baseline. Each comparison is corrected in its ow
 every cell of the profile where it ran (``msvp.stats.comparison_family``, the book's one rule), so
 MSVP add/full − baseline reads here as on the report card; verdicts follow the per-cell rules of
 :mod:`msvp.stats`, with the cell's convergence caveat (from its baseline) printed beside them.
-Everything here reads result records; nothing trains unless asked (``ensure_results``).
+Everything here reads result records (``view.View``); nothing trains.
 """
 from __future__ import annotations
 
-import math
-import textwrap
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import report, viz
-from .datasets import DATASETS
-from .experiments import VARIANTS, get_profile
-from .grid import plan_runs, run_grid
-from .models import build_model, count_params
-from .results import load
-from .stats import (
-    MARGIN_PP,
-    PAIRED_COLUMNS,
-    comparison_family,
-    fmt_pp,
-    paired_cells,
-    signed,
-)
+from msvp.datasets import DATASETS
+from msvp.experiments import VARIANTS, get_profile
+from msvp.models import build_model, count_params
+from msvp.stats import MARGIN_PP, NOT_ENOUGH_PAIRS, PAIRED_COLUMNS, comparison_family, fmt_pct, fmt_pp, paired_cells, signed
+from msvp.verdicts import still_improving
+
+from .chapter import Page, figure, key_results, md, table
+from .figures import plot_gain_vs_params
+from .names import BACKBONE_TITLES, cell_key, cell_name, short
+from .words import caveat_detail, hardware_label, markdown_table, training_label, verdict_label
 
 BASE = "baseline"
 REFERENCE = "msvp-add-full"
@@ -52,8 +47,6 @@ CHAPTER_VARIANTS = (BASE, REFERENCE) + ARMS
 PROMPT_VARIANTS = tuple(v for v in VARIANTS if v != BASE)
 """Every prompt variant of the book, in registry order (MSVP scales × fusions, then controls)."""
 
-SHORT = {"msvp-add-full": "MSVP add/full", "control-pad": "pad prompt", "control-fullres": "full-resolution prompt",
-         "control-frozen": "frozen random prompt", "msvp-add-global": "global-only prompt"}
 STRUCTURE = {
     "msvp-add-full": "1×1, 4×4 and 8×8 maps, upsampled bilinearly, averaged, added",
     "control-pad": "one learned frame, 1 px wide, added at the border; zero inside",
@@ -61,39 +54,15 @@ STRUCTURE = {
     "msvp-add-global": "MSVP's 1×1 map alone: one learned constant per channel",
     "control-frozen": "MSVP add/full at its random initial values, never trained",
 }
-BACKBONE_TITLES = {"cnn": "CNN", "resnet18": "ResNet-18", "vit": "ViT-Tiny"}
 SHAPES = {"1×28×28": "mnist", "3×32×32": "cifar10"}
 
 # answers to the chapter's question, per (data set, backbone) cell
 NOT_RUN = "not run yet"
-NOT_ENOUGH = report.SINGLE_PAIR
+NOT_ENOUGH = NOT_ENOUGH_PAIRS
 NO_GAIN = "no MSVP gain to explain"
 ANY_BIAS = "no: an unstructured prompt does as well"
 STRUCTURE_MATTERS = "yes: every unstructured prompt falls short"
 INCONCLUSIVE = "inconclusive"
-
-WIDTH = 73  # printed lines: the book's code boxes show 73 characters at 1280 px (tools/check_html.py)
-
-
-def short(variant: str) -> str:
-    return SHORT.get(variant, VARIANTS[variant].label if variant in VARIANTS else variant)
-
-
-def cell_title(dataset: str, backbone: str) -> str:
-    return f"{DATASETS[dataset].title} · {BACKBONE_TITLES.get(backbone, backbone)}"
-
-
-def cell_order(cell: tuple[str, str]) -> tuple:
-    """Data sets in the book's order (MNIST, Fashion-MNIST, CIFAR-10), then backbones in theirs."""
-    d, b = cell
-    return (list(DATASETS).index(d) if d in DATASETS else 99, list(BACKBONE_TITLES).index(b) if b in BACKBONE_TITLES else 99,
-            d, b)
-
-
-def say(text: str) -> None:
-    """Print a paragraph wrapped to the book's code-output width."""
-    print(textwrap.fill(text, WIDTH, break_on_hyphens=False))
-
 
 # ---------------------------------------------------------------------------------------------
 # which runs the chapter needs
@@ -107,7 +76,7 @@ def chapter_cells(df: pd.DataFrame, profile: str | None = None) -> list[tuple[st
     """Cells the chapter discusses: those the profile runs controls in, then any other cell whose
     results hold a control arm; in the profile's order, then sorted."""
     cells = list(planned_cells(profile)) if profile else []
-    have = sorted({(d, b) for d, b, v in zip(df.dataset, df.backbone, df.variant) if v in ARMS}, key=cell_order)
+    have = sorted({(d, b) for d, b, v in zip(df.dataset, df.backbone, df.variant) if v in ARMS}, key=cell_key)
     return cells + [c for c in have if c not in cells]
 
 
@@ -116,48 +85,9 @@ def plan_line(profile: str) -> str:
     part = get_profile(profile).part("controls")
     if part is None:
         return f"The {profile!r} profile runs no controls (the 'cpu' profile does)."
-    cells = ", ".join(cell_title(d, b) for d, b in part.cells)
+    cells = ", ".join(cell_name(d, b) for d, b in part.cells)
     return (f"The {profile!r} profile runs the controls ({', '.join(short(v) for v in part.variants)}) on "
             f"{cells}, {len(part.seeds)} seed{'s' if len(part.seeds) != 1 else ''} each.")
-
-
-def _only(profile: str) -> dict | None:
-    cells = planned_cells(profile)
-    if not cells:
-        return None
-    known = {c.variant for c in get_profile(profile).configs()}
-    return {"dataset": {d for d, _ in cells}, "backbone": {b for _, b in cells},
-            "variant": {v for v in CHAPTER_VARIANTS if v in known}}
-
-
-def chapter_plan(profile: str, results_dir) -> list[tuple]:
-    """(config, path, state, why) for every run of the profile that this chapter's comparisons use."""
-    only = _only(profile)
-    if only is None:
-        return []
-    cells = set(planned_cells(profile))
-    return [r for r in plan_runs(profile, only=only, results=results_dir) if (r[0].dataset, r[0].backbone) in cells]
-
-
-def ensure_results(profile: str, results_dir, *, retrain: bool = False, data_root="../data") -> pd.DataFrame:
-    """Train this chapter's missing runs when ``retrain``, else say how many are missing; return every
-    finished, current run of the profile (``msvp.results.load``). Finished runs are never re-trained."""
-    plan = chapter_plan(profile, results_dir)
-    missing = [r for r in plan if r[2] in ("missing", "stale")]
-    if retrain and missing:
-        run_grid(profile, only=_only(profile), results=results_dir, data_root=data_root, progress=False,
-                 log=lambda *_: None)
-        missing = [r for r in chapter_plan(profile, results_dir) if r[2] in ("missing", "stale")]
-    if not plan:
-        say(f"The {profile!r} profile plans no control runs (the 'cpu' profile runs them); "
-            "this page shows whatever results exist.")
-    elif missing:
-        say(f"{len(missing)} of the {len(plan)} runs this chapter needs have no current result in "
-            f"{results_dir}; the page shows what exists. To train them, set RETRAIN = True or run "
-            f"`python -m msvp grid --profile {profile}` (it skips finished runs).")
-    else:
-        say(f"All {len(plan)} runs this chapter needs have results.")
-    return load(profile, results_dir)
 
 
 def coverage(df: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -178,7 +108,7 @@ def coverage(df: pd.DataFrame, profile: str) -> pd.DataFrame:
             if not done and not plan:
                 continue
             div = sorted(diverged.get((dataset, backbone, v), []))
-            rows.append({"cell": cell_title(dataset, backbone), "arm": short(v),
+            rows.append({"cell": cell_name(dataset, backbone), "arm": short(v),
                          "seeds with results": len(done), "seeds planned": len(plan) if plan else "not planned",
                          "note": ("diverged: seed " + ", ".join(map(str, div))) if div else
                                  ("not run yet" if not done else "")})
@@ -267,7 +197,7 @@ def as_fullres(prompt, shape):
     every additive prompt's function class lies inside the full-resolution prompt's."""
     import torch
 
-    from .prompting import FullResPrompt
+    from msvp.prompting import FullResPrompt
 
     image = additive_image(prompt, shape)
     if image is None:
@@ -288,7 +218,7 @@ def fullres_table(backbone: str = "cnn", variants=(REFERENCE, "msvp-gated-full",
     rows = []
     for v in variants:
         var = VARIANTS[v]
-        row = {"prompt": short(v) if v in SHORT else var.label}
+        row = {"prompt": short(v)}
         for shape_name, dataset in SHAPES.items():
             shape = DATASETS[dataset].shape
             m = build_model(backbone, dataset, prompt=var.prompt, fusion=var.fusion, seed=0).eval()
@@ -329,7 +259,7 @@ def control_family(df: pd.DataFrame, arms=ARMS, reference: str = REFERENCE, **kw
     if not frames:
         return pd.DataFrame(columns=PAIRED_COLUMNS)
     p = pd.concat(frames, ignore_index=True)
-    order = {c: i for i, c in enumerate(sorted(cells, key=cell_order))}
+    order = {c: i for i, c in enumerate(sorted(cells, key=cell_key))}
     arm_rank = {v: i for i, v in enumerate((reference,) + tuple(arms))}
     p["_key"] = [(order[(r.dataset, r.backbone)], arm_rank.get(r.treatment, 99), r.control != BASE)
                  for r in p.itertuples()]
@@ -348,9 +278,9 @@ def accuracy_table(df: pd.DataFrame, profile: str | None = None) -> pd.DataFrame
         for v in arms:
             acc = df[(df.dataset == d) & (df.backbone == b) & (df.variant == v)].test_acc.astype(float)
             sd = acc.std(ddof=1) if len(acc) > 1 else None
-            col.append(f"{report.fmt_pct(acc.mean(), sd)} ({len(acc)} seed{'s' if len(acc) != 1 else ''})"
+            col.append(f"{fmt_pct(acc.mean(), sd)} ({len(acc)} seed{'s' if len(acc) != 1 else ''})"
                        if len(acc) else "–")
-        out[f"{cell_title(d, b)}: test accuracy (%)"] = col
+        out[f"{cell_name(d, b)}: test accuracy (%)"] = col
     return out
 
 
@@ -373,15 +303,12 @@ def interval_text(r) -> str:
     return fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)
 
 
-verdict_text = report.verdict_label  # one wording of a verdict across the book
-
-
 def judged_text(r, margin_pp: float = MARGIN_PP) -> str:
     """'+0.12 [−0.05, +0.29] pp (inconclusive)', or '+0.78 pp (not enough pairs yet: 1 seed pair)':
-    the verdict's wording from ``report.verdict_label``, its brackets flattened to fit inside ours."""
+    the verdict's wording from ``verdict_label``, its brackets flattened to fit inside ours."""
     if not np.isfinite(r.lo_pp):
-        return f"{signed(r.diff_pp)} pp ({report.SINGLE_PAIR}: {r.n_pairs} seed pair{'s' if r.n_pairs != 1 else ''})"
-    v = verdict_text(r, margin_pp).replace(" (", " ").replace(")", "")
+        return f"{signed(r.diff_pp)} pp ({NOT_ENOUGH_PAIRS}: {r.n_pairs} seed pair{'s' if r.n_pairs != 1 else ''})"
+    v = verdict_label(r, margin_pp).replace(" (", " ").replace(")", "")
     return f"{interval_text(r)} ({v})"
 
 
@@ -394,8 +321,8 @@ def format_family(fam: pd.DataFrame) -> pd.DataFrame:
         interval = r.interval if r.n_pairs > 1 else "no interval with 1 pair"
         m = int(r.holm_m)
         holm = f"{r.p_holm:.3g} (over {m} cell{'s' if m != 1 else ''})" if np.isfinite(r.p_holm) else "–"
-        rows.append([cell_title(r.dataset, r.backbone), f"{short(r.treatment)} − {short(r.control)}", int(r.n_pairs),
-                     interval_text(r), interval, holm, verdict_text(r)])
+        rows.append([cell_name(r.dataset, r.backbone), f"{short(r.treatment)} − {short(r.control)}", int(r.n_pairs),
+                     interval_text(r), interval, holm, verdict_label(r)])
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -415,7 +342,7 @@ def family_markdown(fam: pd.DataFrame) -> str:
         kinds = sorted(set(g.interval))
         note = f"intervals: {kinds[0]}" if len(kinds) == 1 else "intervals: " + "; ".join(kinds)
         table = g.drop(columns=["cell", "interval"]) if len(kinds) == 1 else g.drop(columns=["cell"])
-        parts.append(f"**{cell}** ({note})\n\n" + report.markdown_table(table))
+        parts.append(f"**{cell}** ({note})\n\n" + markdown_table(table))
     return "\n\n".join(parts)
 
 
@@ -450,7 +377,7 @@ def _params(variant: str, dataset: str) -> str:
 def against_reference(ref_row) -> str:
     """'falls short of MSVP', 'matches MSVP within ±0.5 pp', ... for an arm − MSVP row."""
     if ref_row.n_pairs < 2:
-        return f"cannot be compared with MSVP yet ({report.SINGLE_PAIR})"
+        return f"cannot be compared with MSVP yet ({NOT_ENOUGH_PAIRS})"
     return AGAINST_REFERENCE.get(ref_row.verdict, ref_row.verdict)
 
 
@@ -548,20 +475,28 @@ def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str
     verdict, answer = _answer(ref, vs_ref)
     if missing[0]:
         answer += f" ({missing[0]} of the {missing[1]} runs planned for this cell have no result yet.)"
+    first = (f"{title}: MSVP add/full ({_params(REFERENCE, dataset)}) changes test accuracy by "
+             f"{judged_text(ref, margin_pp)} against the baseline, over {pairs}.")
     # the answer first, then the evidence it rests on
+    return Answer(dataset, backbone, verdict, "\n".join([first] + _answer_lines(answer, ref, vs_ref) + lines))
+
+
+LEARNING = {"hurts": "learning the maps matters", "equivalent": "learning the maps adds nothing measurable",
+            "improves": "the random maps beat the learned ones"}
+
+
+def _answer_lines(answer: str, ref, vs_ref: dict) -> list[str]:
+    """The answer, the cell's convergence caveat, and what the frozen prompt says about learning."""
     head = [f"- **Answer: {answer}**"]
-    if report.still_improving(ref):
-        head.append(f"- Caveat, not a block: the baseline was {report.caveat_detail(ref)}; the answer is the one at "
+    if still_improving(ref):
+        head.append(f"- Caveat, not a block: the baseline was {caveat_detail(ref)}; the answer is the one at "
                     "the profile's protocol, and a longer budget could change it.")
     if "control-frozen" in vs_ref:
         fr = vs_ref["control-frozen"][1]
-        learn = {"hurts": "learning the maps matters", "equivalent": "learning the maps adds nothing measurable",
-                 "improves": "the random maps beat the learned ones"}.get(fr.verdict, "whether learning matters is open")
+        learn = LEARNING.get(fr.verdict, "whether learning matters is open")
         head.append(f"- Same structure, no learning: frozen random prompt − MSVP = {short_interval(fr)}; it "
                     f"{against_reference(fr)}, so {learn}.")
-    first = (f"{title}: MSVP add/full ({_params(REFERENCE, dataset)}) changes test accuracy by "
-             f"{judged_text(ref, margin_pp)} against the baseline, over {pairs}.")
-    return Answer(dataset, backbone, verdict, "\n".join([first] + head + lines))
+    return head
 
 
 def answers(df: pd.DataFrame, fam: pd.DataFrame, profile: str | None = None) -> list[Answer]:
@@ -571,7 +506,7 @@ def answers(df: pd.DataFrame, fam: pd.DataFrame, profile: str | None = None) -> 
     for d, b in chapter_cells(df, profile):
         missing = (0, 0)
         if cov is not None and not cov.empty:
-            c = cov[(cov.cell == cell_title(d, b)) & cov["seeds planned"].map(lambda x: isinstance(x, int))]
+            c = cov[(cov.cell == cell_name(d, b)) & cov["seeds planned"].map(lambda x: isinstance(x, int))]
             planned = int(c["seeds planned"].sum())
             missing = (planned - int(c["seeds with results"].clip(upper=c["seeds planned"]).sum()), planned)
         out.append(cell_answer(df, fam, d, b, missing=missing))
@@ -612,151 +547,80 @@ def gain_table(df: pd.DataFrame, variants=PROMPT_VARIANTS, **kw) -> pd.DataFrame
     return p[cols]
 
 
-SCALE_COLORS = {"global": "#56B4E9", "global_mid": "#0072B2", "full": "#D55E00"}   # Okabe-Ito
-FUSION_MARKERS = {"add": "o", "concat": "s", "gated": "D"}
-CONTROL_STYLE = {"control-pad": ("^", "#009E73"), "control-fullres": ("v", "#CC79A7"), "control-frozen": ("X", "#222222")}
-
-
-def style(variant: str) -> tuple[str, str]:
-    """(marker, colour): colour = MSVP scale set (or control), marker = fusion (or control)."""
-    if variant in CONTROL_STYLE:
-        return CONTROL_STYLE[variant]
-    _, fusion, scales = variant.split("-", 2)
-    return FUSION_MARKERS[fusion], SCALE_COLORS[scales]
-
-
-def dodge(t, min_gap: float) -> np.ndarray:
-    """Spread 1-D positions ``t`` so that neighbours are at least ``min_gap`` apart, moving them as
-    little as this simple rule allows: points closer than ``min_gap`` form a cluster, spaced evenly by
-    ``min_gap`` around the cluster's mean; clusters that then overlap merge, until none do. The order
-    of the points is kept (ties keep their input order)."""
-    t = np.asarray(t, dtype=float)
-    if len(t) == 0:
-        return t.copy()
-    order = np.argsort(t, kind="stable")
-    clusters = [[float(x)] for x in t[order]]          # each: the original positions, in order
-
-    def placed(c):
-        mid = float(np.mean(c))
-        return mid + min_gap * (np.arange(len(c)) - (len(c) - 1) / 2)
-
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(clusters) - 1):
-            if placed(clusters[i + 1])[0] - placed(clusters[i])[-1] < min_gap - 1e-12:
-                clusters[i:i + 2] = [clusters[i] + clusters[i + 1]]
-                changed = True
-                break
-    out = np.empty_like(t)
-    out[order] = np.concatenate([placed(c) for c in clusters])
-    return out
-
-
-LINTHRESH, LINSCALE = 1.0, 0.6   # symlog x axis: linear on [0, 1] (the frozen prompt's 0), log above
-FONT = 10.0   # pt; the figure is drawn at the width the book shows it (about 680 px at 100 dpi)
-
-
-def plot_gain_vs_params(gains: pd.DataFrame, df: pd.DataFrame | None = None, width_in: float = 6.6,
-                        margin_pp: float = MARGIN_PP):
-    """Accuracy gain over the baseline (pp, paired by seed, 95 % interval bars) against the trainable
-    parameters each prompt adds, for every prompt variant with results: one panel per (data set,
-    backbone) cell. The x axis is logarithmic above 1 parameter and linear below it, so that the
-    frozen prompt's 0 has a place. Points closer than a marker's width are spread sideways
-    (``dodge``); their parameter counts are in the table. Returns None when there is nothing to plot."""
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.scale import SymmetricalLogTransform
-
-    if gains.empty:
-        return None
-    cells = list(dict.fromkeys(zip(gains.dataset, gains.backbone)))
-    order = {c: i for i, c in enumerate(sorted(cells, key=cell_order))}
-    cells.sort(key=order.get)
-    ncols = 1 if len(cells) <= 3 else 2
-    nrows = math.ceil(len(cells) / ncols)
-    panel_h = 2.7 if ncols == 1 else 2.9
-    tr = SymmetricalLogTransform(10, LINTHRESH, LINSCALE)
-    xmax = max(10.0, float(gains.params.max()) * 2.0)
-    t_lo, t_hi = float(tr.transform(np.array([0.0]))[0]), float(tr.transform(np.array([xmax]))[0])
-    marker_pt = 7.5
-    panel_w_in = width_in / ncols - 1.0                       # minus the y-axis label and ticks
-    min_gap = 1.3 * (marker_pt / 72) / panel_w_in * (t_hi - t_lo + 0.3)   # 1.3 marker widths
-    with plt.rc_context({"font.size": FONT, "axes.titlesize": FONT + 0.5, "axes.labelsize": FONT,
-                         "xtick.labelsize": FONT, "ytick.labelsize": FONT, "legend.fontsize": FONT}):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width_in, panel_h * nrows + 1.8), squeeze=False,
-                                 layout="constrained")
-        seen, hollow = {}, False
-        for ax, (dataset, backbone) in zip(axes.flat, cells):
-            g = gains[(gains.dataset == dataset) & (gains.backbone == backbone)].reset_index(drop=True)
-            t = tr.transform(g.params.to_numpy(float))
-            xs = tr.inverted().transform(dodge(t, min_gap))
-            ax.axhspan(-margin_pp, margin_pp, color="#dddddd", zorder=0, lw=0)
-            ax.axhline(0, color="black", lw=0.8, zorder=1)
-            for x, r in zip(xs, g.itertuples()):
-                marker, color = style(r.treatment)
-                has_ci = np.isfinite(r.lo_pp) and np.isfinite(r.hi_pp)
-                if has_ci:
-                    ax.errorbar(x, r.diff_pp, yerr=[[r.diff_pp - r.lo_pp], [r.hi_pp - r.diff_pp]], fmt="none",
-                                ecolor=color, elinewidth=1.4, capsize=2.5, zorder=2)
-                hollow |= not has_ci
-                ax.plot(x, r.diff_pp, marker=marker, ms=marker_pt, color=color, mec=color if not has_ci else "white",
-                        mew=1.3 if not has_ci else 0.6, mfc=color if has_ci else "none", ls="none", zorder=3)
-                seen[r.treatment] = (marker, color)
-            ax.set_xscale("symlog", linthresh=LINTHRESH, linscale=LINSCALE)
-            ax.set_xlim(float(tr.inverted().transform(np.array([t_lo - 0.3]))[0]), xmax)
-            ticks = [0] + [10 ** k for k in range(int(math.floor(math.log10(xmax))) + 1)]
-            ax.set_xticks(ticks, [f"{k:,}" for k in ticks])
-            ax.xaxis.set_minor_locator(plt.NullLocator())
-            n = sorted({int(x) for x in g.n_train})
-            seeds = sorted({int(x) for x in g.n_pairs})
-            seed_txt = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
-            copy = ""
-            if df is not None:
-                rows = df[df.dataset == dataset].dropna(subset=["data_variant"])
-                if len(rows) and rows.data_variant.iloc[0] != "complete":
-                    copy = rows.data_variant.iloc[0].replace("-", " ")
-            images = f"{' or '.join(f'{x:,}' for x in n)} training images"
-            pairs = f"{seed_txt} seed pair{'s' if seeds[-1] != 1 else ''}"
-            head = f"{DATASETS[dataset].title} · {BACKBONE_TITLES.get(backbone, backbone)}"
-            if ncols == 1:
-                title = f"{head}\n{images}{f' ({copy})' if copy else ''}, {pairs}"
-            else:   # narrow panels: one fact a line
-                title = f"{head}\n{images}\n{f'{copy}, ' if copy else ''}{pairs}"
-            ax.set_title(title, loc="left")
-            ax.grid(axis="y", alpha=0.3)
-        for ax in list(axes.flat)[len(cells):]:
-            ax.set_visible(False)
-        handles = [Line2D([], [], marker=m, color=c, ls="none", ms=marker_pt, label=short_label(v))
-                   for v, (m, c) in sorted(seen.items(), key=lambda kv: PROMPT_VARIANTS.index(kv[0]))]
-        handles.append(Patch(color="#dddddd", label=f"±{margin_pp:g} pp: equivalence"))
-        if hollow:
-            handles.append(Line2D([], [], marker="o", color="#555555", mfc="none", ls="none", ms=marker_pt,
-                                  label="hollow: 1 seed pair"))
-        fig.legend(handles=handles, loc="outside lower center", ncols=3 if width_in >= 6.5 else 2, frameon=False,
-                   columnspacing=1.2, handletextpad=0.4)
-        for ax in list(axes.flat)[:len(cells)]:
-            ax.set_xlabel("trainable parameters added" + (" (log scale above 1)" if ncols == 1 else "\n(log scale above 1)"))
-            ax.set_ylabel("gain vs baseline (pp)")
-        fig.suptitle("Test-accuracy gain over the baseline against the prompt's parameter cost\n"
-                     "(paired by seed; bars: 95 % seed × image interval, not Holm-adjusted)", fontsize=FONT + 1.5)
-    viz.check_readable(fig)
-    return fig
-
-
-def short_label(variant: str) -> str:
-    """Legend text: 'MSVP add · global+mid', 'pad prompt', ..."""
-    if variant in SHORT and variant.startswith("control"):
-        return SHORT[variant]
-    v = VARIANTS[variant]
-    return f"MSVP {v.fusion} · {v.prompt}"
-
-
 def provenance(df: pd.DataFrame, profile: str) -> list[str]:
     """Short lines: profile, hardware and data copies of the runs loaded."""
     out = [f"profile: {profile} — {get_profile(profile).description}"]
-    out.append(f"hardware: {report.hardware_label(df)}")
-    labels = [report.training_label(df, d) for d in sorted(set(df.dataset))]  # images actually trained on
+    out.append(f"hardware: {hardware_label(df)}")
+    labels = [training_label(df, d) for d in sorted(set(df.dataset))]  # images actually trained on
     out.append("data: " + ("; ".join(labels) or "no runs loaded"))
     return out
+
+
+def grid_only(profile: str) -> dict | None:
+    """The ``only`` selection of ``msvp.grid.run_grid`` that trains this chapter's runs (None: the
+    profile plans no controls)."""
+    cells = planned_cells(profile)
+    if not cells:
+        return None
+    known = {c.variant for c in get_profile(profile).configs()}
+    return {"dataset": {d for d, _ in cells}, "backbone": {b for _, b in cells},
+            "variant": {v for v in CHAPTER_VARIANTS if v in known}}
+
+
+def needed_line(profile: str, results_dir, states: pd.DataFrame) -> str:
+    """How many of the runs this chapter's comparisons use have a current result."""
+    cells = set(planned_cells(profile))
+    if not cells:
+        return (f"The {profile!r} profile plans no control runs (the 'cpu' profile runs them); "
+                "this page shows whatever results exist.")
+    mine = states[[(d, b) in cells and v in CHAPTER_VARIANTS
+                   for d, b, v in zip(states.dataset, states.backbone, states.variant)]]
+    missing = int(mine.state.isin(["missing", "stale"]).sum())
+    if not missing:
+        return f"All {len(mine)} runs this chapter needs have results."
+    return (f"{missing} of the {len(mine)} runs this chapter needs have no current result in "
+            f"{results_dir}; the page shows what exists. To train them, set RETRAIN = True or run "
+            f"`python -m msvp grid --profile {profile}` (it skips finished runs).")
+
+
+class ControlsChapter(Page):
+    """Chapter 12: the matched-parameter controls, from the profile's runs."""
+
+    def setting(self) -> None:
+        from msvp.results import skipped_line
+
+        lines = [needed_line(self.profile, self.results_dir, self.states), *provenance(self.df, self.profile),
+                 skipped_line(self.df)]
+        md("\n\n".join(line for line in lines if line))
+
+    def runs(self) -> None:
+        md(plan_line(self.profile))
+        cov = coverage(self.df, self.profile)
+        if not cov.empty:
+            table(coverage_table(cov))
+
+    @functools.cached_property
+    def family(self) -> pd.DataFrame:
+        return control_family(self.df)
+
+    @functools.cached_property
+    def answers(self) -> list[Answer]:
+        return answers(self.df, self.family, self.profile)
+
+    def comparisons(self) -> None:
+        md(family_markdown(self.family))
+
+    def gains(self) -> None:
+        fig = plot_gain_vs_params(gain_table(self.df), self.df)
+        if fig is None:
+            md("No prompt variant has paired results yet: nothing to plot.")
+        else:
+            figure(fig)
+
+    def answer(self) -> None:
+        md(answers_markdown(self.answers, self.profile))
+
+    def key_results(self) -> None:
+        """The answer per cell."""
+        key_results([f"{cell_name(a.dataset, a.backbone)}: {a.verdict}." for a in self.answers]
+                    or ["No cell has control results yet, so the question has no answer yet."])

@@ -1,0 +1,116 @@
+"""Chapters 6-7: the scale and fusion ablations, per (data set, backbone) cell."""
+from __future__ import annotations
+
+import pandas as pd
+
+from msvp.datasets import DATASETS
+from msvp.experiments import VARIANTS, get_profile
+from msvp.stats import signed as pp  # '+0.12', '−0.05'
+from msvp.stats import summarize
+from msvp.verdicts import (
+    ablation_cells,
+    ablation_family,
+)
+
+from .chapter import Page, figure, key_results, md, table
+from .figures import plot_ablation
+from .names import (
+    DATASET_ORDER,
+    backbone_title,
+    cell_name,
+    label,
+    ordered,
+)
+from .sections import rules_md, show_diverged, status_md
+from .tables import ablation_table
+from .words import (
+    delta_text,
+    param_word,
+    span,
+    verdict_label,
+)
+
+
+class AblationChapter(Page):
+    """An ablation (scales or fusions): per (data set, backbone) cell, never pooled across cells; each
+    variant − baseline in its own Holm family over every cell where it ran (the book's one rule)."""
+
+    def __init__(self, profile: str, results_dir, variants, data_root="../data"):
+        super().__init__(profile, results_dir, data_root)
+        self.variants = list(variants)
+        self.cells = ablation_cells(self.df, self.variants)
+        self.family = ablation_family(self.df, self.variants)
+        # the profile's ablation part, not every cell that runs one of the variants: concat/full is
+        # also a main variant, so that would list every main cell
+        self.planned = ordered(set(get_profile(profile).ablation))
+
+    def rules(self) -> None:
+        md(rules_md().split(" [Chapter 10]")[0] + " The variants of this ablation are separate comparisons, each "
+           "corrected over its own cells, so their order is read from their intervals, not from their verdicts.")
+
+    def cells_section(self, title: str) -> None:
+        """One table, figure and sentence per (data set, backbone) cell that has every variant."""
+        if not self.cells:
+            md("No (data set, backbone) cell has every variant of this ablation yet, so there is nothing to compare.")
+        for d, b in self.cells:
+            md(f"### {cell_name(d, b)}")
+            fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
+            t = ablation_table(self.df, d, b, self.variants, family=self.family)
+            rows = {r.treatment: r for r in fam.itertuples()}
+            t["Δ vs baseline, pp [95 % CI]"] = [delta_text(rows[v]) if v in rows else ("reference" if v == "baseline"
+                                                else "no paired seeds") for v in t.variant]
+            t["verdict"] = [verdict_label(rows[v]) if v in rows else "–" for v in t.variant]
+            t["variant"] = [label(v) for v in t.variant]
+            table(t)
+            cell = self.df[(self.df.dataset == d) & (self.df.backbone == b)]
+            params = cell.groupby("variant").params_prompt.first().astype(int).to_dict()
+            name = f"{DATASETS[d].title} ({span(cell.n_train)} training images) · {backbone_title(b)}"
+            figure(plot_ablation(summarize(cell[cell.variant.isin(self.variants)]), fam, params,
+                                     self.variants, f"{title}: {name}"))
+            md(self.sentence(fam, params))
+
+    def setting(self) -> None:
+        sel = self.states[self.states.variant.isin(self.variants)
+                          & self.states.apply(lambda r: (r.dataset, r.backbone) in self.planned, axis=1)]
+        md(status_md(self.profile, self.df, sel, datasets=sorted({d for d, _ in self.planned}, key=DATASET_ORDER.index),
+                     what=" of this ablation"))
+        paper = get_profile("paper").ablation
+        md("Ablation cells of this profile: " + (", ".join(cell_name(*c) for c in self.planned) or "none")
+           + "; the paper profile runs it on " + ", ".join(cell_name(*c) for c in paper) + ".")
+        show_diverged(self.df, sorted({d for d, _ in self.planned}))
+
+    def sentence(self, fam: pd.DataFrame, params: dict) -> str:
+        if fam.empty:
+            return "No paired seeds yet."
+        parts = []
+        for v in self.variants:
+            r = fam[fam.treatment == v]
+            if len(r):
+                r = r.iloc[0]
+                parts.append(f"{label(v)} ({param_word(params.get(v, 0))}): {pp(r.diff_pp)} pp, "
+                             f"{verdict_label(r)}")
+        best = fam.loc[fam.diff_pp.idxmax()]
+        s = "Against the baseline of the same seeds: " + "; ".join(parts) + "."
+        single = fam.lo_pp.isna().any()          # a single pair has no interval to rank it by
+        overlap = not single and fam.lo_pp.max() <= fam.hi_pp.min()
+        s += (f" The largest mean gain is {label(best.treatment)}'s ({pp(best.diff_pp)} pp)"
+              + ("; some variants have a single pair and no interval, so this ordering is not established."
+                 if single else "; the intervals of all variants overlap, so this ordering is not established."
+                 if overlap else "."))
+        return s
+
+    def key_results(self) -> None:
+        """Per cell, every variant's paired difference to the baseline and its verdict; then the prompt
+        parameters of each variant on grey and colour images (from the variant registry)."""
+        lines = []
+        for d, b in self.cells:
+            fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
+            parts = [f"{label(r.treatment)} {pp(r.diff_pp)} pp ({r.verdict})" for r in fam.itertuples()]
+            lines.append(f"{cell_name(d, b)}, each variant against the baseline: " + "; ".join(parts) + ".")
+        if not lines:
+            lines.append("No cell has every variant of this ablation yet, so there is nothing to compare.")
+        shapes = {"grey": DATASETS["mnist"].shape, "colour": DATASETS["cifar10"].shape}
+        cost = [f"{label(v)} {VARIANTS[v].params(*shapes['grey'])} / {VARIANTS[v].params(*shapes['colour'])}"
+                for v in self.variants if v != "baseline"]
+        lines.append("Prompt parameters on grey / colour images: " + "; ".join(cost) + ".")
+        key_results(lines)

@@ -1,0 +1,405 @@
+"""Chapters 3-5: one data set, baseline against MSVP, in the same sections for each data set."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from msvp.config import RunConfig
+from msvp.datasets import DATASETS
+from msvp.experiments import MAIN_VARIANTS
+from msvp.stats import fmt_pct
+from msvp.stats import signed as pp  # '+0.12', '−0.05'
+
+from .chapter import Page, figure, key_results, md, table
+from .figures import plot_confusions, plot_learned_prompts, plot_learning_curves, plot_saliency
+from .names import (
+    BACKBONE_ORDER,
+    CONCAT,
+    DATASET_ORDER,
+    MAIN,
+    MAIN_PAIR,
+    READINGS,
+    backbone_title,
+    cell_name,
+    label,
+)
+from .sections import (
+    acc_text,
+    effect_sentence,
+    paired_for_reading,
+    paired_rows,
+    progress_md,
+    rules_md,
+    show_diverged,
+    show_paired_figure,
+    status_md,
+)
+from .words import (
+    data_title,
+    pct,
+    plain_verdict,
+    plural,
+    span,
+)
+
+
+def _row_shares(confusions) -> np.ndarray:
+    """Stacked confusion matrices with each row (true class) as percentages of that class."""
+    m = np.stack(confusions)
+    return 100 * m / np.maximum(m.sum(-1, keepdims=True), 1)
+
+
+def confusion_shift(recs: list[dict], classes, top: int = 3) -> str:
+    """Does MSVP move the baseline's largest confusions? Over every seed both arms ran: the mean share
+    of each of the baseline's ``top`` confusions under both arms, and the paired per-seed differences.
+    A shift whose per-seed differences change sign is within seed noise; the figure above shows seed 0
+    only, so this sentence is the one that speaks for all seeds."""
+    mats = {v: {r["config"]["seed"]: np.asarray(r["confusion"], float) for r in recs
+                if r["variant"] == v and r.get("confusion") is not None} for v in MAIN_PAIR}
+    seeds = sorted(set(mats[MAIN_PAIR[0]]) & set(mats[MAIN_PAIR[1]]))
+    if len(seeds) < 2:
+        return ""
+    base, msvp = (_row_shares([mats[v][s] for s in seeds]) for v in MAIN_PAIR)
+    mean_base = base.mean(0)
+    np.fill_diagonal(mean_base, 0)
+    parts, mixed = [], 0
+    for i, j in zip(*np.unravel_index(np.argsort(mean_base, axis=None)[::-1][:top], mean_base.shape)):
+        d = msvp[:, i, j] - base[:, i, j]
+        mixed += int(d.min() < 0 < d.max())
+        parts.append(f"{classes[i]} → {classes[j]} {mean_base[i, j]:.1f} % → {msvp[:, i, j].mean():.1f} % "
+                     f"({pp(d.mean())} pp; per seed {pp(d.min())} to {pp(d.max())})")
+    k = len(parts)
+    n = len(seeds)
+    verdict = ("the per-seed differences change sign in all of them, so MSVP moves none of them beyond seed noise"
+               if mixed == k else f"in {mixed} of the {k} the per-seed differences change sign (seed noise); in the "
+               f"other {k - mixed} every seed moves the same way, which with no effect at all happens by chance "
+               f"one time in {2 ** (n - 1)} for each confusion ({n} seeds): a hint, not a test")
+    return (f"**Does MSVP move them?** The baseline's {k} largest confusions, mean over the {n} seeds both "
+            f"arms ran, baseline → {label(MAIN_PAIR[1])}: " + "; ".join(parts) + f". {verdict[:1].upper()}{verdict[1:]}.")
+
+
+class ExperimentChapter(Page):
+    """The body of an experiment chapter (3-5) for one data set: the same sections (``SECTIONS``, in
+    order), computed from the data set's own runs, with sentences that read its numbers and compare
+    them with the other data sets."""
+
+    SECTIONS = ("setting", "answer", "accuracy", "differences", "curves", "confusions", "prompts", "saliency")
+
+    def __init__(self, profile: str, results_dir, dataset: str, data_root="../data"):
+        super().__init__(profile, results_dir, data_root)
+        self.dataset, self.title = dataset, DATASETS[dataset].title
+        self.all = self.view.df                  # every run of the profile: comparisons across data sets
+        self.df = self.all[self.all.dataset == dataset]
+        self.records = self.view.done(dataset=dataset)
+        self.paired = paired_rows(self.all, datasets=[dataset])
+        self.backbones = [b for b in BACKBONE_ORDER if b in set(self.df.backbone)]
+
+    # -- helpers
+    def _name(self, backbone: str) -> str:
+        """'MNIST (54,000 training images) · CNN': what the figure's runs were trained on."""
+        n = self.df[self.df.backbone == backbone].n_train
+        return (f"{self.title} ({span(n)} training images) · {backbone_title(backbone)}"
+                if len(n) else cell_name(self.dataset, backbone))
+
+    def _recs(self, backbone: str, variants=MAIN_PAIR, seed: int | None = None) -> list[dict]:
+        return [r for r in self.records if r["config"]["backbone"] == backbone and r["variant"] in variants
+                and (seed is None or r["config"]["seed"] == seed)]
+
+    def _seed0(self, backbone: str) -> dict:
+        return {r["variant"]: r for r in self._recs(backbone, seed=0)}
+
+    # -- sections: the notebook calls each one under its own Markdown heading, so that the headings
+    #    are the page's own and enter its table of contents (headings printed by code do not)
+    def setting(self) -> None:
+        main = self.states[self.states.variant.isin(MAIN_VARIANTS)]
+        md(status_md(self.profile, self.df, main, datasets=[self.dataset], what=f" of this page on {self.title}"))
+        md(f"**Trained so far on {self.title}, per backbone:**\n\n"
+           + progress_md(self.profile, main, datasets=[self.dataset]))
+        show_diverged(self.all, [self.dataset])
+
+    def answer(self) -> None:
+        if self.df.empty:
+            md(f"No finished runs on {self.title} yet in the `{self.profile}` profile, so there is nothing to "
+               f"read here; the sections below fill in as runs finish.")
+            return
+        out = []
+        for b in self.backbones:
+            for t in READINGS:
+                r = self.paired[(self.paired.backbone == b) & (self.paired.treatment == t)]
+                what = f"{backbone_title(b)}, {label(t)}"
+                if len(r):
+                    out.append(effect_sentence(r.iloc[0], what))
+                elif (self.df.backbone == b).any():
+                    out.append(f"**{what}**: no paired seeds yet.")
+        out.append(self._checkpoint_sentence())
+        out += self._comparison_sentences()
+        md("\n\n".join(s for s in out if s))
+
+    def _checkpoint_sentence(self) -> str:
+        # the runs of the accuracy table below (its arms), not the ablation and control runs of this data set
+        d = self.df[self.df.variant.isin(MAIN_VARIANTS)].dropna(subset=["best_epoch"])
+        if d.empty:
+            return ""
+        last = d.best_epoch.astype(int) == d.epochs.astype(int)
+        same = (d.test_acc.astype(float) == d.test_acc_best_val.astype(float))
+        s = (f"**Best-validation checkpoint.** In {int(last.sum())} of the {len(d)} runs of the table below the best "
+             f"clean validation "
+             f"accuracy came at the last epoch, so the *best-validation* column reports the very same model as "
+             f"the *last-epoch* column")
+        if last.all():
+            return s + (": with the cosine schedule the learning rate falls to zero at the end, and the last "
+                        "epochs are the best. The two columns being equal is a finding, not a copy.")
+        other = d[~last]
+        diff = 100 * (other.test_acc_best_val.astype(float) - other.test_acc.astype(float))
+        # an earlier best epoch can still score the same on test: say so only when that happens
+        ties = (f"; {int(same.sum())} of {len(d)} runs give identical numbers in both columns"
+                if int(same.sum()) != int(last.sum()) else "")
+        return s + (f". In the other {len(other)} the best epoch came earlier (epoch "
+                    f"{span(other.best_epoch)}), and its test accuracy differs from the last epoch's by "
+                    f"{pp(diff.min())} to {pp(diff.max())} pp{ties}.")
+
+    def _comparison_sentences(self) -> list[str]:
+        out = []
+        p_all = paired_rows(self.all)
+        for b in self.backbones:
+            cells = p_all[(p_all.backbone == b) & (p_all.treatment == MAIN)]
+            errs = {d: 100 * (1 - self.all[(self.all.dataset == d) & (self.all.backbone == b)
+                                           & (self.all.variant == "baseline")].test_acc.astype(float).mean())
+                    for d in DATASET_ORDER}
+            errs = {d: e for d, e in errs.items() if np.isfinite(e)}
+            others = [d for d in errs if d != self.dataset]
+            if self.dataset not in errs or not others:
+                continue
+            rank = sorted(errs, key=errs.get).index(self.dataset)
+            level = ["the easiest", "the middle one", "the hardest"][min(rank, 2)] if len(errs) == 3 else (
+                "the easier" if rank == 0 else "the harder")
+            parts = []
+            for d in [x for x in DATASET_ORDER if x in errs]:
+                r = cells[cells.dataset == d]
+                eff = f"{pp(r.diff_pp.iloc[0])} pp" if len(r) else "no paired seeds"
+                parts.append(f"{data_title(self.all, d)} {errs[d]:.1f} % and {eff}")
+            out.append(f"**Compared with the other data sets** ({backbone_title(b)}, same profile): by its "
+                       f"baseline's test error, {self.title} is {level} of the {len(errs)} data sets run so far. "
+                       f"Baseline error and MSVP add's paired difference: " + "; ".join(parts)
+                       + ". Whether the gain grows with difficulty is judged on the [report card](10_report_card.ipynb).")
+        return out
+
+    def accuracy(self) -> None:
+        if self.df.empty:
+            md("No runs yet.")
+            return
+        rows = []
+        for b in self.backbones:
+            for v in [x for x in MAIN_VARIANTS if x in set(self.df[self.df.backbone == b].variant)]:
+                d = self.df[(self.df.backbone == b) & (self.df.variant == v)]
+                last, best = d.test_acc.astype(float), d.test_acc_best_val.astype(float)
+                rows.append({"backbone": backbone_title(b), "variant": label(v), "seeds": len(d),
+                             "last epoch (%)": fmt_pct(last.mean(), _sd(last)),
+                             "best-val. checkpoint (%)": fmt_pct(best.mean(), _sd(best)),
+                             "best-val. epoch": span(d.best_epoch) + f" of {int(d.epochs.iloc[0])}",
+                             "prompt params": int(d.params_prompt.iloc[0])})
+        table(pd.DataFrame(rows))
+        md("Top-1 test accuracy, mean ± standard deviation over seeds. *Last epoch* is the paper's metric; "
+           "*best-val. checkpoint* is the model of the epoch with the best clean validation accuracy. Prompt "
+           "parameters are counted on the trained model.")
+
+    def differences(self) -> None:
+        md(rules_md())
+        if self.paired.empty:
+            md("No paired seeds yet on this data set.")
+            return
+        table(paired_for_reading(self.paired))
+        n = span(self.df.n_train)
+        show_paired_figure(self.paired, f"{self.title} ({n} training images): MSVP − baseline")
+
+    def curves(self) -> None:
+        shown = False
+        for b in self.backbones:
+            recs = self._recs(b, MAIN_PAIR + (CONCAT,))
+            if not recs:
+                continue
+            figure(plot_learning_curves(recs, f"{self._name(b)}: learning curves"))
+            md(self._curve_sentence(recs))
+            shown = True
+        if not shown:
+            md("No runs yet.")
+        else:
+            md("Lines: mean over seeds; bands: range over seeds. Validation images are never augmented (the "
+               "official code validates on augmented images); the training loss is measured on augmented batches.")
+
+    def _curve_sentence(self, recs: list[dict]) -> str:
+        parts = []
+        for v in ("baseline",) + READINGS:
+            h = [r["history"] for r in recs if r["variant"] == v]
+            if not h:
+                continue
+            n = min(len(x) for x in h)
+            final = np.mean([x[n - 1]["val_acc"] for x in h])
+            rise = (100 * (final - np.mean([x[n - 3]["val_acc"] for x in h]))) if n >= 3 else math.nan
+            s = f"{label(v)} {pct(final)}"
+            if np.isfinite(rise):
+                s += f" ({pp(rise)} pp over the last two epochs)"
+            parts.append(s)
+        return "Final clean validation accuracy, mean over seeds: " + "; ".join(parts) + "."
+
+    def confusions(self) -> None:
+        shown = False
+        classes = DATASETS[self.dataset].classes
+        for b in self.backbones:
+            pair = self._seed0(b)
+            if not pair:
+                continue
+            mats = {label(k): pair[k]["confusion"] for k in MAIN_PAIR if k in pair}
+            figure(plot_confusions(mats, classes, f"{self._name(b)}: test confusion, seed 0"))
+            lines = []
+            for name, m in mats.items():
+                m = np.asarray(m, float)
+                pct_m = 100 * m / np.maximum(m.sum(1, keepdims=True), 1)
+                np.fill_diagonal(pct_m, 0)
+                top = np.argsort(pct_m, axis=None)[::-1][:3]
+                pairs = [f"{classes[i]} → {classes[j]} {pct_m[i, j]:.1f} %" for i, j in zip(*np.unravel_index(top, m.shape))
+                         if pct_m[i, j] > 0]
+                lines.append(f"{name}: " + ("; ".join(pairs) if pairs else "no confusion"))
+            md("Largest confusions (share of the true class predicted as another): " + " — ".join(lines) + ".")
+            md(confusion_shift(self._recs(b), classes))
+            shown = True
+        md("Rows are true classes, normalised to 100 %; the numbers mark confusions of at least 1 %."
+           if shown else "No runs yet.")
+
+    def prompts(self) -> None:
+        shown = False
+        for b in self.backbones:
+            rec = self._seed0(b).get(MAIN)
+            if not rec or "prompts" not in rec:
+                continue
+            figure(plot_learned_prompts(rec, f"Learned prompt, {self._name(b)}, seed 0, channel 0"))
+            maps = {k: np.asarray(v, float) for k, v in rec["prompts"].items()}
+            spread = ", ".join(f"{k} {np.abs(v).max():.3f}" for k, v in maps.items())
+            lo, hi = _input_bounds(self.dataset)
+            share = max(np.abs(v).max() for v in maps.values()) / (hi - lo)
+            init = rec["config"].get("prompt_init_std", RunConfig().prompt_init_std)   # what this run used
+            md(f"Largest absolute value per map (normalised input units): {spread}; the maps started with a "
+               f"standard deviation of {init:g}. The images span {_input_range(self.dataset)} in these units, so "
+               f"the largest map value is {share:.0%} of that span. The upsampled maps are averaged, and their mean "
+               f"is added to every image alike: one fixed pattern, not a function of the input. "
+               + prompt_growth(maps, init))
+            shown = True
+        if not shown:
+            md("No MSVP add/full run with seed 0 yet.")
+
+    def saliency(self) -> None:
+        shown = False
+        for b in self.backbones:
+            pair = {label(k): r for k, r in sorted(self._seed0(b).items()) if "maps" in r.get("explanations", {})}
+            if not pair:
+                continue
+            first = next(iter(pair.values()))
+            ex = first["explanations"]
+            names = [DATASETS[self.dataset].classes[c] for c in ex["labels"]]
+            figure(plot_saliency(example_images(first, self.data_root), pair, names,
+                                     f"{self._name(b)}: {ex['method']}, seed 0"))
+            right = "; ".join(f"{k} {sum(p == y for p, y in zip(r['explanations']['pred'], r['explanations']['labels']))}"
+                              f" of {len(r['explanations']['labels'])} right" for k, r in pair.items())
+            md(f"On these example images: {right}. ✓ marks an image the model got right, ✗ names its wrong "
+               f"prediction. " + map_agreement(pair))
+            shown = True
+        md("The first row of each block shows the first test image of each class; the rows below overlay each "
+           "model's map (Grad-CAM on the last convolutional stage for the CNN and ResNet-18 "
+           "{cite}`selvaraju2017gradcam`; attention rollout for the ViT {cite}`abnar2020rollout`). Similar maps "
+           "mean the prompt did not move the model's evidence."
+           if shown else "No saliency maps yet (they are computed for seed 0 when a run finishes).")
+
+
+    def key_results(self) -> None:
+        """The chapter in a few computed lines: per backbone and reading, both arms' accuracy and the
+        effect with its verdict in plain words; then the checkpoints and the size of the prompt."""
+        if self.df.empty:
+            md(f"No finished runs on {self.title} yet: the key results appear here as runs finish.")
+            return
+        lines = []
+        for r in self.paired.itertuples():
+            base, msvp = (acc_text(self.df, self.dataset, r.backbone, v) for v in ("baseline", r.treatment))
+            lines.append(f"{backbone_title(r.backbone)}, {label(r.treatment)}: baseline {base} %, MSVP "
+                         f"{msvp} %; paired difference {pp(r.diff_pp)} pp over {plural(int(r.n_pairs), 'seed')}: "
+                         f"{plain_verdict(r)}.")
+        d = self.df[self.df.variant.isin(MAIN_VARIANTS)].dropna(subset=["best_epoch"])
+        if len(d):
+            last = int((d.best_epoch.astype(int) == d.epochs.astype(int)).sum())
+            lines.append(f"{last} of {len(d)} runs reached their best validation accuracy at the last epoch.")
+        lines.append(self._prompt_size_line())
+        key_results(lines)
+
+    def _prompt_size_line(self) -> str:
+        """The size of the learned prompt, from the seed-0 MSVP add/full run of the first backbone."""
+        for b in self.backbones:
+            rec = self._seed0(b).get(MAIN)
+            if rec and rec.get("prompts"):
+                lo, hi = _input_bounds(self.dataset)
+                top = max(float(np.abs(np.asarray(v, float)).max()) for v in rec["prompts"].values())
+                return (f"The largest value of the prompt MSVP learned ({backbone_title(b)}, seed 0) is "
+                        f"{top / (hi - lo):.0%} of the range of the images' pixel values.")
+        return ""
+
+
+def prompt_growth(maps: dict, init_std: float) -> str:
+    """Which map learned most: each map's largest |value| in units of its starting standard deviation,
+    beside the median largest |value| its random start alone gives (the median of the maximum of n
+    |N(0, 1)| draws, n = the map's size), so that a map near its start is seen to have learned little."""
+    from scipy.stats import norm
+
+    parts, growth = [], {}
+    for k, v in maps.items():
+        growth[k] = float(np.abs(v).max()) / init_std
+        start = float(norm.ppf((1 + 0.5 ** (1 / np.size(v))) / 2))
+        parts.append(f"{k} {growth[k]:.1f}× (about {start:.1f}× at a random start)")
+    top = max(growth, key=growth.get)
+    return (f"In units of that starting standard deviation the largest values are {'; '.join(parts)}: "
+            f"the {top} map moved most.")
+
+
+def map_agreement(pair: dict) -> str:
+    """How alike the two models' saliency maps are on the same images: the mean Pearson correlation
+    over the example images, so that 'similar maps' is a number, not an impression."""
+    maps = [np.asarray(r["explanations"]["maps"], float) for r in pair.values()]
+    if len(maps) != 2 or maps[0].shape != maps[1].shape:
+        return ""
+    a, b = (m.reshape(len(m), -1) for m in maps)
+    rs = [np.corrcoef(x, y)[0, 1] for x, y in zip(a, b) if x.std() > 0 and y.std() > 0]
+    if not rs:
+        return ""
+    names = " and ".join(pair)
+    r = lambda x: f"{x:.2f}".replace("-", "−")  # noqa: E731 - the book's typographic minus
+    return (f"The {names} maps correlate at r = {r(np.mean(rs))} on average over these {len(rs)} images "
+            f"(range {r(min(rs))} to {r(max(rs))}; 1 means the same map).")
+
+
+def _sd(x: pd.Series):
+    return x.std(ddof=1) if len(x) > 1 else None
+
+
+def _input_bounds(dataset: str) -> tuple[float, float]:
+    """The lowest and highest normalised pixel value over the channels."""
+    spec = DATASETS[dataset]
+    return (min((0 - m) / s for m, s in zip(spec.mean, spec.std)),
+            max((1 - m) / s for m, s in zip(spec.mean, spec.std)))
+
+
+def _input_range(dataset: str) -> str:
+    lo, hi = _input_bounds(dataset)
+    return f"{pp(lo, 1)} to {pp(hi, 1)}"
+
+
+def example_images(record: dict, data_root="../data") -> np.ndarray:
+    """The uint8 test images (C, H, W) that a record's saliency maps were computed on."""
+    from msvp.data import load_dataset
+    from msvp.splits import stratified_prefix
+
+    cfg = record["config"]
+    data = load_dataset(cfg["dataset"], data_root)
+    if data.provenance["variant"] != record["data"]["variant"]:
+        raise ValueError(f"the run used the {record['data']['variant']!r} copy of {cfg['dataset']}, "
+                         f"but {data_root} holds {data.provenance['variant']!r}")
+    idx = stratified_prefix(data.y_test, cfg["test_subset"])[record["explanations"]["test_positions"]]
+    return data.x_test[idx].numpy()
