@@ -78,6 +78,7 @@ unit: $(STAMP)
 # build/smoke. Never writes into results/ or book/.
 smoke: $(STAMP)
 	$(PY) -m msvp grid --profile smoke --results build/results --jobs 2
+	$(PY) -m msvp grid --profile smoke-scarce --results build/results --jobs 2
 	$(PY) tools/execute_notebooks.py --profile smoke --results "$(CURDIR)/build/results" \
 	    --out build/smoke --parallel $(JOBS)
 	$(PY) tools/check_html.py --notebooks build/smoke

@@ -18,6 +18,7 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+DATA_ROOT_HELP = "data cache folder (default: $MSVP_DATA_ROOT, else data/ at the top of the checkout)"
 CHOICE_FIELDS = ("dataset", "backbone", "prompt", "fusion", "schedule", "precision", "memory_format", "augment")
 
 
@@ -51,7 +52,7 @@ def add_train(sub):
         else:
             p.add_argument(flag, type=type(value), default=value)
     p.add_argument("--out", help="write the result JSON here")
-    p.add_argument("--data-root", default="data")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
 
 
 def add_grid(sub):
@@ -70,7 +71,7 @@ def add_grid(sub):
     p.add_argument("--retry-diverged", action="store_true", help="re-run the runs recorded as diverged")
     p.add_argument("--no-explain", action="store_true", help="skip the Grad-CAM / attention examples")
     p.add_argument("--results", help="results root (default $MSVP_RESULTS or results/)")
-    p.add_argument("--data-root", default="data")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--list", action="store_true", help="list every run with its state; train nothing")
     p.add_argument("--plan", action="store_true", help="count the runs to train and estimate their time; train nothing")
 
@@ -199,15 +200,14 @@ def cmd_accounting(a):
     print(f"written to {a.out}")
 
 
-def main(argv=None) -> int:
-    ap = OneLineErrors(prog="python -m msvp", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=OneLineErrors)
-    add_train(sub)
-    add_grid(sub)
+def add_data(sub):
     d = sub.add_parser("data", help="dataset status / fetch")
     d.add_argument("action", choices=["status", "fetch"])
     d.add_argument("name", nargs="?", choices=list(DATASETS))
-    d.add_argument("--data-root", default="data")
+    d.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+
+
+def add_verify(sub):
     from .experiments import PROFILES
     v = sub.add_parser("verify", help="re-train a sample of committed runs and compare them")
     v.add_argument("--profile", choices=list(PROFILES), default="cpu")
@@ -215,28 +215,50 @@ def main(argv=None) -> int:
     v.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
     v.add_argument("--out", default="build/verify", help="fresh folder for the re-trained runs")
     v.add_argument("--report", help="report JSON (default results/verify/<profile>.json)")
-    v.add_argument("--data-root", default="data")
+    v.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+
+
+def add_migrate(sub):
+    from .experiments import PROFILES
     m = sub.add_parser("migrate", help="carry committed runs across a fingerprint change (verified re-training)")
     m.add_argument("--profile", choices=list(PROFILES), default="cpu")
     m.add_argument("--from", dest="from_fingerprint", metavar="OLD", help="re-train a sample stamped OLD and compare")
     m.add_argument("--only", help="the sample, e.g. dataset=cifar10,variant=msvp-concat-full,seed=1")
     m.add_argument("--restamp", action="store_true", help="re-stamp the records that environment.VERIFIED_SAME names")
     m.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
-    m.add_argument("--data-root", default="data")
+    m.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+
+
+def add_accounting(sub):
     acc = sub.add_parser("accounting", help="parameters, FLOPs and latency table")
     acc.add_argument("--no-latency", action="store_true")
     acc.add_argument("--repeats", type=int, default=7)
     acc.add_argument("--out", default="results/accounting/cpu.json")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = OneLineErrors(prog="python -m msvp", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=OneLineErrors)
+    for add in (add_train, add_grid, add_data, add_verify, add_migrate, add_accounting):
+        add(sub)
     ap.add_argument("--debug", action="store_true", help="full tracebacks (also MSVP_DEBUG=1)")
-    a = ap.parse_args(argv)
+    return ap
+
+
+COMMANDS = {"train": cmd_train, "grid": cmd_grid, "verify": cmd_verify, "data": cmd_data,
+            "accounting": cmd_accounting, "migrate": cmd_migrate}
+
+
+def main(argv=None) -> int:
+    """Run one command; a user's mistake or a data fault is one line on stderr (exit 2), a diverged
+    run exit 1, unless --debug asks for the traceback."""
+    a = parser().parse_args(argv)
     from .data import DataError
     from .results import ResultsError
     from .training import TrainingDiverged
     debug = a.debug or os.environ.get("MSVP_DEBUG") == "1"
     try:
-        commands = {"train": cmd_train, "grid": cmd_grid, "verify": cmd_verify, "data": cmd_data,
-                    "accounting": cmd_accounting, "migrate": cmd_migrate}
-        return commands[a.cmd](a) or 0
+        return COMMANDS[a.cmd](a) or 0
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; an unfinished run resumes from its last checkpoint "
               "when you run the same command again", file=sys.stderr)

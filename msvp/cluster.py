@@ -10,16 +10,16 @@ from pathlib import Path
 EXECUTORS = ("slurm", "local")
 
 
-def submit(kind: str, job, todo: list, tasks: int, *, folder="build/submitit", timeout_min: int = 24 * 60,
+def submit(kind: str, work, job, todo: list, tasks: int, *, folder="build/submitit", timeout_min: int = 24 * 60,
            slurm_args: dict | None = None) -> list[dict]:
-    """Run ``tasks`` workers on ``todo`` and wait for them; returns each worker's summary."""
+    """Run ``tasks`` copies of the grid's worker function ``work(job, todo)`` and wait for them;
+    returns each worker's summary. (The worker is passed in, so this module never imports the grid.)"""
     if kind not in EXECUTORS:
         raise ValueError(f"unknown executor {kind!r}; valid choices: {', '.join(EXECUTORS)}")
     try:
         import submitit
     except ImportError:
         raise ValueError("the cluster executor needs submitit: pip install 'msvp[cluster]'") from None
-    from .grid import work
     folder = Path(folder)
     if kind == "local":
         ex = submitit.LocalExecutor(folder=folder)

@@ -21,7 +21,6 @@ import lzma
 import math
 import os
 import struct
-import tempfile
 import time
 import zipfile
 import zlib
@@ -34,9 +33,25 @@ import torch
 
 from .datasets import DATASETS, MIRROR_FILES, VARIANT_COUNTS
 from .prompting import check_choice
-from .store import write_atomic
+from .store import atomic_file, write_atomic
 
 MIRROR_ENV = "MSVP_DATA_MIRROR"
+DATA_ROOT_ENV = "MSVP_DATA_ROOT"
+# the checkout this package was imported from (None when installed from a wheel)
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_CHECKOUT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else None
+
+
+def resolve_data_root(root=None) -> Path:
+    """The folder that holds the data caches: ``root`` when given, else ``$MSVP_DATA_ROOT``, else
+    ``data/`` at the top of the checkout (of the working directory when msvp is installed as a wheel).
+    The one default for every entry point, so a chapter run from book/ and the CLI run from the
+    repository share one cache."""
+    if root is not None and str(root) != "":
+        return Path(root)
+    if os.environ.get(DATA_ROOT_ENV):
+        return Path(os.environ[DATA_ROOT_ENV])
+    return (_CHECKOUT or Path.cwd()) / "data"
 CACHE_VERSION = 1
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 LOCK_TIMEOUT_S = 3600    # after this long waiting for another process's build, build without the lock
@@ -266,20 +281,11 @@ def write_cache(name: str, arrays: dict, prov: dict, root) -> None:
     """Write the arrays to a unique temporary file, fsync it and rename it over the cache, then the record
     (the commit point) the same way. Only verified arrays reach this point."""
     npz, meta = cache_paths(name, root)
-    npz.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=npz.parent, prefix=npz.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w+b") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-            f.seek(0)
-            digest = _hash_file(f)  # our own unique file: nobody else writes it
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, npz)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(npz, "w+b") as f:
+        _write_npz(f, arrays)
+        f.flush()
+        f.seek(0)
+        digest = _hash_file(f)  # our own unique temporary file: nobody else writes it
     write_atomic(meta, json.dumps({**prov, "cache_sha256": digest, "cache_version": CACHE_VERSION}, indent=1))
 
 
@@ -453,9 +459,11 @@ def build(name: str, root, mirror=None, problem: DataError | None = None) -> tup
     return arrays, prov
 
 
-def load_dataset(name: str, root="data", *, mirror=None) -> Dataset:
-    """The official train and test sets of ``name`` as uint8 (N, C, H, W) tensors, verified."""
+def load_dataset(name: str, root=None, *, mirror=None) -> Dataset:
+    """The official train and test sets of ``name`` as uint8 (N, C, H, W) tensors, verified.
+    ``root``: the data folder (default: :func:`resolve_data_root`)."""
     check_choice("dataset", name, tuple(DATASETS))
+    root = resolve_data_root(root)
     cached, problem = _try_cache(name, root)
     if cached is None:
         with cache_lock(name, root):
@@ -488,10 +496,10 @@ def _status_row(name: str, root, mirror) -> dict:
     return dict(detail=f"not downloaded (python -m msvp data fetch {name})")
 
 
-def status(root="data", mirror=None) -> list[dict]:
+def status(root=None, mirror=None) -> list[dict]:
     """For each dataset: where it would come from and whether it verifies. Never raises: any fault is a
     row with present=True, verified=False and its one-line reason (the CLI prints it as PROBLEM)."""
-    rows = []
+    root, rows = resolve_data_root(root), []
     for name in DATASETS:
         row = {"dataset": name, "present": False, "source": "-", "verified": False, "detail": ""}
         try:

@@ -9,6 +9,7 @@ import copy
 import functools
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,10 +17,10 @@ import torch
 
 from . import environment
 from .config import RunConfig
-from .data import load_dataset
+from .data import load_dataset, resolve_data_root
 from .models import count_params
 from .results import encode_bits, encode_labels
-from .store import write_atomic
+from .store import atomic_file, write_atomic
 from .training import RunParts, TrainingDiverged, evaluate, train_epoch
 from .training import build_run as build_parts
 
@@ -32,9 +33,9 @@ def cached_dataset(name: str, root: str):
     return load_dataset(name, root)
 
 
-def build_run(config: RunConfig, data_root="data") -> RunParts:
+def build_run(config: RunConfig, data_root=None) -> RunParts:
     """Model, loaders and optimiser for a config (the dataset loaded once per process)."""
-    return build_parts(config, cached_dataset(config.dataset, str(data_root)))
+    return build_parts(config, cached_dataset(config.dataset, str(resolve_data_root(data_root))))
 
 
 def check_output_path(path) -> Path:
@@ -56,17 +57,9 @@ def check_output_path(path) -> Path:
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    """Atomic and race-safe: a unique temporary file, fsynced, then renamed over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Atomic and race-safe (``store.atomic_file``): a reader sees the old checkpoint or the new one."""
+    with atomic_file(path, "wb") as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path: Path, config: RunConfig, device) -> dict | None:
@@ -98,7 +91,34 @@ def checkpoint_progress(path: Path) -> int | None:
         return None
 
 
-def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="data", profile: str | None = None,
+@dataclass
+class Progress:
+    """Where a run stands: epochs done, the best-validation model so far, and its clock (which keeps
+    counting across resumes, so ``wall_time_s`` is the whole run's time)."""
+    started: str
+    history: list = field(default_factory=list)
+    best: dict | None = None
+    t_run: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def resume(cls, parts: RunParts, config: RunConfig, ckpt: Path | None, started: str) -> Progress:
+        """A fresh start, or the state of a checkpoint that this config and training code wrote."""
+        state = load_checkpoint(ckpt, config, parts.device) if ckpt else None
+        if not state:
+            return cls(started)
+        parts.model.load_state_dict(state["model"])
+        parts.optimizer.load_state_dict(state["optimizer"])
+        parts.scheduler.load_state_dict(state["scheduler"])
+        return cls(state["started"], state["history"], state["best"], time.perf_counter() - state["elapsed"])
+
+    def checkpoint(self, parts: RunParts, config: RunConfig) -> dict:
+        return {"config": config.to_dict(), "fingerprint": environment.FINGERPRINT,
+                "model": parts.model.state_dict(), "optimizer": parts.optimizer.state_dict(),
+                "scheduler": parts.scheduler.state_dict(), "history": self.history, "best": self.best,
+                "elapsed": time.perf_counter() - self.t_run, "started": self.started}
+
+
+def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root=None, profile: str | None = None,
         progress: bool | None = None, explain: bool = True) -> dict:
     """Train and evaluate one config. Writes ``out_path`` atomically when given; with
     ``checkpoint_path``, checkpoints at most every ``CHECKPOINT_EVERY_S`` and resumes from it."""
@@ -106,57 +126,58 @@ def run(config: RunConfig, *, out_path=None, checkpoint_path=None, data_root="da
         out_path = check_output_path(out_path)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     parts = build_run(config, data_root)
-    disable = None if progress is None else not progress
-    history, best, start_epoch, elapsed = [], None, 0, 0.0
     ckpt = Path(checkpoint_path) if checkpoint_path else None
-    state = load_checkpoint(ckpt, config, parts.device) if ckpt else None
-    if state:
-        parts.model.load_state_dict(state["model"])
-        parts.optimizer.load_state_dict(state["optimizer"])
-        parts.scheduler.load_state_dict(state["scheduler"])
-        history, best, elapsed, started = state["history"], state["best"], state["elapsed"], state["started"]
-        start_epoch = len(history)
+    state = Progress.resume(parts, config, ckpt, started)
     record = {"config": config.to_dict(), "profile": profile, "variant": config.variant, "status": "running",
               "fingerprint": environment.FINGERPRINT}
-    t_run, last_save = time.perf_counter() - elapsed, time.perf_counter()
     try:
-        for epoch in range(start_epoch, config.epochs):
-            row = {"epoch": epoch + 1, "lr": parts.optimizer.param_groups[0]["lr"],
-                   **train_epoch(parts, epoch, config, disable)}
-            val = evaluate(parts, parts.val)
-            row.update(val_acc=val["acc"], val_loss=val["loss"])
-            parts.scheduler.step()
-            history.append(row)
-            if best is None or val["acc"] > best["val_acc"]:
-                best = {"epoch": epoch + 1, "val_acc": val["acc"],
-                        "state": {k: v.detach().clone() for k, v in parts.model.state_dict().items()}}
-            if ckpt and epoch + 1 < config.epochs and time.perf_counter() - last_save >= CHECKPOINT_EVERY_S:
-                save_checkpoint(ckpt, {"config": config.to_dict(), "fingerprint": environment.FINGERPRINT,
-                                       "model": parts.model.state_dict(),
-                                       "optimizer": parts.optimizer.state_dict(),
-                                       "scheduler": parts.scheduler.state_dict(), "history": history,
-                                       "best": best, "elapsed": time.perf_counter() - t_run, "started": started})
-                last_save = time.perf_counter()
+        train_epochs(parts, config, state, ckpt, None if progress is None else not progress)
     except TrainingDiverged as e:
-        record.update(status="diverged", error=str(e), history=history,
-                      environment=environment.describe(parts.device, precision=parts.precision,
-                                                       memory_format=parts.memory_format))
+        record.update(status="diverged", error=str(e), history=state.history, environment=run_environment(parts))
         _write_final(record, out_path, ckpt)
         raise
-    last = evaluate(parts, parts.test)
-    record.update(final_metrics(parts, last, best, config.epochs))
+    record.update(final_metrics(parts, evaluate(parts, parts.test), state.best, config.epochs))
     if explain:
         record["explanations"] = explanations(parts, config)
-    record.update(status="done", history=history, started_at=started,
-                  wall_time_s=time.perf_counter() - t_run, data=parts.data.provenance,
-                  params={"backbone": count_params(parts.model.backbone),
-                          "prompt": count_params(parts.model.prompt) if parts.model.prompt else 0},
-                  prompts={k: v.squeeze(0).tolist() for k, v in parts.model.prompt.get_prompts().items()}
-                  if parts.model.prompt else {},
-                  environment=environment.describe(parts.device, precision=parts.precision,
-                                                   memory_format=parts.memory_format))
+    record.update(status="done", history=state.history, started_at=state.started,
+                  wall_time_s=time.perf_counter() - state.t_run, data=parts.data.provenance,
+                  params=param_counts(parts), prompts=prompt_values(parts), environment=run_environment(parts))
     _write_final(record, out_path, ckpt)
     return record
+
+
+def train_epochs(parts: RunParts, config: RunConfig, state: Progress, ckpt: Path | None, disable) -> None:
+    """The remaining epochs: train, validate, step the schedule, keep the best-validation weights, and
+    checkpoint at most every CHECKPOINT_EVERY_S (never after the last epoch: the result follows)."""
+    last_save = time.perf_counter()
+    for epoch in range(len(state.history), config.epochs):
+        row = {"epoch": epoch + 1, "lr": parts.optimizer.param_groups[0]["lr"],
+               **train_epoch(parts, epoch, config, disable)}
+        val = evaluate(parts, parts.val)
+        row.update(val_acc=val["acc"], val_loss=val["loss"])
+        parts.scheduler.step()
+        state.history.append(row)
+        if state.best is None or val["acc"] > state.best["val_acc"]:
+            state.best = {"epoch": epoch + 1, "val_acc": val["acc"],
+                          "state": {k: v.detach().clone() for k, v in parts.model.state_dict().items()}}
+        if ckpt and epoch + 1 < config.epochs and time.perf_counter() - last_save >= CHECKPOINT_EVERY_S:
+            save_checkpoint(ckpt, state.checkpoint(parts, config))
+            last_save = time.perf_counter()
+
+
+def run_environment(parts: RunParts) -> dict:
+    return environment.describe(parts.device, precision=parts.precision, memory_format=parts.memory_format)
+
+
+def param_counts(parts: RunParts) -> dict:
+    prompt = parts.model.prompt
+    return {"backbone": count_params(parts.model.backbone), "prompt": count_params(prompt) if prompt else 0}
+
+
+def prompt_values(parts: RunParts) -> dict:
+    """The learned prompts (lists of floats), for the book's pictures of them."""
+    prompt = parts.model.prompt
+    return {k: v.squeeze(0).tolist() for k, v in prompt.get_prompts().items()} if prompt else {}
 
 
 def _write_final(record: dict, out_path, ckpt) -> None:

@@ -18,9 +18,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .claims import claim_path, try_claim
+from .cluster import submit
 from .config import RunConfig
+from .data import resolve_data_root
 from .engine import TrainingDiverged, run
 from .experiments import get_profile
+from .plan import expected_seconds
 from .results import ResultsError, checkpoint_path, read_record, result_path, staleness
 
 LOG = functools.partial(print, flush=True)
@@ -106,7 +109,6 @@ def needs_training(job: Job, cfg: RunConfig, path: Path) -> bool:
 
 def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
     """One worker: claim each run in turn, train it unless it is done by now, release it."""
-    from .plan import expected_seconds
     summary = {"done": [], "failed": [], "left": [], "elsewhere": []}
     disable = (not sys.stderr.isatty()) if job.progress is None else not job.progress
     for cfg, path in tqdm(todo, desc=f"grid {job.profile}", disable=disable):
@@ -154,7 +156,7 @@ def plan_runs(profile: str, *, only=None, shard=None, results=None, device=None)
     return out
 
 
-def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root="data",
+def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, data_root=None,
              train=True, progress=None, jobs: int = 1, time_budget: float | None = None, device: str | None = None,
              retry_diverged: bool = False, explain: bool = True, executor: str | None = None,
              log=LOG) -> dict:
@@ -167,29 +169,45 @@ def run_grid(profile: str, *, only=None, shard=None, force=False, results=None, 
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
     plan = plan_runs(profile, only=only, shard=shard, results=results, device=device)
-    job = Job(profile, results, str(data_root), force, retry_diverged,
+    job = Job(profile, results, str(resolve_data_root(data_root)), force, retry_diverged,
               time.time() + time_budget if time_budget else None, progress, explain, time.time())
     todo = [(c, p) for c, p, state, _ in plan
             if force or state in ("missing", "stale") or (state == "diverged" and retry_diverged)]
-    summary = {"done": [], "failed": [], "left": [], "elsewhere": [], "missing": [],
-               "skipped": [p for c, p, state, _ in plan if (c, p) not in todo and state == "done"],
-               "diverged": [p for c, p, state, _ in plan if (c, p) not in todo and state == "diverged"],
-               "stale": {p: why for _, p, state, why in plan if state == "stale"}}
-    for path in summary["skipped"]:  # a claim file left by a worker killed after writing its result
-        if claim_path(path).exists() and (claim := try_claim(path)):
-            claim.release()
+    summary = plan_summary(plan, todo)
+    release_finished_claims(summary["skipped"])
     if not train:
         summary["missing"] = [p for _, p in todo]
         return summary
+    return merge_workers(summary, dispatch(job, todo, jobs, executor, log))
+
+
+def plan_summary(plan: list, todo: list) -> dict:
+    """The summary before any training: what is current, diverged and stale, nothing done yet."""
+    return {"done": [], "failed": [], "left": [], "elsewhere": [], "missing": [],
+            "skipped": [p for c, p, state, _ in plan if (c, p) not in todo and state == "done"],
+            "diverged": [p for c, p, state, _ in plan if (c, p) not in todo and state == "diverged"],
+            "stale": {p: why for _, p, state, why in plan if state == "stale"}}
+
+
+def release_finished_claims(paths) -> None:
+    """A claim file left by a worker killed after writing its result: nobody holds it, drop it."""
+    for path in paths:
+        if claim_path(path).exists() and (claim := try_claim(path)):
+            claim.release()
+
+
+def dispatch(job: Job, todo: list, jobs: int, executor: str | None, log) -> list[dict]:
+    """Run the workers (here, in spawned processes, or through submitit); each returns its summary."""
     if executor:
-        from .cluster import submit
-        parts = submit(executor, job, todo, jobs)
-    elif jobs == 1:
-        parts = [work(job, todo, log)]
-    else:
-        # spawn, not fork: each worker gets a clean torch (thread pools, CUDA) of its own
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(work, [job] * jobs, [todo] * jobs))
+        return submit(executor, work, job, todo, jobs)
+    if jobs == 1:
+        return [work(job, todo, log)]
+    # spawn, not fork: each worker gets a clean torch (thread pools, CUDA) of its own
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(work, [job] * jobs, [todo] * jobs))
+
+
+def merge_workers(summary: dict, parts: list[dict]) -> dict:
     for part in parts:
         for key in ("done", "failed"):
             summary[key] += part[key]

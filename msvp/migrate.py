@@ -16,11 +16,15 @@ from .config import RunConfig
 from .engine import run
 from .environment import CODE_VERSION, FINGERPRINT, VERIFIED_SAME, to_json
 from .grid import select
-from .results import checkpoint_path, load_records, read_record, result_path
+from .results import checkpoint_path, load_records, read_record, result_path, results_root
 from .store import write_atomic
 from .verify import compare
 
-EVIDENCE = Path("results/verify/migrations.json")
+
+def evidence_path(results=None) -> Path:
+    """Where the migrations' evidence lives: results/verify/migrations.json of the results root (not
+    of the working directory, so a chapter run from book/ and the CLI read the same file)."""
+    return results_root(results) / "verify" / "migrations.json"
 
 
 def stamped(profile: str, fingerprint: str, results=None) -> list[dict]:
@@ -28,8 +32,8 @@ def stamped(profile: str, fingerprint: str, results=None) -> list[dict]:
     return [r for r in load_records(profile, results) if r.get("fingerprint") == fingerprint and r["status"] == "done"]
 
 
-def verify_migration(profile: str, old: str, *, only=None, results=None, out="build/migrate", data_root="data",
-                     evidence=EVIDENCE, log=print) -> bool:
+def verify_migration(profile: str, old: str, *, only=None, results=None, out="build/migrate", data_root=None,
+                     evidence=None, log=print) -> bool:
     """Re-train the records stamped ``old`` that ``only`` selects, under the current code; append the
     outcome to ``evidence``; True when every one is bit-identical."""
     recs = stamped(profile, old, results)
@@ -48,6 +52,7 @@ def verify_migration(profile: str, old: str, *, only=None, results=None, out="bu
             f"{'bit-identical' if row['bit_identical'] else 'DIFFERS'} ({row['wall_time_s']:.0f} s)")
         rows.append(row)
     ok = all(r["bit_identical"] for r in rows)
+    evidence = Path(evidence) if evidence else evidence_path(results)
     entries = json.loads(Path(evidence).read_text()) if Path(evidence).exists() else []
     entries.append({"from": old, "to": FINGERPRINT, "profile": profile, "date": time.strftime("%Y-%m-%d"),
                     "git_commit": CODE_VERSION["git_commit"], "runs_stamped_from": len(recs),
@@ -67,8 +72,9 @@ def retrained(cfg: RunConfig, path: Path, profile: str, data_root) -> dict:
                progress=False, explain=False)
 
 
-def evidence_for(old: str, new: str, evidence=EVIDENCE) -> list[dict]:
+def evidence_for(old: str, new: str, evidence=None) -> list[dict]:
     """The recorded migrations from ``old`` to ``new`` whose every re-trained run was bit-identical."""
+    evidence = Path(evidence) if evidence else evidence_path()
     if not Path(evidence).exists():
         return []
     return [e for e in json.loads(Path(evidence).read_text())

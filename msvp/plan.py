@@ -9,14 +9,16 @@ import time
 import torch
 
 from .config import RunConfig
+from .data import resolve_data_root
+from .engine import build_run, cached_dataset
+from .results import ResultsError, load_records
+from .training import split_indices, train_step
 
 WARMUP_STEPS, TIMED_STEPS = 1, 3
 
 
-def measure_step(config: RunConfig, data_root="data") -> tuple[float, float]:
+def measure_step(config: RunConfig, data_root=None) -> tuple[float, float]:
     """Seconds per training image (fwd+bwd+step) and per evaluation image, from a few real batches."""
-    from .engine import build_run
-    from .training import train_step
     parts = build_run(config, data_root)
     batches = iter(parts.train)
     parts.model.train()
@@ -46,12 +48,11 @@ def _cell_cost(dataset: str, backbone: str, threads: int, device: str, precision
                                   precision=precision), data_root)
 
 
-def warmup_seconds(cfg: RunConfig, data_root="data") -> float:
+def warmup_seconds(cfg: RunConfig, data_root=None) -> float:
     """epochs × (train images × train cost + validation images × eval cost) + 2 × test images × eval cost."""
-    from .engine import cached_dataset
-    from .training import split_indices
-    t_train, t_eval = _cell_cost(cfg.dataset, cfg.backbone, cfg.threads, cfg.device, cfg.precision, str(data_root))
-    data = cached_dataset(cfg.dataset, str(data_root))
+    root = str(resolve_data_root(data_root))
+    t_train, t_eval = _cell_cost(cfg.dataset, cfg.backbone, cfg.threads, cfg.device, cfg.precision, root)
+    data = cached_dataset(cfg.dataset, root)
     n_tr, n_va, n_te = (len(i) for i in split_indices(cfg, data.y_train, data.y_test))
     return cfg.epochs * (n_tr * t_train + n_va * t_eval) + 2 * n_te * t_eval
 
@@ -70,19 +71,18 @@ def measured_seconds(cfg: RunConfig, results, profile: str) -> float | None:
 
 
 def _records(profile: str, results) -> list[dict]:
-    from .results import ResultsError, load_records
     try:
         return load_records(profile, results)
     except ResultsError:
         return []
 
 
-def expected_seconds(cfg: RunConfig, data_root="data", results=None, profile: str | None = None) -> float:
+def expected_seconds(cfg: RunConfig, data_root=None, results=None, profile: str | None = None) -> float:
     measured = measured_seconds(cfg, results, profile) if profile else None
     return measured if measured is not None else warmup_seconds(cfg, data_root)
 
 
-def per_cell(configs: list[RunConfig], data_root="data", results=None, profile: str | None = None) -> list[dict]:
+def per_cell(configs: list[RunConfig], data_root=None, results=None, profile: str | None = None) -> list[dict]:
     """One row per cell of ``configs`` (data set, backbone, precision, epochs, training-set size): runs,
     minutes per run, and whether that time was measured on finished runs or estimated from a warm-up."""
     rows: dict[tuple, dict] = {}

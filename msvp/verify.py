@@ -71,7 +71,7 @@ def compare(committed: dict, fresh: dict) -> dict:
             else "compared with the seed spread (other code, hardware or threads)"}
 
 
-def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1, seed: int = 0, data_root="data",
+def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1, seed: int = 0, data_root=None,
            report=None, log=print) -> pd.DataFrame:
     """Re-train the sample into ``out`` (a fresh folder), compare, and write the report JSON."""
     rows, out = [], Path(out)

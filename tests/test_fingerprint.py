@@ -9,7 +9,7 @@ import pytest
 
 from msvp import environment
 from msvp.environment import TRAINING_SOURCES, numerics_hash
-from msvp.migrate import EVIDENCE, evidence_for, restamp
+from msvp.migrate import evidence_for, evidence_path, restamp
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_every_verified_same_fingerprint_has_bit_identical_evidence():
     """An entry of VERIFIED_SAME is a claim that old and new code compute the same runs: the claim
     needs a recorded migration whose every re-trained run was bit-identical."""
     for old, new in environment.VERIFIED_SAME.items():
-        assert evidence_for(old, new, EVIDENCE), f"no bit-identical migration {old} -> {new} in {EVIDENCE}"
+        assert evidence_for(old, new), f"no bit-identical migration {old} -> {new} in {evidence_path()}"
 
 
 def test_evidence_that_differs_does_not_count(tmp_path):

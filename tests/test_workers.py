@@ -105,8 +105,8 @@ def test_gpu_script_dry_run_on_cpu(tmp_path, mirror_dir):
 @pytest.mark.timeout(120)
 def test_time_budget_starts_nothing_that_cannot_finish(tmp_path, data_root, monkeypatch):
     """A budget shorter than a run's expected time: nothing starts, everything is listed as left."""
-    import msvp.plan
-    monkeypatch.setattr(msvp.plan, "expected_seconds", lambda *a, **k: 3600.0)
+    import msvp.grid
+    monkeypatch.setattr(msvp.grid, "expected_seconds", lambda *a, **k: 3600.0)
     summary = run_grid("smoke", only=CNN, results=tmp_path, data_root=data_root, progress=False,
                        time_budget=60, explain=False)
     assert summary["done"] == [] and len(summary["left"]) == 9
