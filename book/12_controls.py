@@ -47,15 +47,15 @@ DATA_ROOT = "../data"
 RETRAIN = False          # True: train the runs this chapter needs that have no result file yet
 
 # %%
-from _lib import controls
-from _lib.chapter import table
+from _lib.control_arms import grid_only
+from _lib.controls import ControlsChapter
 from msvp.grid import run_grid
 
-only = controls.grid_only(PROFILE)
+only = grid_only(PROFILE)
 if RETRAIN and only:  # train the runs this chapter needs first
     run_grid(PROFILE, only=only, results=RESULTS_DIR,
              data_root=DATA_ROOT)
-ch = controls.ControlsChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
+ch = ControlsChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = ch.df  # one row per finished run of the profile
 ch.setting()
 
@@ -78,8 +78,7 @@ ch.setting()
 # are checked against the prompt of a model built for each input shape:
 
 # %% tags=["nbval-check-output"]
-params = controls.format_params(controls.param_table())
-table(params)
+ch.params()
 
 # %% [markdown]
 # "Untrained values" are prompt numbers that exist but are never trained (the frozen prompt's
@@ -92,10 +91,10 @@ table(params)
 # prompts. A full-resolution prompt *is* an arbitrary fixed image, so each of them can be rewritten
 # as a full-resolution prompt with identical outputs; only concat fusion, which mixes the image with
 # the maps through a 1 × 1 convolution, cannot. The check below gives every prompt large random
-# values, folds it into a full-resolution prompt (`_lib.controls.as_fullres`) and compares logits:
+# values, folds it into a full-resolution prompt (`_lib.control_prompts.as_fullres`) and compares logits:
 
 # %% tags=["nbval-check-output"]
-table(controls.fullres_table())
+ch.fullres()
 
 # %% [markdown]
 # So if MSVP beats the full-resolution prompt, it cannot be because it expresses something the
@@ -119,7 +118,7 @@ ch.runs()
 # only the seeds both arms have.
 
 # %%
-table(controls.accuracy_table(df, PROFILE))
+ch.accuracy()
 
 # %% [markdown]
 # ## Paired comparisons
@@ -164,7 +163,7 @@ ch.gains()
 # %% [markdown]
 # ## The answer, data set by data set
 #
-# The rule (`_lib.controls.cell_answer`): when MSVP add/full *improves* on the baseline, the answer
+# The rule (`_lib.control_answers.cell_answer`): when MSVP add/full *improves* on the baseline, the answer
 # is **no** if a learned prompt without the multi-scale structure (pad, full-resolution,
 # global-only) also *improves* on the baseline and is *equivalent* to MSVP or better; it is **yes**
 # if every such prompt that ran falls short of MSVP (*hurts* in control − MSVP); otherwise it is
@@ -220,7 +219,7 @@ ch.key_results()
 #    import torch
 #
 #    from msvp import MultiScalePrompt
-#    from _lib.controls import as_fullres
+#    from _lib.control_prompts import as_fullres
 #
 #    msvp = MultiScalePrompt(1, scales="full", fusion="add")
 #    with torch.no_grad():

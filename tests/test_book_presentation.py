@@ -12,7 +12,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from _lib import ablation, card, controls, experiment, figures, front, names, protocol, reproduce, sections, tables, words  # noqa: E402
+from _lib import (  # noqa: E402
+    ablation,
+    card,
+    control_family,
+    effect_figures,
+    experiment,
+    figures,
+    front,
+    names,
+    protocol,
+    reproduce,
+    sections,
+    tables,
+    words,
+)
 from _lib.view import View  # noqa: E402
 
 from msvp import stats, verdicts  # noqa: E402
@@ -61,7 +75,7 @@ def paired_rows():
 
 
 def test_forest_plot_gives_every_backbone_its_own_axis():
-    fig = figures.plot_paired(paired_rows(), "test")
+    fig = effect_figures.plot_paired(paired_rows(), "test")
     main = [ax for ax in fig.axes if ax.get_ylabel() == "data set · reading"]
     assert len(main) == 2
     cnn_width = np.diff(main[0].get_xlim())[0]
@@ -72,7 +86,7 @@ def test_forest_plot_gives_every_backbone_its_own_axis():
 def test_overhead_markers_do_not_hide_each_other():
     from msvp.accounting import params_table
 
-    fig = figures.plot_overhead(params_table())
+    fig = effect_figures.plot_overhead(params_table())
     offsets = [tuple(np.round(c.get_offsets()[:, 0], 3)) for c in fig.axes[0].collections]
     xs = [x for o in offsets for x in o]
     assert len(xs) == len(set(xs)) == 18          # 6 backbone × input pairs × 3 fusions, all apart
@@ -278,12 +292,12 @@ def test_one_wording_of_a_verdict_across_the_book():
     # no page keeps a wording of its own beside words.verdict_label
     lib = ROOT_RESULTS.parent / "book" / "_lib"
     own = [p.name for p in lib.glob("*.py") if p.name != "words.py" and "def verdict_label" in p.read_text()]
-    assert not own and "verdict_label" in (lib / "controls.py").read_text()
+    assert not own and "verdict_label" in (lib / "control_family.py").read_text()
     assert words.verdict_label(row(verdict="equivalent")) == "equivalent (within ±0.5 pp)"
     rising = words.verdict_label(row(verdict="inconclusive", converged=False, val_rise_pp=1.644))
     assert rising == "inconclusive; caveat: baseline still improving (val. acc. +1.64 pp over its last 2 epochs)"
     assert words.verdict_label(row(verdict="improves", n_pairs=1)) == stats.NOT_ENOUGH_PAIRS
-    assert controls.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"
+    assert control_family.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"
 
 
 def test_checkpoint_sentence_counts_the_runs_of_its_table():

@@ -2,7 +2,7 @@
 
 The pages read their rows from different helpers (the report card and chapters 3-5 from
 ``verdicts.paired_table`` / ``sections.paired_rows``, the ablations from ``verdicts.ablation_family``, the
-controls from ``controls.control_family``); each must take a comparison's Holm family from
+controls from ``control_family.control_family``); each must take a comparison's Holm family from
 ``stats.comparison_family`` over all of the profile's runs. The runs below are made so that the
 family matters: MSVP add/full − baseline on Fashion-MNIST has a raw p of about 0.007, which survives
 Holm over the 3 cells of its comparison (× 3) but not a family of every ablation variant (× 4) or of
@@ -15,7 +15,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from _lib import controls, names, sections, words  # noqa: E402
+from _lib import control_family, names, sections, words  # noqa: E402
 
 from msvp import verdicts  # noqa: E402
 from msvp.stats import NOT_ENOUGH_PAIRS  # noqa: E402
@@ -61,7 +61,7 @@ def pages(df: pd.DataFrame) -> dict:
             "chapter 4 alone": sections.paired_rows(df, datasets=["fashion_mnist"]),
             "scale ablation": verdicts.ablation_family(df, names.SCALE_VARIANTS),
             "fusion ablation": verdicts.ablation_family(df, names.FUSION_VARIANTS),
-            "controls": controls.control_family(df)}
+            "controls": control_family.control_family(df)}
 
 
 @pytest.mark.timeout(120)

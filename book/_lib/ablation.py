@@ -13,7 +13,7 @@ from msvp.verdicts import (
 )
 
 from .chapter import Page, figure, key_results, md, table
-from .figures import plot_ablation
+from .effect_figures import plot_ablation
 from .names import (
     DATASET_ORDER,
     backbone_title,

@@ -12,7 +12,7 @@ from msvp.verdicts import (
 )
 
 from .chapter import Page, figure, key_results, md, table
-from .figures import plot_overhead
+from .effect_figures import plot_overhead
 from .names import (
     MAIN,
     backbone_title,

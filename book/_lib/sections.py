@@ -15,7 +15,7 @@ from msvp.verdicts import (
 )
 
 from .chapter import figure, md, table
-from .figures import plot_paired
+from .effect_figures import plot_paired
 from .names import (
     BACKBONE_ORDER,
     CHAPTERS,
