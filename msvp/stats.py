@@ -572,11 +572,6 @@ def fmt_pct(mean: float, std: float | None = None, digits: int = 2) -> str:
     return f"{100 * mean:.{digits}f} ± {100 * std:.{digits}f}"
 
 
-def fmt_ci(mean: float, lo: float, hi: float, digits: int = 2) -> str:
-    """Difference (fractions) in percentage points with its interval: '+0.12 [−0.05, +0.29] pp'."""
-    return fmt_pp(100 * mean, 100 * lo, 100 * hi, digits)
-
-
 def signed(x: float, digits: int = 2) -> str:
     """'+0.12', '−0.05': a typographic minus, as in every table of the book, not a hyphen."""
     return f"{x:+.{digits}f}".replace("-", "−")

@@ -1,4 +1,4 @@
-"""The matched-parameter controls chapter (msvp.controls) on hand-made result frames.
+"""The matched-parameter controls chapter (book/_lib: controls and its control_* modules) on hand-made result frames.
 
 Every frame has the columns of ``msvp.results.load`` and per-image ``correct`` arrays. With N test
 images and the baseline of seed s right on the first 1800 + 10·s of them, a variant right on
