@@ -246,9 +246,9 @@ class ProtocolPage(Page):
         table(deviations_table(self.profile, self.df, self.results_dir))
 
     def precision(self) -> None:
-        from msvp import precision
+        from .precision_check import report
 
-        tables, outcome = precision.report(self.results_dir)
+        tables, outcome = report(self.results_dir)
         for title, shown in tables:
             md(title)
             table(shown)
