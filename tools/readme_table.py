@@ -24,8 +24,6 @@ RESULTS = ROOT / "results"
 BEGIN = "<!-- results-table:begin (written by tools/readme_table.py: make readme) -->"
 END = "<!-- results-table:end -->"
 PROFILES = ("cpu", "paper")
-NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-         "cnn": "CNN", "resnet18": "ResNet-18", "vit": "ViT-Tiny"}
 
 
 def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
@@ -50,7 +48,7 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
     for (dataset, backbone, variant), seeds in planned.items():
         runs = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)]
         acc = runs.drop_duplicates("seed").test_acc.astype(float)   # fractions, formatted as the book does
-        label = NAMES.get(dataset, dataset)
+        label = DATASETS[dataset].title
         if len(runs) and data_title(df, dataset) != DATASETS[dataset].title:   # not the complete set: name the copy
             label = dataset_label(df, dataset)
         rows.append({"dataset": dataset, "label": label,
@@ -70,12 +68,14 @@ def accuracy(row: dict) -> str:
 
 
 def table(profile: str, root: Path = RESULTS) -> str:
+    from _lib.names import backbone_title
+
     rows = summary(profile, root)
     out = [f"Profile `{profile}` (`results/{profile}/`):", "",
            "| Data set | Backbone | Variant | Seeds | Test accuracy (%) | Reproduce |",
            "| --- | --- | --- | ---: | ---: | --- |"]
     for r in rows:
-        out.append(f"| {r['label']} | {NAMES.get(r['backbone'], r['backbone'])} "
+        out.append(f"| {r['label']} | {backbone_title(r['backbone'])} "
                    f"| {r['variant']} | {r['n']} of {r['planned']} | {accuracy(r)} | `{r['command']}` |")
     return "\n".join(out)
 
