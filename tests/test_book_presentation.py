@@ -373,3 +373,22 @@ def test_paired_tables_have_seven_columns_to_fit_a_page():
     assert len(page.columns) == len(cards.columns) == 7
     assert page.cell[0] == "CNN · add" and cards.cell[0] == "MNIST · CNN · add"
     assert page["MSVP ahead"][0] == "2 of 3 seeds" and page.verdict[0] == "inconclusive"
+
+
+def test_the_book_layer_never_trains():
+    """Pages read results; re-training is an explicit msvp.grid.run_grid call in a chapter's own cell.
+    So no module of book/_lib imports the runner or the training code."""
+    import ast
+
+    trainers = {"msvp.grid", "msvp.engine", "msvp.training", "msvp.cluster", "msvp.plan"}
+    found = []
+    for path in sorted((ROOT_RESULTS.parent / "book" / "_lib").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):   # `from msvp import grid` names the module too
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            found += [f"{path.name}: {n}" for n in names if n in trainers or n.split(".")[:2] == ["msvp", "grid"]]
+    assert not found, found
