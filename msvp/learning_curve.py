@@ -5,6 +5,10 @@ The ``scarce`` profile trains the CNN on 1 % and 10 % of the official training s
 
 - **Accuracy per size**: mean and 95 % t-interval over seeds, per (data set, training images,
   variant).
+- **More help where data are scarce?** The gain at the smallest size minus the gain at the full
+  split, with the interval of ``stats.combine`` and the verdict of ``stats.contrast_verdict``
+  ('supported' when it lies above 0). Both gains are measured on the same test images, whose shared
+  part ``combine`` adds as if independent: the interval is conservative.
 - **The gain per size**: MSVP add/full − baseline, paired by seed, with the report card's cell
   rules (``stats.cell_row``: seed × image interval, margin, verdict). Training on 1 % or 10 % of the
   data is a question of its own, so the scarce sizes form one Holm family (every (data set, size)
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .stats import add_verdicts, cell_row, comparison_family, t_interval
+from .stats import Estimate, add_verdicts, cell_row, combine, comparison_family, contrast_verdict, row_estimate, t_interval
 
 TREATMENT = "msvp-add-full"
 CONTROL = "baseline"
@@ -75,3 +79,15 @@ def gains(scarce: pd.DataFrame, full: pd.DataFrame, datasets) -> pd.DataFrame:
         return pd.DataFrame(columns=["dataset", "n_train", "full_split", "n_pairs", "diff_pp", "lo_pp", "hi_pp",
                                      "verdict"])
     return pd.concat(frames, ignore_index=True).sort_values(["dataset", "n_train"], ignore_index=True)
+
+
+def scarcity_contrast(gains: pd.DataFrame, dataset: str) -> tuple[pd.Series, pd.Series, Estimate, str] | None:
+    """(smallest-size row, full-split row, gain there − gain at the full split, verdict of 'MSVP helps
+    more where data are scarce'); None until both rows have at least 2 pairs."""
+    g = gains[(gains.dataset == dataset) & (gains.n_pairs >= 2)] if not gains.empty else gains
+    small, full = g[~g.full_split.astype(bool)], g[g.full_split.astype(bool)]
+    if small.empty or full.empty:
+        return None
+    s, f = small.sort_values("n_train").iloc[0], full.iloc[0]
+    est = combine([row_estimate(s), row_estimate(f)], [1, -1])
+    return s, f, est, contrast_verdict(est)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msvp.learning_curve import curve, gains
+from msvp.learning_curve import curve, gains, scarcity_contrast
 from msvp.stats import comparison_family
 
 N_TEST = 2000
@@ -69,3 +69,13 @@ def test_no_runs_yet_gives_empty_tables():
     empty = pd.DataFrame(columns=["dataset", "backbone", "variant", "seed", "test_acc", "n_train", "train_subset"])
     assert curve(empty, empty, ["cifar10"]).empty
     assert gains(empty, empty, ["cifar10"]).empty
+
+
+def test_scarcity_contrast_compares_the_smallest_size_with_the_full_split(runs):
+    scarce, full = runs
+    g = gains(scarce, full, ["fashion_mnist"])
+    small, at_full, est, verdict = scarcity_contrast(g, "fashion_mnist")
+    assert small.n_train == 540 and at_full.n_train == 54000
+    assert abs(est.mean - (small.diff_pp - at_full.diff_pp)) < 1e-9
+    assert verdict == "supported"                     # +10 pp at 540 images, 0 at the full split
+    assert scarcity_contrast(g, "cifar10") is None    # no runs there
