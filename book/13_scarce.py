@@ -49,7 +49,8 @@ from _lib.scarce import ScarceChapter, scarce_profile
 from msvp.grid import run_grid
 
 if RETRAIN:  # train the missing learning-curve runs first
-    run_grid(scarce_profile(PROFILE), results=RESULTS_DIR, data_root=DATA_ROOT)
+    run_grid(scarce_profile(PROFILE), results=RESULTS_DIR,
+             data_root=DATA_ROOT)
 ch = ScarceChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = ch.scarce.df  # one row per finished run of the scarce profile
 
@@ -62,9 +63,8 @@ ch.answer()
 # Each subset is drawn once from the official 90 % training split, class by class (every class keeps
 # its share), and the 1 % subset lies inside the 10 % one; every seed and both variants train on the
 # same images, and validation and test sets are those of the full protocol. Ten epochs on 1 % of the
-# data would be about 40 optimiser steps, so a subset run trains for
-# $\min(100,\ 10 \times \text{full split} / \text{subset})$ epochs with the cosine schedule over
-# them: 100 epochs at 1 % and 10 %. The [protocol](protocol.ipynb) page lists this rule among the
+# data would be about 40 optimiser steps, so a subset run trains for min(100, 10 × full split ÷
+# subset) epochs with the cosine schedule over them: 100 epochs at 1 % and 10 %. The [protocol](protocol.ipynb) page lists this rule among the
 # deviations.
 
 # %% tags=["remove-input"]

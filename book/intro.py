@@ -113,7 +113,8 @@ page.evidence()
 # - **Verdict.** {doc}`10_report_card` gives each claim of the abstract its verdict and explains the
 #   statistical rules; {doc}`11_reproduce` lists the profiles, timings and commands.
 # - **Beyond the paper.** {doc}`12_controls` asks whether MSVP's multi-scale structure matters at
-#   all, against simpler prompts of the same budget.
+#   all, against simpler prompts of the same budget; {doc}`13_scarce` asks whether MSVP helps when
+#   the CNN sees only 1 % or 10 % of the training images.
 # - **Reference.** The {doc}`glossary` explains each statistical term in a few sentences.
 #
 # Three profiles decide what is trained: `paper` is the official protocol for every data set and

@@ -207,26 +207,28 @@ def add_data(sub):
     d.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
 
 
-def add_verify(sub):
+def add_committed_runs_args(p) -> None:
+    """--profile, --results and --data-root, as verify and migrate both read committed runs."""
     from .experiments import PROFILES
+    p.add_argument("--profile", choices=list(PROFILES), default="cpu")
+    p.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
+    p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
+
+
+def add_verify(sub):
     v = sub.add_parser("verify", help="re-train a sample of committed runs and compare them")
-    v.add_argument("--profile", choices=list(PROFILES), default="cpu")
+    add_committed_runs_args(v)
     v.add_argument("--per-cell", type=int, default=1, help="runs per (dataset, backbone) cell (default 1)")
-    v.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
     v.add_argument("--out", default="build/verify", help="fresh folder for the re-trained runs")
     v.add_argument("--report", help="report JSON (default results/verify/<profile>.json)")
-    v.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
 
 
 def add_migrate(sub):
-    from .experiments import PROFILES
     m = sub.add_parser("migrate", help="carry committed runs across a fingerprint change (verified re-training)")
-    m.add_argument("--profile", choices=list(PROFILES), default="cpu")
+    add_committed_runs_args(m)
     m.add_argument("--from", dest="from_fingerprint", metavar="OLD", help="re-train a sample stamped OLD and compare")
     m.add_argument("--only", help="the sample, e.g. dataset=cifar10,variant=msvp-concat-full,seed=1")
     m.add_argument("--restamp", action="store_true", help="re-stamp the records that environment.VERIFIED_SAME names")
-    m.add_argument("--results", help="committed results root (default $MSVP_RESULTS or results/)")
-    m.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
 
 
 def add_accounting(sub):

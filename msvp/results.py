@@ -166,11 +166,15 @@ def load(profile: str, root=None) -> pd.DataFrame:
     """The finished, current runs of a profile, one row per run (an empty frame with the columns if
     none). ``df.attrs``: 'diverged' (records of runs that diverged: shown, never averaged) and
     'skipped' (files not loaded, by reason); ``skipped_line(df)`` says both in one line."""
-    recs, skipped = current_records(profile, root)
+    return frame(*current_records(profile, root))
+
+
+def frame(records: list[dict], skipped) -> pd.DataFrame:
+    """The table ``load`` gives, from records already read (the book's one view reads them once)."""
     cols = list(flatten({"config": {"dataset": None, "backbone": None, "prompt": None, "fusion": None,
                                     "seed": None, "epochs": None}, "variant": None}))
-    df = pd.DataFrame([flatten(r) for r in recs if r["status"] == "done"], columns=cols)
-    df.attrs["diverged"] = [flatten(r) for r in recs if r["status"] == "diverged"]
+    df = pd.DataFrame([flatten(r) for r in records if r["status"] == "done"], columns=cols)
+    df.attrs["diverged"] = [flatten(r) for r in records if r["status"] == "diverged"]
     df.attrs["skipped"] = dict(skipped)
     return df
 

@@ -199,6 +199,7 @@ def deviations_table(profile: str, df: pd.DataFrame, results_dir) -> pd.DataFram
          "backbone weights and data order", "backbone built first, prompt on a forked random stream: same weights, "
          "batches, augmentation and dropout at the same seed (tested bit for bit)"),
         ("seeds", "one (42)", f"paired seeds per part: {seeds}"),
+        ("training length", "10 epochs on the full training split", training_length()),
         ("test checkpoint", "last epoch", "last epoch (the headline) and the best-validation checkpoint beside it"),
         ("data loading and augmentation", "torchvision transforms on PIL images in DataLoader workers",
          "the whole split as one uint8 tensor; crop, rotation and flip applied to a batch at once "
@@ -208,6 +209,19 @@ def deviations_table(profile: str, df: pd.DataFrame, results_dir) -> pd.DataFram
          "images), labelled on every page; torchvision's complete set otherwise"),
     ]
     return pd.DataFrame(rows, columns=["what", "official code", "this package"])
+
+
+def training_length() -> str:
+    """The epochs of each profile that departs from 10, computed from msvp.experiments."""
+    from msvp.experiments import OFFICIAL_TRAIN, SCARCE_FRACTIONS, scarce_epochs
+
+    epochs = {f: sorted({scarce_epochs(full, round(f * full)) for full in OFFICIAL_TRAIN.values()})
+              for f in SCARCE_FRACTIONS}
+    sizes = ", ".join(f"{100 * f:g} %: {' or '.join(map(str, e))}" for f, e in epochs.items())
+    return (f"10 in `cpu` and `paper`; the long-budget check (`long`) trains {PROFILES['long'].epochs} epochs with "
+            "the cosine schedule over them; the learning curve (`scarce`, chapter 13) trains on class-balanced, "
+            "nested subsets of the split for min(100, 10 × full split ÷ subset) epochs, the number of optimiser "
+            f"steps of a full run up to 100 epochs (epochs per subset, {sizes})")
 
 
 FLAWS = pd.DataFrame([

@@ -2,27 +2,15 @@
 state of every planned run, read from the results store in one pass. Nothing here trains."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from msvp.experiments import get_profile
-from msvp.results import current_records, flatten, result_path, results_root
+from msvp.results import current_records, frame, result_path, results_root
 
 STATE_COLUMNS = ["dataset", "backbone", "variant", "seed", "state"]
-
-
-def frame(records: list[dict], skipped: Counter) -> pd.DataFrame:
-    """The finished runs as ``msvp.results.load`` gives them: one row per done run, diverged runs and
-    skipped files in ``attrs``."""
-    cols = list(flatten({"config": {"dataset": None, "backbone": None, "prompt": None, "fusion": None,
-                                    "seed": None, "epochs": None}, "variant": None}))
-    df = pd.DataFrame([flatten(r) for r in records if r["status"] == "done"], columns=cols)
-    df.attrs["diverged"] = [flatten(r) for r in records if r["status"] == "diverged"]
-    df.attrs["skipped"] = dict(skipped)
-    return df
 
 
 def states(profile: str, root, records: list[dict]) -> pd.DataFrame:
