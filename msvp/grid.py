@@ -107,6 +107,13 @@ def needs_training(job: Job, cfg: RunConfig, path: Path) -> bool:
     return state in ("missing", "stale") or (state == "diverged" and job.retry_diverged)
 
 
+def run_name(job: Job, cfg: RunConfig) -> str:
+    """'cifar10/cnn/baseline', with the fields that tell a profile's runs of one cell apart
+    ('.../train_subset-450' in the scarce profile), as in the result path."""
+    extra = "".join(f"/{f}-{getattr(cfg, f)}" for f in get_profile(job.profile).path_fields)
+    return f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}{extra}"
+
+
 def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
     """One worker: claim each run in turn, train it unless it is done by now, release it."""
     summary = {"done": [], "failed": [], "left": [], "elsewhere": []}
@@ -123,7 +130,7 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
             if not needs_training(job, cfg, path):
                 continue
             if claim.previous:
-                log(f"taking over {path.name} of {cfg.dataset}/{cfg.backbone}/{cfg.variant} from a stopped worker "
+                log(f"taking over {path.name} of {run_name(job, cfg)} from a stopped worker "
                     f"(pid {claim.previous.get('pid')} on {claim.previous.get('host')})")
             t0 = time.perf_counter()
             try:
@@ -139,7 +146,7 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
         took = f"{total:.0f} s"
         if total > 1.05 * here:
             took += f", {here:.0f} s of it since this worker resumed it"
-        log(f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}/seed{cfg.seed}: test acc {rec['test_acc']:.4f} ({took})")
+        log(f"{run_name(job, cfg)}/seed{cfg.seed}: test acc {rec['test_acc']:.4f} ({took})")
     return summary
 
 
