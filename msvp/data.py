@@ -36,6 +36,9 @@ from .prompting import check_choice
 from .store import atomic_file, write_atomic
 
 MIRROR_ENV = "MSVP_DATA_MIRROR"
+CACHE_VERSION = 1
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+LOCK_TIMEOUT_S = 3600    # after this long waiting for another process's build, build without the lock
 DATA_ROOT_ENV = "MSVP_DATA_ROOT"
 # the checkout this package was imported from (None when installed from a wheel)
 _CHECKOUT = Path(__file__).resolve().parents[1]
@@ -52,9 +55,7 @@ def resolve_data_root(root=None) -> Path:
     if os.environ.get(DATA_ROOT_ENV):
         return Path(os.environ[DATA_ROOT_ENV])
     return (_CHECKOUT or Path.cwd()) / "data"
-CACHE_VERSION = 1
-KEYS = ("x_train", "y_train", "x_test", "y_test")
-LOCK_TIMEOUT_S = 3600    # after this long waiting for another process's build, build without the lock
+
 
 # Published per-channel mean and std of x/255 (shared/datasets/README.md measures the mirror files).
 PIXEL_STATS = {

@@ -36,21 +36,24 @@ def scarce_cells(scarce: pd.DataFrame) -> list[pd.DataFrame]:
     return [cell.drop(columns="_size") for _, cell in keyed.groupby(["dataset", "_size"], sort=True)]
 
 
+def arms(runs: pd.DataFrame, datasets) -> pd.DataFrame:
+    """The baseline and MSVP add/full runs of the data sets the curve covers."""
+    if runs.empty:
+        return runs
+    return runs[runs.dataset.isin(list(datasets)) & runs.variant.isin([TREATMENT, CONTROL])]
+
+
 def full_runs(full: pd.DataFrame, datasets) -> pd.DataFrame:
     """The full-split CNN runs of the data sets the curve covers (the cpu profile's column)."""
-    if full.empty:
-        return full
-    return full[(full.backbone == CNN) & full.dataset.isin(list(datasets))
-                & full.variant.isin([TREATMENT, CONTROL])]
+    return arms(full[full.backbone == CNN] if not full.empty else full, datasets)
 
 
 def curve(scarce: pd.DataFrame, full: pd.DataFrame, datasets) -> pd.DataFrame:
     """Accuracy (%) per (data set, training images, variant) with its 95 % t-interval over seeds."""
     rows = []
-    for part, is_full in ((scarce, False), (full_runs(full, datasets), True)):
+    for part, is_full in ((arms(scarce, datasets), False), (full_runs(full, datasets), True)):
         if part.empty:
             continue
-        part = part[part.dataset.isin(list(datasets)) & part.variant.isin([TREATMENT, CONTROL])]
         for (dataset, n, variant), g in part.groupby(["dataset", "n_train", "variant"], sort=True):
             acc = 100 * g.test_acc.to_numpy(float)
             mean, lo, hi = t_interval(acc)
@@ -64,7 +67,7 @@ def gains(scarce: pd.DataFrame, full: pd.DataFrame, datasets) -> pd.DataFrame:
     """MSVP add/full − baseline per (data set, training images), with interval and verdict: the scarce
     sizes as one Holm family, the full split as the report card's family gives it."""
     rows = []
-    for cell in scarce_cells(scarce[scarce.dataset.isin(list(datasets))] if not scarce.empty else scarce):
+    for cell in scarce_cells(arms(scarce, datasets)):
         row = cell_row(cell, TREATMENT, CONTROL)
         if row is not None:
             rows.append({**row, "n_train": int(cell.n_train.iloc[0]), "full_split": False})
