@@ -77,7 +77,8 @@ ch.cells_section("Fusion ablation (full scales)")
 # %% [markdown]
 # `add` and `gated` differ only by the gate's 1 × 1 convolution (C² + C parameters); `concat` pays
 # C(K+1)·C weights for its mix. Every main table of chapters 3–5 and 8 carries `concat` beside `add`,
-# so this chapter's verdicts for those two also appear there, computed in their own {term}`Holm` families.
+# so this chapter's verdicts for those two also appear there, the same: each comparison has one
+# {term}`Holm` family over every cell where it ran.
 
 # %% [markdown]
 # ## Key results

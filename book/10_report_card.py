@@ -178,9 +178,9 @@ ch.power()
 #
 # The paper claims that MSVP improves accuracy on the data sets and backbones it ran, so the
 # **fixed-effect mean decides the headline**. The random-effects reading answers a question the
-# paper does not ask, and with two or three cells it cannot answer it well: the spread between cells
-# is then estimated from one or two degrees of freedom, and its interval uses a t quantile on one or
-# two degrees of freedom, several times wider than any cell's. The cells are weighted equally rather
+# paper does not ask, and with few cells it cannot answer it well: with k cells the spread between
+# cells is estimated from k − 1 degrees of freedom, and its interval uses a t quantile on k − 1
+# degrees of freedom, several times wider than any cell's when k is 2 or 3. The cells are weighted equally rather
 # than by their precision: weights estimated from three to five seeds are noisy and make the
 # interval too narrow, and the most precisely measured cell (MNIST) is the one with the least room
 # to gain. A simulation test (`tests/test_stats_pooling.py`) checks that the deciding interval

@@ -15,7 +15,7 @@
 # # 11. Reproduce it
 #
 # **What you will learn**
-# - the three {term}`profiles <profile>`, what each runs, and how long a run took on the machine that ran it;
+# - every {term}`profile <profile>`, what each runs, and how long a run took on the machine that ran it;
 # - whether re-training a sample of the committed runs gives the same numbers (`make verify`);
 # - the commands that reproduce every number in this book: on this machine, on one GPU, on a SLURM
 #   cluster.
@@ -50,6 +50,7 @@ from _lib.colab import setup; setup()
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper: the profile `make verify` checked
 RESULTS_DIR = "../results"
+WORKERS = 2              # grid workers that share the time left (the JOBS of make reproduce)
 
 # %% [markdown]
 # ## Profiles
@@ -68,12 +69,12 @@ ch.parts()
 #
 # Counted from the result files: the runs that count for the current training code, the median wall
 # time of one run (training, validation after every epoch, the test passes), the compute time the
-# finished runs took together, the time the runs still missing would take one after another (each at
-# the median of its own data set's finished runs, as `grid --plan` costs them; divide by the number
-# of workers), and the hardware recorded with them.
+# finished runs took together, the wall time the runs still missing would take on `WORKERS` grid
+# workers that each take the next run when free (each run at the median of its own cell's finished
+# runs, as `grid --plan` costs them), and the hardware recorded with them.
 
 # %% tags=["hide-input"]
-ch.runs()
+ch.runs(WORKERS)
 
 # %% [markdown]
 # ## Does re-training give the same numbers?
@@ -149,7 +150,7 @@ ch.verify()
 # Where each profile stands, from the result files:
 
 # %% tags=["remove-input"]
-ch.key_results()
+ch.key_results(WORKERS)
 
 # %% [markdown]
 # ## Exercises

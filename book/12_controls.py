@@ -167,7 +167,8 @@ ch.gains()
 # is **no** if a learned prompt without the multi-scale structure (pad, full-resolution,
 # global-only) also *improves* on the baseline and is *equivalent* to MSVP or better; it is **yes**
 # if every such prompt that ran falls short of MSVP (*hurts* in control − MSVP); otherwise it is
-# *inconclusive*. When MSVP itself shows no gain, there is nothing for the structure to explain.
+# *inconclusive*. When MSVP is equivalent to the baseline or worse, there is no gain for the structure
+# to explain; when its own gain is inconclusive, so is the answer.
 
 # %%
 ch.answer()

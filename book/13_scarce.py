@@ -16,8 +16,8 @@
 #
 # The paper presents MSVP as an inductive bias for small images, the kind of data used in teaching
 # and prototyping. A bias in the input is most likely to matter when the backbone has little data to
-# learn from, yet the paper trains only on full training sets, and at that protocol the CNN here gains
-# nothing measurable (chapters [3](03_mnist.ipynb)–[5](05_cifar10.ipynb)). This chapter asks the
+# learn from, yet the paper trains only on full training sets; chapters [3](03_mnist.ipynb)–[5](05_cifar10.ipynb)
+# give the CNN's verdicts at that protocol, and the full-split column below repeats them. This chapter asks the
 # next question: **does MSVP help when the CNN sees 1 % or 10 % of the training images?**
 #
 # **What you will learn**

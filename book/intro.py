@@ -48,8 +48,9 @@ page.answer()
 # ## Every cell, and what is still training
 #
 # One row per data set and backbone with finished runs, for both readings of the fusion; the table
-# grows as runs land. Computed from the result files of this repository when the page was last
-# executed (`make notebooks`).
+# grows as runs land. Below it, how far the cell where the paper's claim should show most clearly,
+# ViT-Tiny on CIFAR-10, has come. Computed from the result files of this repository when the page was
+# last executed (`make notebooks`).
 
 # %% tags=["remove-input"]
 page.cells()
@@ -60,8 +61,8 @@ page.cells()
 # For readers who want the evidence: how the headline verdict was reached, on which runs, and with
 # which tests. Each rule is explained in [chapter 10](10_report_card.ipynb) and each term in the
 # {doc}`glossary`: the verdicts use {term}`paired seeds`, the {term}`seed × image interval`, an
-# {term}`equivalence margin` tested by {term}`TOST`, and {term}`Holm`'s correction over the cells
-# of a claim.
+# {term}`equivalence margin` tested by {term}`TOST`, and {term}`Holm`'s correction over every cell
+# of the profile where a comparison ran.
 
 # %% tags=["remove-input"]
 page.evidence()
@@ -117,10 +118,12 @@ page.evidence()
 #   the CNN sees only 1 % or 10 % of the training images.
 # - **Reference.** The {doc}`glossary` explains each statistical term in a few sentences.
 #
-# Three profiles decide what is trained: `paper` is the official protocol for every data set and
+# Profiles decide what is trained: `paper` is the official protocol for every data set and
 # backbone (a GPU job); `cpu` is the same protocol for what two CPU cores can train (the CNN first,
-# then ResNet-18 and ViT-Tiny); `smoke` is a seconds-long run for the tests and is never
-# shown as a result.
+# then ResNet-18 and ViT-Tiny); `smoke` is a seconds-long run for the tests and is never shown as a
+# result. Three more check the choices made on the way: `bf16` (may the CPU train in bf16?), `long`
+# (would a longer budget change a verdict?) and `scarce` (the learning curve of chapter 13);
+# [chapter 11](11_reproduce.ipynb) lists them all.
 #
 # ## How to run it
 #

@@ -132,26 +132,33 @@ def print_list(plan) -> int:
 
 
 def print_plan(a, summary) -> int:
-    import torch
-
-    from .environment import hardware
     from .grid import plan_runs
-    from .plan import per_cell
     todo = [c for c, p, _, _ in plan_runs(a.profile, only=a.only, shard=parse_shard(a.shard), results=a.results,
                                           device=a.device) if p in set(summary["missing"])]
     print(f"profile {a.profile}: {len(summary['skipped'])} runs done, {len(todo)} to train")
     if todo:
-        rows = per_cell(todo, a.data_root, a.results, a.profile)
-        for row in rows:
-            size = "" if row["train_subset"] is None else f", {row['train_subset']:,} images"
-            print(f"  {row['dataset']}/{row['backbone']} ({row['precision']}, {row['epochs']} epochs{size}): "
-                  f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
-        minutes, jobs = sum(r["runs"] * r["min_per_run"] for r in rows), max(a.jobs, 1)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        print(f"estimated time: {minutes:.0f} min of run time on {hardware(device)}, "
-              f"about {minutes / jobs:.0f} min of wall time with {jobs} worker(s) "
-              f"(from finished runs of the same cell where there are some, else a short warm-up)")
+        print_estimate(a, todo)
     return 0
+
+
+def print_estimate(a, todo) -> None:
+    """Minutes per run per cell, their sum, and the wall time with ``a.jobs`` workers in plan order."""
+    import torch
+
+    from .environment import hardware
+    from .experiments import wall_time
+    from .plan import cell_key, per_cell
+    rows = per_cell(todo, a.data_root, a.results, a.profile)
+    for row in rows:
+        size = "" if row["train_subset"] is None else f", {row['train_subset']:,} images"
+        print(f"  {row['dataset']}/{row['backbone']} ({row['precision']}, {row['epochs']} epochs{size}): "
+              f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
+    minutes = {cell_key(r): r["min_per_run"] for r in rows}
+    wall, jobs = wall_time([minutes[cell_key(c)] for c in todo], a.jobs), max(a.jobs, 1)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"estimated time: {sum(r['runs'] * r['min_per_run'] for r in rows):.0f} min of run time on "
+          f"{hardware(device)}, about {wall:.0f} min of wall time with {jobs} worker(s) taking the runs in "
+          f"order (from finished runs of the same cell where there are some, else a short warm-up)")
 
 
 def cmd_verify(a):

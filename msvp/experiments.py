@@ -1,5 +1,5 @@
 """The experiments: the registry of variants (what sits in front of the backbone), its groups, and the
-profiles (which cells, variants and seeds each plan trains, with which settings).
+profiles (which cells, variants and seeds each plan trains, with which settings, in which order).
 
 Not part of the training fingerprint: a variant's numerics are its ``RunConfig.prompt`` and
 ``RunConfig.fusion`` (stored with every run), so adding a variant or relabelling one leaves every
@@ -7,6 +7,7 @@ committed run current.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from .config import RunConfig, variant_name
@@ -212,6 +213,16 @@ PROFILES = {
         parts=scarce_parts((0.002, 0.006), seeds=(0,), epochs=1),
         settings=dict(val_subset=128, test_subset=256), path_fields=("train_subset",)),
 }
+
+
+def wall_time(costs: list[float], workers: int) -> float:
+    """Wall time of runs taken in the given order by ``workers`` workers, each starting the next run
+    as soon as it is free (as grid workers claim them): not ``sum / workers`` when few long runs are
+    left, e.g. one 4-hour run keeps one worker busy for 4 hours whatever the others do."""
+    free = [0.0] * max(workers, 1)        # when each worker is next free; a heap
+    for cost in costs:
+        heapq.heapreplace(free, free[0] + cost)
+    return max(free)
 
 
 def get_profile(name: str) -> Profile:

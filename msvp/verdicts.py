@@ -42,6 +42,34 @@ def paired_table(df: pd.DataFrame, treatments=(MAIN,), datasets=None, **kw) -> p
     return p
 
 
+LONG_PROFILE, LONG_REFERENCE = "long", "cpu"   # the long-budget runs, and the profile whose protocol they extend
+
+
+def long_budget(long_df: pd.DataFrame, protocol_df: pd.DataFrame, treatments=(MAIN, "msvp-concat-full")
+                ) -> pd.DataFrame:
+    """Rule: the long-budget check. For every comparison and cell that the long runs pair, the row
+    at the profile's protocol and the row after the long budget, each from its own profile's Holm
+    family (``stats.comparison_family``), stacked with ``budget`` = "protocol" or "long" and the
+    epochs each trained. The verdict at the protocol stands as the book's; the long row says whether
+    more epochs would change it."""
+    rows = []
+    for t in treatments:
+        long_rows = paired_family(long_df, (t,))
+        if long_rows.empty:
+            continue
+        cells = set(zip(long_rows.dataset, long_rows.backbone))
+        prot = paired_family(protocol_df, (t,)) if len(protocol_df) else long_rows.iloc[:0]
+        prot = prot[[(d, b) in cells for d, b in zip(prot.dataset, prot.backbone)]]
+        for budget, frame, src in (("protocol", prot, protocol_df), ("long", long_rows, long_df)):
+            rows.append(frame.assign(budget=budget, epochs=[_epochs(src, r) for r in frame.itertuples()]))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def _epochs(df: pd.DataFrame, row) -> int:
+    """The epochs the runs of ``row``'s cell trained (one value per profile and cell)."""
+    return int(df[(df.dataset == row.dataset) & (df.backbone == row.backbone)].epochs.astype(int).max())
+
+
 def still_improving(row) -> bool:
     """True when the cell's baseline failed the convergence check (False), not when it passed or was
     not checked (True, None, NaN)."""

@@ -166,6 +166,10 @@ def test_config_table_covers_every_setting():
     assert len(t) == len(dataclasses.fields(RunConfig))
     assert set(t.columns) >= {"setting", "smoke", "cpu", "paper", "official", "why ours differs"}
     assert "?" not in set(t.official)
+    # a setting that the profile's parts set differently is shown per part, not as the profile's default
+    t = t.set_index("setting")
+    assert t.loc["`precision`", "cpu"] == "per part: auto, bf16" and t.loc["`precision`", "paper"] == "auto"
+    assert t.loc["`epochs`", "smoke"] == "1"
 
 
 def test_backbone_table_measures_parameters_and_inputs():
@@ -265,6 +269,10 @@ def test_time_left_costs_each_run_at_its_own_cells_median(tmp_path, monkeypatch)
     row = reproduce.profile_runs_table(tmp_path).set_index("profile").loc["cpu"]
     # 2 × 4,000 s (CIFAR-10's median) + 1 × 1,000 s (the profile's median, no Fashion-MNIST run yet)
     assert row["time left, one worker"] == words.duration(9000)
+    # two workers take the runs in order: 4,000 s and 4,000 s side by side, then 1,000 s
+    two = reproduce.profile_runs_table(tmp_path, workers=2).set_index("profile").loc["cpu"]
+    assert two["time left, 2 workers"] == words.duration(5000)
+    assert reproduce.profile_runs_table(tmp_path).attrs["guessed"] == {"cpu": 1}   # the Fashion-MNIST run
     assert row["time per run (median)"] == words.duration(1000)
     assert row["compute time of finished runs"] == words.duration(6000)
 
@@ -392,3 +400,26 @@ def test_the_book_layer_never_trains():
                 continue
             found += [f"{path.name}: {n}" for n in names if n in trainers or n.split(".")[:2] == ["msvp", "grid"]]
     assert not found, found
+
+
+def _vit_cifar(accs: dict, wall: float = 18000.0) -> pd.DataFrame:
+    rows = [{"dataset": "cifar10", "backbone": b, "variant": v, "seed": k, "test_acc": a, "epochs": 10,
+             "wall_time_s": wall, "val_acc_curve": [0.40, 0.50, 0.55, 0.57]}
+            for (b, v), values in accs.items() for k, a in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_strongest_case_counts_its_runs_and_gives_no_verdict_without_pairs():
+    from _lib.strongest_case import strongest_case_md
+    df = _vit_cifar({("vit", "baseline"): [0.5677], ("cnn", "baseline"): [0.8371]})
+    states = pd.DataFrame([{"dataset": "cifar10", "backbone": "vit", "variant": v, "seed": k,
+                            "state": "done" if (v, k) == ("baseline", 0) else "missing"}
+                           for v in ("baseline", "msvp-add-full", "msvp-concat-full") for k in range(3)])
+    text = strongest_case_md("cpu", df, states)
+    assert "1 of 9 planned runs is trained (baseline: seed 0; MSVP add, full: none; MSVP concat, full: none)" in text
+    assert "56.77 %" in text and "26.9 pp below the CNN's 83.71 %" in text
+    assert "rose 7.0 pp over the last two epochs" in text       # 0.57 − 0.50: epochs 2 to 4 of the curve
+    assert "**no verdict yet**" in text
+    assert "The 8 runs left would take about 40.0 h on one worker" in text
+    # a profile that does not plan the cell says so instead of counting
+    assert "does not train it" in strongest_case_md("smoke", df.iloc[:0], states.iloc[:0])

@@ -86,6 +86,21 @@ CHAPTERS = sorted(BOOK.glob("*.py"))
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(path):
+    """papermill skips a parameter line it cannot parse (an '=' in its comment, for one) with a
+    warning only; `make notebooks` would then run with a value nobody can override."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    for cell in cells(path):
+        if "parameters" not in cell.metadata.get("tags", []):
+            continue
+        names = re.findall(r"^([A-Z_][A-Z0-9_]*)\s*=", cell.source, re.M)
+        found = [p.name for p in PythonTranslator.inspect(nbformat.v4.new_code_cell(cell.source))]
+        assert found == names, f"papermill reads {found}, the cell sets {names}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_no_notebook_machinery_in_the_source(path):
     text = path.read_text(encoding="utf-8")
     assert "NBVAL_" not in text, "use the cell tags nbval-check-output / nbval-ignore-output"

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from msvp.config import RunConfig
+from msvp.experiments import wall_time
 from msvp.plan import measured_seconds
 from msvp.results import result_path
 
@@ -37,3 +38,13 @@ def test_per_cell_groups_runs_and_says_where_the_time_came_from(tmp_path, monkey
     rows = plan.per_cell(todo, results=tmp_path, profile="cpu")
     assert [(r["backbone"], r["runs"], r["source"], r["min_per_run"]) for r in rows] == [
         ("cnn", 2, "measured", 20.0), ("vit", 1, "warm-up", 10.0)]
+
+
+def test_wall_time_follows_workers_taking_runs_in_order():
+    """Two workers, runs of 4, 4, 1 h: the third starts when the first worker is free (5 h, not the
+    4.5 h of sum / workers); one worker adds them up; more workers than runs wait for the longest."""
+    assert wall_time([4, 4, 1], 2) == 5
+    assert wall_time([4, 4, 1], 1) == 9
+    assert wall_time([1, 4], 5) == 4
+    assert wall_time([1, 1, 4], 2) == 5      # in order: the 4 h run starts after a 1 h run
+    assert wall_time([], 2) == 0

@@ -427,4 +427,33 @@ def test_pairs_status_says_whether_more_pairs_are_coming():
 
 
 def test_long_budget_line_until_its_runs_exist(tmp_path):
-    assert tables.long_budget_line(tmp_path) == "long-budget check: not run yet"
+    t, line = tables.long_budget_table(tmp_path, pd.DataFrame(), "cpu")
+    assert t.empty and line == "long-budget check: not run yet (0 of 9 runs)"
+    # it extends the cpu profile's protocol: a smoke page does not read it against its own runs
+    assert "extends the `cpu` profile" in tables.long_budget_table(tmp_path, pd.DataFrame(), "smoke")[1]
+
+
+def budget_runs(gain: float, epochs: int, seeds: int = 3) -> pd.DataFrame:
+    """CIFAR-10 CNN runs whose MSVP add arm gains ``gain`` on every seed (a seed effect of ±2 pp)."""
+    base = [0.80 + 0.02 * (-1) ** k for k in range(seeds)]
+    df = runs({("cifar10", "cnn", "baseline"): base,
+               ("cifar10", "cnn", "msvp-add-full"): [b + gain for b in base]})
+    return df.assign(epochs=epochs)
+
+
+def test_long_budget_sets_each_comparison_at_both_budgets():
+    p = verdicts.long_budget(budget_runs(0.0, 30), budget_runs(0.01, 10, seeds=5), treatments=("msvp-add-full",))
+    assert p.budget.tolist() == ["protocol", "long"] and p.epochs.tolist() == [10, 30]
+    assert p.n_pairs.tolist() == [5, 3]
+    assert p.verdict.tolist() == ["improves", "equivalent"]
+
+
+def test_long_budget_table_says_whether_a_verdict_changes(tmp_path, monkeypatch):
+    import msvp.results
+    monkeypatch.setattr(msvp.results, "load", lambda profile, root=None: budget_runs(0.0, 30))
+    t, line = tables.long_budget_table(tmp_path, budget_runs(0.01, 10, seeds=5), "cpu")
+    assert t.budget.tolist() == ["protocol (10 epochs)", "long (30 epochs)"]
+    assert line == ("long-budget check (6 of 9 runs): MSVP add, full on CIFAR-10 · CNN: improves at 10 epochs, "
+                    "equivalent at 30 (the verdict changes)")
+    t, line = tables.long_budget_table(tmp_path, budget_runs(0.0, 10, seeds=5), "cpu")
+    assert line.endswith("equivalent at 10 epochs, still equivalent at 30 (the verdict stands)")

@@ -105,7 +105,7 @@ class AblationChapter(Page):
         lines = []
         for d, b in self.cells:
             fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
-            parts = [f"{label(r.treatment)} {pp(r.diff_pp)} pp ({r.verdict})" for r in fam.itertuples()]
+            parts = [f"{label(r.treatment)} {pp(r.diff_pp)} pp ({verdict_label(r)})" for r in fam.itertuples()]
             lines.append(f"{cell_name(d, b)}, each variant against the baseline: " + "; ".join(parts) + ".")
         if not lines:
             lines.append("No cell has every variant of this ablation yet, so there is nothing to compare.")

@@ -18,7 +18,7 @@ from .names import (
     MAIN,
 )
 from .sections import paired_for_reading, paired_rows, status_md
-from .tables import backbone_contrasts, caveat_md, long_budget_line, margin_md, pooling_table, power_table, report_card
+from .tables import backbone_contrasts, caveat_md, long_budget_table, margin_md, pooling_table, power_table, report_card
 from .words import (
     PLAIN_CLAIMS,
     capital,
@@ -114,7 +114,7 @@ class ReportCard(Page):
         md(plain_claims(self.card))      # the verdicts in plain words first, then the runs and the statistics
         md(status_md(self.profile, self.df, self.states))
         table(self.card, bold="verdict")
-        md(caveat_md(self.paired, long_budget_line(self.results_dir)))
+        md(caveat_md(self.paired, long_budget_table(self.results_dir, self.df, self.profile)[1]))
 
     def rules(self) -> None:
         table(rules_table())

@@ -11,6 +11,7 @@ from msvp.datasets import DATASETS
 from msvp.experiments import MAIN_VARIANTS
 from msvp.stats import fmt_pct
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
+from msvp.verdicts import LONG_PROFILE
 
 from .chapter import Page, figure, key_results, md, table
 from .figures import plot_confusions, plot_learned_prompts, plot_learning_curves, plot_saliency
@@ -36,8 +37,11 @@ from .sections import (
     show_paired_figure,
     status_md,
 )
+from .strongest_case import strongest_case_md
+from .tables import long_budget_table
 from .words import (
     data_title,
+    grid_command,
     pct,
     plain_verdict,
     plural,
@@ -136,6 +140,19 @@ class ExperimentChapter(Page):
         out.append(self._checkpoint_sentence())
         out += self._comparison_sentences()
         md("\n\n".join(s for s in out if s))
+
+    def strongest_case(self) -> None:
+        """ViT-Tiny on CIFAR-10, where the paper's claim is strongest (chapter 5 only)."""
+        md(strongest_case_md(self.profile, self.all, self.states))
+
+    def long_budget(self) -> None:
+        """The long-budget check beside the protocol's verdicts (its runs are CIFAR-10 CNN runs)."""
+        t, line = long_budget_table(self.results_dir, self.all, self.profile)
+        if len(t):
+            table(t)
+            hw = t.attrs["hardware"]
+            md(f"Long-budget runs: {hw['long']}. Runs at the protocol: {hw['protocol']}.")
+        md(f"{line[:1].upper()}{line[1:]}." + ("" if len(t) else f" `{grid_command(LONG_PROFILE)}` trains it."))
 
     def _checkpoint_sentence(self) -> str:
         # the runs of the accuracy table below (its arms), not the ablation and control runs of this data set

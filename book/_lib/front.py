@@ -28,6 +28,7 @@ from .names import (
     rank,
 )
 from .sections import paired_rows, progress_md, results_table, show_diverged, show_paired_figure
+from .strongest_case import strongest_case_md
 from .words import (
     CAVEAT_WORDS,
     CLAIM_MEANING,
@@ -159,6 +160,7 @@ class FrontPage(Page):
            f"{LEVEL:.0%} interval. **add** is the official code's default fusion, **concat** the abstract's 1 × 1 "
            f"convolution. Each data set links to its chapter.")
         show_diverged(self.df)
+        md(strongest_case_md(self.profile, self.df, self.states))
 
     def evidence(self) -> None:
         verdict, detail = self.claim

@@ -32,7 +32,7 @@ OFFICIAL = {
     "augment": ("official", ""),
     "val_fraction": ("0.1", ""),
     "split_seed": ("a fixed seed", ""),
-    "train_subset": ("all", "smoke only: seconds per run, for CI"),
+    "train_subset": ("all", "smoke: seconds per run, for CI; scarce: the learning curve of chapter 13"),
     "val_subset": ("all", "smoke only"),
     "test_subset": ("all", "smoke only"),
     "prompt_init_std": ("0.01", ""),
@@ -40,7 +40,8 @@ OFFICIAL = {
     "cnn_dropout": ("(0.5, 0.3)", ""),
     "vit_dropout": ("0.1", ""),
     "device": ("CUDA", "the cpu profile runs on CPUs"),
-    "precision": ("fp32", "auto = bf16 autocast on a GPU (faster), fp32 on a CPU: see the deviations below"),
+    "precision": ("fp32", "auto = bf16 autocast on a GPU (faster), fp32 on a CPU; the cpu profile's ResNet-18 "
+                          "and ViT-Tiny parts set bf16 (the precision check below)"),
     "memory_format": ("contiguous", "auto = channels_last with bf16: the same arithmetic, reordered, faster"),
     "threads": ("–", "float results differ between thread counts, so paired runs share one"),
     "blowup": ("–", "our divergence check: a run whose loss explodes stops and is recorded as diverged"),
@@ -53,7 +54,12 @@ def _value(profile, name: str, default):
         return ", ".join(f"{DATASETS[d].title} {n:,}" for d, n in p.train_subset.items())
     if name in ("dataset", "backbone", "prompt", "fusion", "seed"):
         return "per run"
-    v = p.settings.get(name, default)
+    by_part = {_shown(part.settings.get(name, p.settings.get(name, default))) for part in p.parts}
+    # e.g. precision: auto for the CNN column, bf16 for the backbones
+    return by_part.pop() if len(by_part) == 1 else "per part: " + ", ".join(sorted(by_part))
+
+
+def _shown(v) -> str:
     if v is None:
         return "all"
     if isinstance(v, float):

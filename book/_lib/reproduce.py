@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from msvp.experiments import PROFILES
+from msvp.experiments import PROFILES, wall_time
 from msvp.results import current_records
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verify import load_report, seed_spread_pp, still_current
@@ -24,11 +24,16 @@ from .words import (
 )
 
 
-def profile_runs_table(results_dir) -> pd.DataFrame:
-    """Per profile: runs planned and done, wall time per run (recorded), the time the runs still to
-    train would take one after another, hardware. Like `grid --plan`, a run left is costed at the
-    median of its own cell's finished runs (the profile's median where its cell has none yet)."""
-    rows = []
+def workers_label(workers: int) -> str:
+    return "one worker" if workers == 1 else f"{workers} workers"
+
+
+def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
+    """Per profile: runs planned and done, wall time per run (recorded), the wall time the runs still
+    to train would take on ``workers`` workers taking them in plan order, hardware. Like `grid --plan`,
+    a run left is costed at the median of its own cell's finished runs (the profile's median where its
+    cell has none yet)."""
+    rows, left_col, guessed = [], f"time left, {workers_label(workers)}", {}
     for name in PROFILES:
         view = View(name, results_dir)
         df, states = view.df, view.states
@@ -37,17 +42,19 @@ def profile_runs_table(results_dir) -> pd.DataFrame:
                "diverged": len(df.attrs.get("diverged", []))}
         if df.empty:
             row.update({"time per run (median)": "–", "compute time of finished runs": "–",
-                        "time left, one worker": "–", "hardware": "not run yet"})
+                        left_col: "–", "hardware": "not run yet"})
         else:
             w = df.wall_time_s.astype(float)
             cell = w.groupby([df.dataset, df.backbone]).median()
-            left = sum(cell.get((r.dataset, r.backbone), w.median()) for r in todo.itertuples())
-            # divide "time left" by the workers you run
+            left = wall_time([cell.get((r.dataset, r.backbone), w.median()) for r in todo.itertuples()], workers)
+            guessed[name] = sum((r.dataset, r.backbone) not in cell for r in todo.itertuples())
             row.update({"time per run (median)": duration(w.median()),
                         "compute time of finished runs": duration(w.sum()),
-                        "time left, one worker": duration(left), "hardware": hardware_label(df)})
+                        left_col: duration(left), "hardware": hardware_label(df)})
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["guessed"] = {k: n for k, n in guessed.items() if n}   # runs costed at the profile's median
+    return out
 
 
 def verify_table(path) -> tuple[pd.DataFrame, str]:
@@ -90,8 +97,13 @@ class ReproduceChapter(Page):
     def parts(self) -> None:
         table(parts_table())
 
-    def runs(self) -> None:
-        table(profile_runs_table(self.results_dir))
+    def runs(self, workers: int = 1) -> None:
+        t = profile_runs_table(self.results_dir, workers)
+        table(t)
+        if t.attrs["guessed"]:
+            md("Runs of a cell with no finished run yet are costed at their profile's median, which a slower "
+               "backbone can exceed several times: " + "; ".join(
+                   f"`{k}` {plural(n, 'run')}" for k, n in t.attrs["guessed"].items()) + ".")
 
     def verify(self) -> None:
         verify, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
@@ -99,12 +111,12 @@ class ReproduceChapter(Page):
         if len(verify):
             table(verify)
 
-    def key_results(self) -> None:
+    def key_results(self, workers: int = 1) -> None:
         """Per profile, runs done of planned and the time the rest would take; the verify outcome."""
-        t = profile_runs_table(self.results_dir)
+        t, on = profile_runs_table(self.results_dir, workers), workers_label(workers)
         lines = [f"`{r['profile']}`: {r['done']:,} of {r['planned runs']:,} planned runs done"
-                 + (f"; the rest would take {r['time left, one worker']} on one worker"
-                    if r["time left, one worker"] not in ("–", "0 s") else "") + "."
+                 + (f"; the rest would take {r['time left, ' + on]} on {on}"
+                    if r["time left, " + on] not in ("–", "0 s") else "") + "."
                  for r in t.to_dict("records") if r["planned runs"]]
         _, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
         key_results(lines + [f"`make verify` ({self.profile}): {when}."])

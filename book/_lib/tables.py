@@ -9,6 +9,8 @@ from msvp.datasets import DATASETS
 from msvp.experiments import VARIANTS
 from msvp.stats import MARGIN_PP, NOT_ENOUGH_PAIRS, POWER, combine, contrast_verdict, fmt_pct, fmt_pp, row_estimate, summarize
 from msvp.verdicts import (
+    LONG_PROFILE,
+    LONG_REFERENCE,
     ablation_family,
     claim_accuracy,
     claim_compute,
@@ -17,6 +19,7 @@ from msvp.verdicts import (
     claim_transformers,
     fmt_estimate,
     judged,
+    long_budget,
     pairs_status,
     pooled_readings,
     progress,
@@ -29,10 +32,13 @@ from .names import (
     MAIN,
     backbone_title,
     cell_name,
+    label,
 )
 from .words import (
     caveat_detail,
     data_title,
+    delta_text,
+    hardware_label,
     plural_images,
     verdict_label,
 )
@@ -134,15 +140,53 @@ def caveat_md(p: pd.DataFrame, long_line: str) -> str:
             f"this caveat. Would they change with a longer budget? {long_line[:1].upper()}{long_line[1:]}.")
 
 
-def long_budget_line(results_dir, profile: str = "long") -> str:
-    """Where the long-budget check's outcome goes: 'long-budget check: not run yet' until its runs exist."""
+def long_budget_table(results_dir, protocol_df: pd.DataFrame, page_profile: str) -> tuple[pd.DataFrame, str]:
+    """The long-budget check for readers: per comparison and cell, the paired gain at the protocol
+    (the book's verdict) and after the long budget, and one line that says whether the verdicts change
+    ('long-budget check: not run yet' until its runs exist). It extends one profile's protocol
+    (``LONG_REFERENCE``); a page of another profile only says so."""
     from msvp.experiments import get_profile
     from msvp.results import load
 
-    done = load(profile, results_dir)
+    if page_profile != LONG_REFERENCE:
+        return pd.DataFrame(), f"long-budget check: it extends the `{LONG_REFERENCE}` profile, not `{page_profile}`"
+    done, planned = load(LONG_PROFILE, results_dir), len(get_profile(LONG_PROFILE).configs())
     if done.empty:
-        return "long-budget check: not run yet"
-    return f"long-budget check: {len(done)} of {len(get_profile(profile).configs())} runs finished, not read yet"
+        return pd.DataFrame(), f"long-budget check: not run yet (0 of {planned} runs)"
+    rows = long_budget(done, protocol_df)
+    runs = f"{len(done)} of {planned} runs"
+    if rows.empty or not (rows.budget == "long").any():
+        return pd.DataFrame(), f"long-budget check: {runs} finished, no complete pair yet"
+    out = pd.DataFrame({
+        "comparison": [f"{cell_name(r.dataset, r.backbone)} · {label(r.treatment)}" for r in rows.itertuples()],
+        "budget": [f"{r.budget} ({r.epochs} epochs)" for r in rows.itertuples()],
+        "MSVP − baseline (pp), 95 % CI": [delta_text(r, pairs=True) for r in rows.itertuples()],
+        "verdict": [verdict_label(r) for r in rows.itertuples()]})
+    out.attrs["hardware"] = {"long": hardware_label(done), "protocol": hardware_label(protocol_df)}
+    return out, f"long-budget check ({runs}): " + "; ".join(_budget_changes(rows))
+
+
+def _budget_changes(rows: pd.DataFrame) -> list[str]:
+    """'MSVP add, full on CIFAR-10 · CNN: equivalent at 10 epochs, still equivalent at 30'."""
+    out = []
+    for (t, d, b), g in rows.groupby(["treatment", "dataset", "backbone"], sort=False):
+        at = {r.budget: r for r in g.itertuples()}
+        if "long" not in at:
+            continue
+        lng = at["long"]
+        what = f"{label(t)} on {cell_name(d, b)}"
+        if "protocol" not in at:
+            out.append(f"{what}: {_short(lng)} at {lng.epochs} epochs (no verdict at the protocol yet)")
+            continue
+        prot = at["protocol"]
+        same = _short(prot) == _short(lng)
+        out.append(f"{what}: {_short(prot)} at {prot.epochs} epochs, {'still ' if same else ''}{_short(lng)} at "
+                   f"{lng.epochs} ({'the verdict stands' if same else 'the verdict changes'})")
+    return out
+
+
+def _short(r) -> str:
+    return NOT_ENOUGH_PAIRS if r.n_pairs < 2 else str(r.verdict)
 
 
 def _row(p: pd.DataFrame, dataset: str, backbone: str):

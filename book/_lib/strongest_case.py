@@ -1,0 +1,76 @@
+"""The paper's strongest case, ViT-Tiny on CIFAR-10: one computed paragraph, shown on the landing page
+and in chapter 5, that says how far its runs have come and what they show so far."""
+from __future__ import annotations
+
+import pandas as pd
+
+from msvp.experiments import MAIN_VARIANTS
+
+from .names import BASE, READINGS, label
+from .sections import acc_text, effect_sentence, paired_rows
+from .words import duration, join, plural
+
+DATASET, BACKBONE = "cifar10", "vit"
+HEAD = ("**The paper's strongest case: ViT-Tiny on CIFAR-10.** The abstract says the gains are largest for "
+        "transformers and on harder data; CIFAR-10 is the hardest of the three data sets and ViT-Tiny the "
+        "transformer, so this is the cell where the paper's claim should show most clearly.")
+ABSORBED = ("Whatever these runs show, on a ViT an additive prompt is a constant image: the linear patch "
+            "embedding turns it into a constant per patch position, which the learned position embedding can "
+            "absorb exactly (the [report card](10_report_card.ipynb) checks it on trained models), so a gain here "
+            "would come from easier optimisation, not from extra capacity.")
+
+
+def strongest_case_md(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> str:
+    """How many of the cell's planned runs are trained, the baseline beside the CNN's on the same data,
+    the paired gain per reading where pairs exist, and the time the rest would take."""
+    planned = states[(states.dataset == DATASET) & (states.backbone == BACKBONE) & states.variant.isin(MAIN_VARIANTS)]
+    if planned.empty:
+        return HEAD + f" The `{profile}` profile does not train it."
+    cell = df[(df.dataset == DATASET) & (df.backbone == BACKBONE)]
+    out = [HEAD, _progress(planned)]
+    if (cell.variant == BASE).any():
+        out.append(_baseline(df, cell))
+    p = paired_rows(df, datasets=[DATASET])
+    p = p[p.backbone == BACKBONE]
+    for t in READINGS:
+        r = p[p.treatment == t]
+        if len(r):
+            out.append(effect_sentence(r.iloc[0], f"ViT-Tiny · CIFAR-10, {label(t)}"))
+    if p.empty:
+        out.append("No MSVP run has its baseline of the same seed yet, so there is **no verdict yet**.")
+    left = int(planned.state.isin(["missing", "stale"]).sum())
+    if left and len(cell):
+        median = cell.wall_time_s.astype(float).median()
+        out.append(f"The {plural(left, 'run')} left would take about {duration(left * median)} on one worker "
+                   f"at this cell's measured {duration(median)} per run.")
+    return " ".join(out) + "\n\n" + ABSORBED
+
+
+def _progress(planned: pd.DataFrame) -> str:
+    """'1 of 9 planned runs are trained (baseline: seed 0; MSVP add: none; ...).'"""
+    parts = []
+    for v in MAIN_VARIANTS:
+        seeds = sorted(planned[(planned.variant == v) & (planned.state == "done")].seed.astype(int))
+        parts.append(f"{label(v)}: " + (f"seed{'s' if len(seeds) > 1 else ''} {join([str(s) for s in seeds])}"
+                                        if seeds else "none"))
+    done = int((planned.state == "done").sum())
+    return (f"{done} of {plural(len(planned), 'planned run')} {'is' if done == 1 else 'are'} trained "
+            f"({'; '.join(parts)}).")
+
+
+def _baseline(df: pd.DataFrame, cell: pd.DataFrame) -> str:
+    """The ViT baseline's accuracy, beside the CNN baseline's on the same data."""
+    base = cell[cell.variant == BASE]
+    cnn = df[(df.dataset == DATASET) & (df.backbone == "cnn") & (df.variant == BASE)].test_acc.astype(float)
+    s = (f"Its baseline reaches {acc_text(df, DATASET, BACKBONE, BASE)} % test accuracy after "
+         f"{int(base.epochs.iloc[0])} epochs")
+    if len(cnn):
+        gap = 100 * (cnn.mean() - base.test_acc.astype(float).mean())
+        s += f", {gap:.1f} pp below the CNN's {100 * cnn.mean():.2f} % on the same images"
+    rise = [100 * (c[-1] - c[-3]) for c in base.val_acc_curve if len(c) >= 3]
+    if rise:
+        s += (f"; its validation accuracy still rose {min(rise):.1f}"
+              + (f"–{max(rise):.1f}" if max(rise) - min(rise) >= 0.05 else "")
+              + " pp over the last two epochs, so the transformer is still learning when the paper's budget ends "
+                "and a gain here would be a gain in how fast it learns")
+    return s + "."
