@@ -5,7 +5,7 @@
 #   make test                 unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
 #   make notebooks PROFILE=cpu
 #   make verify               re-train a sample of committed runs and compare (bit-identical when it can be)
-#   make smoke JOBS=2         execute the smoke notebooks two at a time
+#   make smoke TEST_WORKERS=1 execute the smoke notebooks one at a time (default: 2, as make test)
 #   make install LOCKED=1     install exactly requirements-lock.txt (the tested CPU environment)
 #   make lock                 re-pin requirements-lock.txt to the environment in .venv (UPGRADE=1: newest)
 #   make release-check        workflows, CITATION.cff, lock file, sdist + wheel, Colab setup cell, README table
@@ -29,6 +29,8 @@ LOCK    := requirements-lock.txt
 RELEASE_VENV  := .venv/release-tools
 RELEASE_STAMP := $(RELEASE_VENV)/.installed
 JOBS    ?= 1
+# make test: pytest processes for the unit tests and nbval, notebooks executed at once by make smoke
+TEST_WORKERS ?= 2
 
 # Computed on first use only (so `make install` works before torch exists), then cached.
 PROFILE ?= $(eval PROFILE := $(shell $(PY) -c 'import torch;print(torch.cuda.is_available())' 2>/dev/null \
@@ -70,7 +72,7 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collects nothing; that is a failure here, said in words
 unit: $(STAMP)
-	rc=0; $(PY) -m pytest tests -q -m "not release" || rc=$$?; \
+	rc=0; $(PY) -m pytest tests -q -m "not release" -n $(TEST_WORKERS) --dist loadgroup || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests in tests/" >&2; fi; \
 	exit $$rc
 
@@ -80,7 +82,7 @@ smoke: $(STAMP)
 	$(PY) -m msvp grid --profile smoke --results build/results --jobs 2
 	$(PY) -m msvp grid --profile smoke-scarce --results build/results --jobs 2
 	$(PY) tools/execute_notebooks.py --profile smoke --results "$(CURDIR)/build/results" \
-	    --out build/smoke --parallel $(JOBS)
+	    --out build/smoke --parallel $(TEST_WORKERS)
 	$(PY) tools/check_html.py --notebooks build/smoke
 
 # nbval re-runs the committed, executed notebooks (with the parameters injected when they were
@@ -88,7 +90,8 @@ smoke: $(STAMP)
 # executed from an older .py gets a warning (CHECK_STRICT=1 makes it an error).
 nbval: $(STAMP)
 	$(PY) tools/execute_notebooks.py --check $(if $(CHECK_STRICT),--strict)
-	rc=0; $(PY) -m pytest $(NBVAL_ARGS) $$($(PY) tools/execute_notebooks.py --list) || rc=$$?; \
+	rc=0; $(PY) -m pytest $(NBVAL_ARGS) -n $(TEST_WORKERS) --dist loadscope \
+	    $$($(PY) tools/execute_notebooks.py --list) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: nbval collected no notebook cells" >&2; fi; \
 	exit $$rc
 

@@ -112,9 +112,9 @@ ch.curves()
 # ## Would a longer budget change it?
 #
 # The {term}`convergence caveat` leaves one question open: would the verdicts above stand if the CNN
-# trained longer? The long-budget check (the `long` profile) re-trains the CNN on CIFAR-10 for three
+# trained longer? The long-budget check (the `long` {term}`profile`) re-trains the CNN on CIFAR-10 for three
 # times the paper's epochs, with the cosine schedule stretched over them: baseline, MSVP add and
-# concat, 3 paired seeds. Each comparison is shown at both budgets; the verdict at the paper's budget
+# concat, 3 {term}`paired seeds`. Each comparison is shown at both budgets; the verdict at the paper's budget
 # stays the book's.
 
 # %% tags=["remove-input"]

@@ -62,7 +62,7 @@ page.cells()
 # which tests. Each rule is explained in [chapter 10](10_report_card.ipynb) and each term in the
 # {doc}`glossary`: the verdicts use {term}`paired seeds`, the {term}`seed × image interval`, an
 # {term}`equivalence margin` tested by {term}`TOST`, and {term}`Holm`'s correction over every cell
-# of the profile where a comparison ran.
+# of the {term}`profile` where a comparison ran.
 
 # %% tags=["remove-input"]
 page.evidence()

@@ -7,18 +7,24 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
+
+# starts training processes of its own: one such test at a time (make test runs pytest-xdist)
+PROCESSES = pytest.mark.xdist_group("processes")
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_COLUMNS = {"hardware", "device", "torch", "threads", "load_1m_start", "load_5m_start", "load_15m_start",
                "repeats", "quick"}
 
 
+@PROCESSES
+@pytest.mark.timeout(600)
 def test_train_bench_quick_writes_tagged_csvs(tmp_path, data_root, mirror_dir):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MSVP_DATA_MIRROR": str(mirror_dir)}
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "train.py"), "--quick", "--threads", "1",
                            "--data-root", str(data_root), "--out", str(tmp_path)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=500)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for text in ("load ", "HEADLINE", "like for like", "MSVP OVERHEAD"):
         assert text in proc.stdout

@@ -167,6 +167,9 @@ def test_results_table_lists_only_cells_with_runs(monkeypatch):
     t = sections.results_table("cpu", runs, links=False)
     assert list(t["data set · backbone"]) == ["MNIST · CNN", ""] and t.attrs["cells"] == [("mnist", "cnn")] * 2
     assert set(t["MSVP − baseline (pp), 95 % CI"]) == {"no paired seeds"}
+    # a cell still training says how many of the pairs its profile plans exist
+    assert list(t.verdict) == ["not enough pairs yet (training: 0 of 5 pairs)",
+                               "not enough pairs yet (training: 0 of 3 pairs)"]
 
 
 # ---- "On this page" ----------------------------------------------------------------------------------

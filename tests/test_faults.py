@@ -17,6 +17,9 @@ import torch
 
 from msvp.engine import RunConfig, TrainingDiverged, run, save_checkpoint
 
+# starts training processes of its own: one such test at a time (make test runs pytest-xdist)
+PROCESSES = pytest.mark.xdist_group("processes")
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = ("--dataset", "mnist", "--epochs", "1", "--train-subset", "256", "--val-subset", "64",
         "--test-subset", "128", "--device", "cpu")
@@ -143,14 +146,15 @@ def test_debug_flag_shows_the_traceback():
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
-@pytest.mark.timeout(400)
+@PROCESSES
+@pytest.mark.timeout(900)   # a hang guard: three killed grids and a reference grid
 def test_killing_a_two_worker_grid_at_random_moments_loses_nothing(tmp_path):
     """Kill a 2-worker grid (SIGKILL to the whole process group) at random moments, three times, then
     let it finish: every result is valid, no run was finished twice, and all results equal those of
     an uninterrupted grid."""
     args = ("grid", "--profile", "smoke", "--only", CNN, "--no-explain", "--jobs", "2")
     ref, hit = tmp_path / "ref", tmp_path / "hit"
-    assert cli(*args, "--results", str(ref), timeout=300).returncode == 0
+    assert cli(*args, "--results", str(ref), timeout=400).returncode == 0
     rng, finished = random.Random(7), Counter()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for _ in range(3):
@@ -160,7 +164,7 @@ def test_killing_a_two_worker_grid_at_random_moments_loses_nothing(tmp_path):
         os.killpg(p.pid, signal.SIGKILL)
         out = p.communicate()[0]
         finished.update(line.split(":")[0] for line in out.splitlines() if ": test acc" in line)
-    r = cli(*args, "--results", str(hit), timeout=300)
+    r = cli(*args, "--results", str(hit), timeout=400)
     assert r.returncode == 0
     finished.update(line.split(":")[0] for line in r.stdout.splitlines() if ": test acc" in line)
     assert set(finished.values()) == {1}, finished

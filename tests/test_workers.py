@@ -15,6 +15,9 @@ import pytest
 from msvp.claims import claim_path, try_claim
 from msvp.grid import plan_runs, run_grid
 
+# starts training processes of its own: one such test at a time (make test runs pytest-xdist)
+PROCESSES = pytest.mark.xdist_group("processes")
+
 REPO = Path(__file__).resolve().parents[1]
 ONE = "dataset=mnist,backbone=cnn,variant=baseline"
 CNN = "dataset=mnist,backbone=cnn"
@@ -41,12 +44,13 @@ def test_result_of_other_training_code_is_stale_and_retrained(tmp_path, data_roo
     assert plan_runs("smoke", only=ONE, results=tmp_path)[0][2:] == ("stale", "config changed: lr")
 
 
-@pytest.mark.timeout(240)
+@PROCESSES
+@pytest.mark.timeout(600)   # a hang guard: a loaded 2-core machine runs this 2-4x slower
 def test_two_grids_on_one_folder_train_each_run_once(tmp_path):
     """Two grid processes (the second with 2 workers) started together: each run is trained once."""
     args = ("grid", "--profile", "smoke", "--only", CNN, "--results", str(tmp_path), "--no-explain")
     procs = [cli(*args), cli(*args, "--jobs", "2")]
-    outs = [p.communicate(timeout=220)[0] for p in procs]
+    outs = [p.communicate(timeout=500)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     trained = Counter(line.split(":")[0] for out in outs for line in out.splitlines() if ": test acc" in line)
     assert len(trained) == 9 and set(trained.values()) == {1}, trained
@@ -85,7 +89,8 @@ def test_claim_of_a_killed_worker_is_taken_over(tmp_path, data_root):
     assert any(line.startswith("taking over seed0.json") and f"pid {holder.pid}" in line for line in log), log
 
 
-@pytest.mark.timeout(180)
+@PROCESSES
+@pytest.mark.timeout(900)   # a hang guard (two calls of the script)
 def test_gpu_script_dry_run_on_cpu(tmp_path, mirror_dir):
     """tools/gpu_paper.sh with the smoke profile on the CPU: trains, resumes, packs the results."""
     env = {**os.environ, "PROFILE": "smoke", "DEVICE": "cpu", "JOBS": "2", "BUDGET": "600",
@@ -93,12 +98,12 @@ def test_gpu_script_dry_run_on_cpu(tmp_path, mirror_dir):
            "MSVP_DATA_MIRROR": str(mirror_dir), "PYTHON": sys.executable}
     results = tmp_path / "results"
     r = subprocess.run(["bash", "tools/gpu_paper.sh", str(results)], cwd=REPO, env=env, capture_output=True,
-                       text=True, timeout=170)
+                       text=True, timeout=420)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 trained, 0 already done" in r.stdout and r.stdout.strip().endswith("2 done")
     assert (tmp_path / "results.tgz").stat().st_size > 1000
     r = subprocess.run(["bash", "tools/gpu_paper.sh", str(results)], cwd=REPO, env=env, capture_output=True,
-                       text=True, timeout=170)
+                       text=True, timeout=420)
     assert "0 trained, 2 already done" in r.stdout
 
 
@@ -113,7 +118,8 @@ def test_time_budget_starts_nothing_that_cannot_finish(tmp_path, data_root, monk
     assert not list(tmp_path.rglob("*.json"))
 
 
-@pytest.mark.timeout(240)
+@PROCESSES
+@pytest.mark.timeout(600)
 def test_submitit_local_executor_runs_the_workers(tmp_path, mirror_dir, monkeypatch):
     """--executor local: two submitit tasks share the runs through claims; each run is trained once."""
     pytest.importorskip("submitit", reason="the cluster extra (pip install 'msvp[cluster]')")

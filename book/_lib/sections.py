@@ -12,6 +12,8 @@ from msvp.stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP, NOT_ENOUGH_PAIRS, f
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verdicts import (
     paired_table,
+    pairs_status,
+    planned_pairs,
 )
 
 from .chapter import figure, md, table
@@ -162,7 +164,7 @@ def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.D
     paired difference with its interval and the verdict, per reading. Cells without runs are left to
     ``progress_md`` (a line per backbone with the command that trains them), so the table grows as
     runs land; ``attrs["cells"]`` gives each row's (dataset, backbone)."""
-    p = paired_rows(df)
+    p, plan = paired_rows(df), planned_pairs(profile)
     rows, cells = [], []
     for dataset, backbone in ordered({(d, b) for d, b in zip(df.dataset, df.backbone)}):
         name = cell_name(dataset, backbone)
@@ -175,11 +177,17 @@ def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.D
                          "MSVP fusion": t.split("-")[1], "MSVP (%)": acc_text(df, dataset, backbone, t),
                          "MSVP − baseline (pp), 95 % CI": delta_text(r.iloc[0], pairs=True) if len(r) else
                          "no paired seeds",
-                         "verdict": verdict_label(r.iloc[0]) if len(r) else "–"})
+                         "verdict": _cell_verdict(r, plan.get((dataset, backbone, t)))})
             cells.append((dataset, backbone))
     out = pd.DataFrame(rows, columns=RESULTS_COLUMNS)
     out.attrs["cells"] = cells
     return out
+
+
+def _cell_verdict(r: pd.DataFrame, planned: int | None) -> str:
+    """The verdict of a cell's paired row; with fewer than 2 pairs, how many of its planned pairs exist."""
+    n = int(r.iloc[0].n_pairs) if len(r) else 0
+    return verdict_label(r.iloc[0]) if n >= 2 else pairs_status(n, planned)
 
 
 RESULTS_COLUMNS = ["data set · backbone", "baseline (%)", "MSVP fusion", "MSVP (%)", "MSVP − baseline (pp), 95 % CI",
