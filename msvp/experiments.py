@@ -8,6 +8,7 @@ committed run current.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from .config import RunConfig, variant_name
@@ -219,6 +220,8 @@ def wall_time(costs: list[float], workers: int) -> float:
     """Wall time of runs taken in the given order by ``workers`` workers, each starting the next run
     as soon as it is free (as grid workers claim them): not ``sum / workers`` when few long runs are
     left, e.g. one 4-hour run keeps one worker busy for 4 hours whatever the others do."""
+    if not all(math.isfinite(c) for c in costs):
+        return math.nan                   # an unknown cost: unknown wall time (a NaN would break the heap)
     free = [0.0] * max(workers, 1)        # when each worker is next free; a heap
     for cost in costs:
         heapq.heapreplace(free, free[0] + cost)

@@ -418,8 +418,14 @@ def test_strongest_case_counts_its_runs_and_gives_no_verdict_without_pairs():
     text = strongest_case_md("cpu", df, states)
     assert "1 of 9 planned runs is trained (baseline: seed 0; MSVP add, full: none; MSVP concat, full: none)" in text
     assert "56.77 %" in text and "26.9 pp below the CNN's 83.71 %" in text
-    assert "rose 7.0 pp over the last two epochs" in text       # 0.57 − 0.50: epochs 2 to 4 of the curve
+    assert "still rose 7.0 pp over the last two epochs" in text   # 0.57 − 0.50: epochs 2 to 4 of the curve
     assert "**no verdict yet**" in text
     assert "The 8 runs left would take about 40.0 h on one worker" in text
-    # a profile that does not plan the cell says so instead of counting
-    assert "does not train it" in strongest_case_md("smoke", df.iloc[:0], states.iloc[:0])
+    # a profile that does not plan the cell says so instead of counting (bf16 trains the CNN only)
+    assert "does not train it" in strongest_case_md("bf16", df.iloc[:0], states.iloc[:0])
+    assert "does not train it" not in strongest_case_md("smoke", df.iloc[:0], states)
+    # a baseline that had levelled off is not called "still learning"; a ViT above the CNN is "above"
+    flat = df.assign(val_acc_curve=[[0.5, 0.568, 0.569, 0.570]] * 2, test_acc=[0.86, 0.8371])
+    text = strongest_case_md("cpu", flat, states)
+    assert "still learning" not in text and "+0.20 pp over the last two epochs: it had levelled off" in text
+    assert "2.3 pp above the CNN's 83.71 %" in text

@@ -69,7 +69,7 @@ def test_divergence_in_train_is_one_line():
     one_line(r, "diverged: training loss", rc=1)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_exploded_but_finite_run_is_diverged_not_done(tmp_path, data_root):
     """lr 1e6: the loss explodes to huge finite values (accuracy at chance); it must not be 'done'."""
     out = tmp_path / "r.json"
@@ -78,7 +78,7 @@ def test_exploded_but_finite_run_is_diverged_not_done(tmp_path, data_root):
     assert json.loads(out.read_text())["status"] == "diverged"
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_diverged_run_is_not_already_done(tmp_path):
     """A rerun names the diverged run instead of counting it as done, and retries it only when asked."""
     path = tmp_path / "smoke/mnist/cnn/baseline/seed0.json"
@@ -93,7 +93,7 @@ def test_diverged_run_is_not_already_done(tmp_path):
     assert "1 trained" in r.stdout and json.loads(path.read_text())["status"] == "done"
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_corrupt_checkpoint_is_moved_aside_and_the_run_restarts(tmp_path, data_root, capsys):
     ckpt = tmp_path / "seed0.ckpt.pt"
     for junk in (b"", b"not a zip file at all", b"PK\x03\x04truncated"):
@@ -124,7 +124,7 @@ def test_two_writers_of_one_checkpoint_never_crash(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.ckpt.pt"]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     """SIGINT during training: one line saying what resumes, exit code 130, no traceback."""
     p = subprocess.Popen([sys.executable, "-m", "msvp", "train", "--dataset", "mnist", "--epochs", "3",

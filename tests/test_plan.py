@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -48,3 +49,4 @@ def test_wall_time_follows_workers_taking_runs_in_order():
     assert wall_time([1, 4], 5) == 4
     assert wall_time([1, 1, 4], 2) == 5      # in order: the 4 h run starts after a 1 h run
     assert wall_time([], 2) == 0
+    assert math.isnan(wall_time([1, float("nan")], 2))   # an unknown cost is not a number of hours

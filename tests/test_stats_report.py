@@ -457,3 +457,10 @@ def test_long_budget_table_says_whether_a_verdict_changes(tmp_path, monkeypatch)
                     "equivalent at 30 (the verdict changes)")
     t, line = tables.long_budget_table(tmp_path, budget_runs(0.0, 10, seeds=5), "cpu")
     assert line.endswith("equivalent at 10 epochs, still equivalent at 30 (the verdict stands)")
+    # one long pair: no verdict at 30 epochs yet, and no claim that the verdict changed
+    monkeypatch.setattr(msvp.results, "load", lambda profile, root=None: budget_runs(0.0, 30, seeds=1))
+    line = tables.long_budget_table(tmp_path, budget_runs(0.01, 10, seeds=5), "cpu")[1]
+    assert line.endswith("no verdict at 30 epochs yet, not enough pairs yet (training: 1 of 3 pairs)")
+    # no protocol runs at all: the long rows still read, with integer epochs
+    line = tables.long_budget_table(tmp_path, budget_runs(0.0, 10, seeds=5).iloc[:0], "cpu")[1]
+    assert "30 epochs" in line and "30.0" not in line

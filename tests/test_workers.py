@@ -28,7 +28,7 @@ def cli(*args, **kw):
                             text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, **kw)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_result_of_other_training_code_is_stale_and_retrained(tmp_path, data_root):
     """A record whose fingerprint differs is listed as stale, with the reason, and trained again."""
     first = run_grid("smoke", only=ONE, results=tmp_path, data_root=data_root, progress=False, explain=False)
@@ -70,7 +70,7 @@ def test_claims_are_exclusive_and_released(tmp_path):
     b.release()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_claim_of_a_killed_worker_is_taken_over(tmp_path, data_root):
     """SIGKILL a process holding a claim: the claim file stays, and the next grid takes the run over."""
     (cfg, path, _, _), = plan_runs("smoke", only=ONE, results=tmp_path)
@@ -107,7 +107,7 @@ def test_gpu_script_dry_run_on_cpu(tmp_path, mirror_dir):
     assert "0 trained, 2 already done" in r.stdout
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_time_budget_starts_nothing_that_cannot_finish(tmp_path, data_root, monkeypatch):
     """A budget shorter than a run's expected time: nothing starts, everything is listed as left."""
     import msvp.grid
@@ -138,7 +138,7 @@ def test_bad_executor_is_one_clear_error(tmp_path):
         run_grid("smoke", only=ONE, results=tmp_path, executor="kubernetes")
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it
 def test_verify_retrains_and_finds_bit_identical_runs(tmp_path, data_root):
     """verify re-trains one run per cell into a fresh folder: same code, machine and threads give
     bit-identical histories and predictions; a tampered committed record is reported as differing."""

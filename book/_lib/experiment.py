@@ -11,7 +11,7 @@ from msvp.datasets import DATASETS
 from msvp.experiments import MAIN_VARIANTS
 from msvp.stats import fmt_pct
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
-from msvp.verdicts import LONG_PROFILE
+from msvp.verdicts import LONG_PROFILE, LONG_REFERENCE
 
 from .chapter import Page, figure, key_results, md, table
 from .figures import plot_confusions, plot_learned_prompts, plot_learning_curves, plot_saliency
@@ -152,7 +152,8 @@ class ExperimentChapter(Page):
             table(t)
             hw = t.attrs["hardware"]
             md(f"Long-budget runs: {hw['long']}. Runs at the protocol: {hw['protocol']}.")
-        md(f"{line[:1].upper()}{line[1:]}." + ("" if len(t) else f" `{grid_command(LONG_PROFILE)}` trains it."))
+        trains = f" `{grid_command(LONG_PROFILE)}` trains it." if not len(t) and self.profile == LONG_REFERENCE else ""
+        md(f"{line[:1].upper()}{line[1:]}." + trains)
 
     def _checkpoint_sentence(self) -> str:
         # the runs of the accuracy table below (its arms), not the ablation and control runs of this data set

@@ -187,6 +187,8 @@ def results_table(profile: str, df: pd.DataFrame, *, links: bool = True) -> pd.D
 def _cell_verdict(r: pd.DataFrame, planned: int | None) -> str:
     """The verdict of a cell's paired row; with fewer than 2 pairs, how many of its planned pairs exist."""
     n = int(r.iloc[0].n_pairs) if len(r) else 0
+    if n == 0 and not planned:       # a reading the profile does not plan for this cell
+        return "–"
     return verdict_label(r.iloc[0]) if n >= 2 else pairs_status(n, planned)
 
 

@@ -21,6 +21,7 @@ from msvp.verdicts import (
     judged,
     long_budget,
     pairs_status,
+    planned_pairs,
     pooled_readings,
     progress,
     seeds_text,
@@ -162,12 +163,16 @@ def long_budget_table(results_dir, protocol_df: pd.DataFrame, page_profile: str)
         "budget": [f"{r.budget} ({r.epochs} epochs)" for r in rows.itertuples()],
         "MSVP − baseline (pp), 95 % CI": [delta_text(r, pairs=True) for r in rows.itertuples()],
         "verdict": [verdict_label(r) for r in rows.itertuples()]})
-    out.attrs["hardware"] = {"long": hardware_label(done), "protocol": hardware_label(protocol_df)}
-    return out, f"long-budget check ({runs}): " + "; ".join(_budget_changes(rows))
+    cells = set(zip(rows.dataset, rows.backbone))
+    compared = protocol_df[[(d, b) in cells for d, b in zip(protocol_df.dataset, protocol_df.backbone)]] \
+        if len(protocol_df) else protocol_df
+    out.attrs["hardware"] = {"long": hardware_label(done), "protocol": hardware_label(compared)}
+    return out, f"long-budget check ({runs}): " + "; ".join(_budget_changes(rows, planned_pairs(LONG_PROFILE)))
 
 
-def _budget_changes(rows: pd.DataFrame) -> list[str]:
-    """'MSVP add, full on CIFAR-10 · CNN: equivalent at 10 epochs, still equivalent at 30'."""
+def _budget_changes(rows: pd.DataFrame, plan: dict) -> list[str]:
+    """'MSVP add, full on CIFAR-10 · CNN: equivalent at 10 epochs, still equivalent at 30'. Verdicts
+    are compared only where both budgets have one (2 pairs or more); ``plan``: the long pairs planned."""
     out = []
     for (t, d, b), g in rows.groupby(["treatment", "dataset", "backbone"], sort=False):
         at = {r.budget: r for r in g.itertuples()}
@@ -175,7 +180,10 @@ def _budget_changes(rows: pd.DataFrame) -> list[str]:
             continue
         lng = at["long"]
         what = f"{label(t)} on {cell_name(d, b)}"
-        if "protocol" not in at:
+        if lng.n_pairs < 2:
+            out.append(f"{what}: no verdict at {lng.epochs} epochs yet, {pairs_status(int(lng.n_pairs), plan.get((d, b, t)))}")
+            continue
+        if "protocol" not in at or at["protocol"].n_pairs < 2:
             out.append(f"{what}: {_short(lng)} at {lng.epochs} epochs (no verdict at the protocol yet)")
             continue
         prot = at["protocol"]
