@@ -54,9 +54,14 @@ def _value(profile, name: str, default):
         return ", ".join(f"{DATASETS[d].title} {n:,}" for d, n in p.train_subset.items())
     if name in ("dataset", "backbone", "prompt", "fusion", "seed"):
         return "per run"
-    by_part = {_shown(part.settings.get(name, p.settings.get(name, default))) for part in p.parts}
-    # e.g. precision: auto for the CNN column, bf16 for the backbones
-    return by_part.pop() if len(by_part) == 1 else "per part: " + ", ".join(sorted(by_part))
+    # e.g. precision: auto for the CNN column, bf16 for the backbones; numbers in numeric order
+    by_part = {part.settings.get(name, p.settings.get(name, default)) for part in p.parts}
+    shown = [_shown(v) for v in sorted(by_part, key=lambda v: (not isinstance(v, (int, float)), _order(v)))]
+    return shown[0] if len(shown) == 1 else "per part: " + ", ".join(shown)
+
+
+def _order(v):
+    return v if isinstance(v, (int, float)) else str(v)
 
 
 def _shown(v) -> str:
@@ -64,6 +69,8 @@ def _shown(v) -> str:
         return "all"
     if isinstance(v, float):
         return f"{v:g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     if isinstance(v, tuple):
         return str(tuple(v))
     return str(v)
