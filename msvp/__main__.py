@@ -154,9 +154,10 @@ def print_estimate(a, todo) -> None:
         print(f"  {row['dataset']}/{row['backbone']} ({row['precision']}, {row['epochs']} epochs{size}): "
               f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
     minutes = {cell_key(r): r["min_per_run"] for r in rows}
-    wall, jobs = wall_time([minutes[cell_key(c)] for c in todo], a.jobs), max(a.jobs, 1)
+    costs = [minutes[cell_key(c)] for c in todo]          # per run, in plan order
+    wall, jobs = wall_time(costs, a.jobs), max(a.jobs, 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"estimated time: {sum(r['runs'] * r['min_per_run'] for r in rows):.0f} min of run time on "
+    print(f"estimated time: {sum(costs):.0f} min of run time on "
           f"{hardware(device)}, about {wall:.0f} min of wall time with {jobs} worker(s) taking the runs in "
           f"order (from finished runs of the same cell where there are some, else a short warm-up)")
 
