@@ -17,7 +17,7 @@
 # CIFAR-10 {cite}`krizhevsky2009cifar` is the hardest of the three: 32 × 32 colour photographs of
 # animals and vehicles. With three channels the prompt has 243 parameters (81 per channel), and the
 # networks see a 32-pixel image (the protocol page shows what each backbone makes of it). Where there
-# is no internet the runs use an offline copy of CIFAR-10 that lacks 111 of the 60,000 images; the
+# is no internet the runs use an offline copy of CIFAR-10 that lacks a few of its 60,000 images; the
 # data line below names the copy and the exact image counts behind every number.
 #
 # **What you will learn**
@@ -65,8 +65,8 @@ df = ch.df  # one row per finished run on this data set
 # %% [markdown]
 # ## The setting
 #
-# CIFAR-10 here is the offline copy (49,914 training and 9,975 test images, a little short of the
-# full set); every table names it.
+# The *Data* line below names the copy of CIFAR-10 the runs trained on and counts its images; every
+# table names it too.
 
 # %% tags=["remove-input"]
 ch.setting()
@@ -85,7 +85,7 @@ ch.strongest_case()
 # %% [markdown]
 # ## Accuracy per backbone and variant
 #
-# Colour photographs at 32 × 32 are far harder for this CNN than either grey-scale set.
+# Colour photographs at 32 × 32 are far harder for every backbone here than either grey-scale set.
 
 # %% tags=["remove-input"]
 ch.accuracy()
@@ -93,7 +93,7 @@ ch.accuracy()
 # %% [markdown]
 # ## Paired differences
 #
-# The statistics of chapter 3 on 9,975 test images; a baseline still improving at the end of its
+# The statistics of chapter 3 on this page's test images; a baseline still improving at the end of its
 # schedule gets its verdict with a caveat.
 
 # %% tags=["remove-input"]

@@ -146,7 +146,7 @@ page.evidence()
 # Each training run writes one JSON file into `results/<profile>/`: its full configuration, the
 # metrics and per-epoch history, the prediction for every test image, the wall time, the hardware,
 # the torch version and a {term}`fingerprint` of the training code. A result counts only for the code that
-# produced it. The offline copy of CIFAR-10 used where there is no internet lacks 111 of its 60,000
+# produced it. The offline copy of CIFAR-10 used where there is no internet lacks a few of its 60,000
 # images, so every CIFAR-10 number names the copy and the image counts behind it.
 #
 # ## References

@@ -146,20 +146,25 @@ def print_estimate(a, todo) -> None:
     import torch
 
     from .environment import hardware
-    from .experiments import wall_time
-    from .plan import cell_key, per_cell
+    from .estimates import save_estimates
+    from .experiments import cost_key, wall_time
+    from .plan import per_cell
+    from .results import results_root
     rows = per_cell(todo, a.data_root, a.results, a.profile)
     for row in rows:
         size = "" if row["train_subset"] is None else f", {row['train_subset']:,} images"
         print(f"  {row['dataset']}/{row['backbone']} ({row['precision']}, {row['epochs']} epochs{size}): "
               f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
-    minutes = {cell_key(r): r["min_per_run"] for r in rows}
-    costs = [minutes[cell_key(c)] for c in todo]          # per run, in plan order
+    minutes = {cost_key(r): r["min_per_run"] for r in rows}
+    costs = [minutes[cost_key(c)] for c in todo]          # per run, in plan order
     wall, jobs = wall_time(costs, a.jobs), max(a.jobs, 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"estimated time: {sum(costs):.0f} min of run time on "
           f"{hardware(device)}, about {wall:.0f} min of wall time with {jobs} worker(s) taking the runs in "
           f"order (from finished runs of the same cell where there are some, else a short warm-up)")
+    # saved for chapter 11, which costs the runs left the same way without measuring anything itself
+    saved = save_estimates(results_root(a.results), a.profile, rows, hardware(device))
+    print(f"per-cell estimates saved to {saved}")
 
 
 def cmd_verify(a):

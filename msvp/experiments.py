@@ -216,6 +216,15 @@ PROFILES = {
 }
 
 
+COST_FIELDS = ("dataset", "backbone", "precision", "epochs", "train_subset")   # runs alike in these cost alike
+
+
+def cost_key(c) -> tuple:
+    """A run's values of COST_FIELDS, from a RunConfig, a record's config dict or a row of per-cell costs."""
+    get = c.get if isinstance(c, dict) else lambda f: getattr(c, f)
+    return tuple(get(f) for f in COST_FIELDS)
+
+
 def wall_time(costs: list[float], workers: int) -> float:
     """Wall time of runs taken in the given order by ``workers`` workers, each starting the next run
     as soon as it is free (as grid workers claim them): not ``sum / workers`` when few long runs are

@@ -11,6 +11,7 @@ import torch
 from .config import RunConfig
 from .data import resolve_data_root
 from .engine import build_run, cached_dataset
+from .experiments import COST_FIELDS, cost_key
 from .results import ResultsError, load_records
 from .training import split_indices, train_step
 
@@ -82,24 +83,15 @@ def expected_seconds(cfg: RunConfig, data_root=None, results=None, profile: str 
     return measured if measured is not None else warmup_seconds(cfg, data_root)
 
 
-CELL_FIELDS = ("dataset", "backbone", "precision", "epochs", "train_subset")   # runs alike in these cost alike
-
-
-def cell_key(c) -> tuple:
-    """A run's (or a `per_cell` row's) values of CELL_FIELDS."""
-    get = c.get if isinstance(c, dict) else lambda f: getattr(c, f)
-    return tuple(get(f) for f in CELL_FIELDS)
-
-
 def per_cell(configs: list[RunConfig], data_root=None, results=None, profile: str | None = None) -> list[dict]:
     """One row per cell of ``configs`` (data set, backbone, precision, epochs, training-set size): runs,
     minutes per run, and whether that time was measured on finished runs or estimated from a warm-up."""
     rows: dict[tuple, dict] = {}
     for c in configs:
-        key = cell_key(c)
+        key = cost_key(c)
         if key not in rows:
             measured = measured_seconds(c, results, profile) if profile else None
-            rows[key] = {**dict(zip(CELL_FIELDS, key)), "runs": 0, "source": "measured" if measured else "warm-up",
+            rows[key] = {**dict(zip(COST_FIELDS, key)), "runs": 0, "source": "measured" if measured else "warm-up",
                          "min_per_run": (measured if measured is not None else warmup_seconds(c, data_root)) / 60}
         rows[key]["runs"] += 1
     return list(rows.values())

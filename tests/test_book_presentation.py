@@ -3,7 +3,6 @@ names, labels that say what was trained, sentences that follow the verdict rules
 from __future__ import annotations
 
 import math
-import types
 
 import matplotlib
 
@@ -30,6 +29,7 @@ from _lib import (  # noqa: E402
 from _lib.view import View  # noqa: E402
 
 from msvp import stats, verdicts  # noqa: E402
+from msvp.experiments import cost_key  # noqa: E402
 
 figures.style()
 ROOT_RESULTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "results"
@@ -254,27 +254,30 @@ def test_ablation_sentence_does_not_rank_variants_without_intervals(tmp_path, mo
     assert "not established" not in ch.sentence(apart, {})
 
 
-def test_time_left_costs_each_run_at_its_own_cells_median(tmp_path, monkeypatch):
-    """Chapter 11 agrees with `grid --plan`: a CIFAR-10 run left costs CIFAR-10's median, not the
-    profile's; a cell with no finished run yet falls back to the profile's median."""
-    done = pd.DataFrame({"dataset": ["mnist", "mnist", "cifar10"], "backbone": "cnn",
-                         "wall_time_s": [1000.0, 1000.0, 4000.0], "n_train": 54000,
-                         "hardware": "AMD EPYC (1 thread)", "threads": 1, "device_class": "cpu",
-                         "precision": "fp32", "torch": "2.14.1"})
-    left = pd.DataFrame({"dataset": ["cifar10", "cifar10", "fashion_mnist"], "backbone": "cnn",
-                         "variant": "baseline", "seed": [3, 4, 3], "state": "missing"})
-    fake = lambda name, root: types.SimpleNamespace(df=done if name == "cpu" else done.iloc[:0],  # noqa: E731
-                                                    states=left if name == "cpu" else left.iloc[:0])
-    monkeypatch.setattr(reproduce, "View", fake)
-    row = reproduce.profile_runs_table(tmp_path).set_index("profile").loc["cpu"]
-    # 2 × 4,000 s (CIFAR-10's median) + 1 × 1,000 s (the profile's median, no Fashion-MNIST run yet)
-    assert row["time left, one worker"] == words.duration(9000)
-    # two workers take the runs in order: 4,000 s and 4,000 s side by side, then 1,000 s
-    two = reproduce.profile_runs_table(tmp_path, workers=2).set_index("profile").loc["cpu"]
-    assert two["time left, 2 workers"] == words.duration(5000)
-    assert reproduce.profile_runs_table(tmp_path).attrs["guessed"] == {"cpu": 1}   # the Fashion-MNIST run
-    assert row["time per run (median)"] == words.duration(1000)
-    assert row["compute time of finished runs"] == words.duration(6000)
+def test_time_left_costs_each_run_as_grid_plan_does():
+    """Chapter 11 agrees with `grid --plan`: a run left costs the median of finished runs alike in
+    data set, backbone, precision, epochs and subset size; a cell with none yet costs the warm-up
+    estimate `grid --plan` saved; one with neither the median of all finished runs."""
+    from msvp.config import RunConfig
+
+    def rec(wall, **kw):
+        return {"status": "done", "wall_time_s": wall, "config": RunConfig(dataset=kw.pop("dataset", "mnist"),
+                                                                          backbone="cnn", **kw).to_dict()}
+    records = [rec(1000.0), rec(1000.0, seed=1), rec(4000.0, dataset="cifar10"),
+               rec(50.0, dataset="cifar10", train_subset=450)]          # a scarce run: not alike
+    todo = [RunConfig(dataset="cifar10", backbone="cnn", seed=s) for s in (3, 4)]
+    saved = {cost_key(RunConfig(dataset="fashion_mnist", backbone="cnn")): {"min_per_run": 30.0}}
+    # 2 × 4,000 s (CIFAR-10's median, not the subset run's) + 1,800 s (the saved warm-up estimate)
+    left, how = reproduce.time_left(records, todo + [RunConfig(dataset="fashion_mnist", backbone="cnn")], saved, 1)
+    assert left == 9800 and how == {"warm-up": 1, "guessed": 0}
+    # two workers take them in order: 4,000 s and 4,000 s side by side, then 1,800 s
+    assert reproduce.time_left(records, todo + [RunConfig(dataset="fashion_mnist", backbone="cnn")], saved, 2)[0] == 5800
+    # no estimate saved: the median of every finished run (1,000 s of 50, 1,000, 1,000, 4,000)
+    left, how = reproduce.time_left(records, [RunConfig(dataset="fashion_mnist", backbone="cnn")], {}, 1)
+    assert left == 1000 and how == {"warm-up": 0, "guessed": 1}
+    # nothing finished and nothing saved: unknown, and not counted as guessed
+    left, how = reproduce.time_left([], todo, {}, 2)
+    assert math.isnan(left) and how == {"warm-up": 0, "guessed": 0}
 
 
 def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, monkeypatch):
@@ -420,7 +423,7 @@ def test_strongest_case_counts_its_runs_and_gives_no_verdict_without_pairs():
     assert "56.77 %" in text and "26.9 pp below the CNN's 83.71 %" in text
     assert "still rose 7.0 pp over the last two epochs" in text   # 0.57 − 0.50: epochs 2 to 4 of the curve
     assert "**no verdict yet**" in text
-    assert "The 8 runs left would take about 40.0 h on one worker" in text
+    assert "The 8 runs left would take about 40.0 h on one worker (20.0 h on two" in text
     # a profile that does not plan the cell says so instead of counting (bf16 trains the CNN only)
     assert "does not train it" in strongest_case_md("bf16", df.iloc[:0], states.iloc[:0])
     assert "does not train it" not in strongest_case_md("smoke", df.iloc[:0], states)

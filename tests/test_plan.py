@@ -50,3 +50,27 @@ def test_wall_time_follows_workers_taking_runs_in_order():
     assert wall_time([1, 1, 4], 2) == 5      # in order: the 4 h run starts after a 1 h run
     assert wall_time([], 2) == 0
     assert math.isnan(wall_time([1, float("nan")], 2))   # an unknown cost is not a number of hours
+
+
+def test_saved_estimates_merge_by_cell_and_a_bad_file_reads_as_none(tmp_path):
+    """`grid --plan` saves its per-cell minutes for chapter 11; a later plan of other cells keeps the
+    earlier rows and replaces the ones it measured again; an unreadable file is no estimate, not a crash."""
+    from msvp.estimates import estimates_path, load_estimates, save_estimates
+    from msvp.experiments import cost_key
+
+    vit = RunConfig(dataset="cifar10", backbone="vit", precision="bf16")
+    cnn = RunConfig(dataset="mnist", backbone="cnn", train_subset=540)
+
+    def row(cfg, minutes, source="warm-up"):
+        return {**{f: getattr(cfg, f) for f in ("dataset", "backbone", "precision", "epochs", "train_subset")},
+                "runs": 3, "min_per_run": minutes, "source": source}
+    save_estimates(tmp_path, "cpu", [row(vit, 330.0)], "AMD EPYC (1 thread)")
+    save_estimates(tmp_path, "cpu", [row(cnn, 9.5)], "AMD EPYC (1 thread)")
+    save_estimates(tmp_path, "cpu", [row(vit, 300.0, "measured")], "AMD EPYC (1 thread)")
+    got = load_estimates(tmp_path, "cpu")
+    assert set(got) == {cost_key(vit), cost_key(cnn)}
+    assert (got[cost_key(vit)]["min_per_run"], got[cost_key(vit)]["source"]) == (300.0, "measured")
+    assert got[cost_key(cnn)]["min_per_run"] == 9.5 and got[cost_key(cnn)]["hardware"] == "AMD EPYC (1 thread)"
+    assert load_estimates(tmp_path, "long") == {}
+    estimates_path(tmp_path, "cpu").write_text("{not json")
+    assert load_estimates(tmp_path, "cpu") == {}

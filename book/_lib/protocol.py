@@ -17,6 +17,7 @@ from .names import (
     backbone_title,
     cell_name,
 )
+from .words import dataset_label
 
 OFFICIAL = {
     "dataset": ("per run", ""),
@@ -218,10 +219,17 @@ def deviations_table(profile: str, df: pd.DataFrame, results_dir) -> pd.DataFram
          "the whole split as one uint8 tensor; crop, rotation and flip applied to a batch at once "
          "(one resampling, nearest neighbour, zero fill)"),
         ("CPU threads", "–", "1 per run in the cpu profile, recorded; runs with other thread counts are never paired"),
-        ("CIFAR-10 copy", "torchvision download", "the offline copy where there is no internet (49,914 + 9,975 "
-         "images), labelled on every page; torchvision's complete set otherwise"),
+        ("CIFAR-10 copy", "torchvision download", "an offline copy where there is no internet, labelled on every "
+         f"page; torchvision's complete set otherwise; {cifar_copy(profile, df)}"),
     ]
     return pd.DataFrame(rows, columns=["what", "official code", "this package"])
+
+
+def cifar_copy(profile: str, df: pd.DataFrame) -> str:
+    """Which CIFAR-10 copies the runs recorded, with their image counts (computed, never typed)."""
+    if df.empty or not (df.dataset == "cifar10").any():
+        return f"no `{profile}` CIFAR-10 runs yet"
+    return f"the `{profile}` runs used {dataset_label(df, 'cifar10')}"
 
 
 def training_length() -> str:

@@ -1,12 +1,15 @@
 """Chapter 11: what each profile plans and has done, and the `make verify` outcome."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from msvp.experiments import PROFILES, wall_time
-from msvp.results import current_records
+from msvp.estimates import load_estimates
+from msvp.experiments import PROFILES, cost_key, get_profile, wall_time
+from msvp.results import current_records, results_root
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verify import load_report, seed_spread_pp, still_current
 
@@ -30,31 +33,57 @@ def workers_label(workers: int) -> str:
 
 def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
     """Per profile: runs planned and done, wall time per run (recorded), the wall time the runs still
-    to train would take on ``workers`` workers taking them in plan order, hardware. Like `grid --plan`,
-    a run left is costed at the median of its own cell's finished runs (the profile's median where its
-    cell has none yet)."""
-    rows, left_col, guessed = [], f"time left, {workers_label(workers)}", {}
+    to train would take on ``workers`` workers taking them in plan order (costed as `grid --plan` does:
+    ``time_left``), hardware."""
+    rows, left_col, how = [], f"time left, {workers_label(workers)}", {}
     for name in PROFILES:
         view = View(name, results_dir)
         df, states = view.df, view.states
-        todo = states[states.state.isin(["missing", "stale"])]   # not diverged ones
         row = {"profile": name, "planned runs": len(states), "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
-        if df.empty:
-            row.update({"time per run (median)": "–", "compute time of finished runs": "–",
-                        left_col: "–", "hardware": "not run yet"})
-        else:
-            w = df.wall_time_s.astype(float)
-            cell = w.groupby([df.dataset, df.backbone]).median()
-            left = wall_time([cell.get((r.dataset, r.backbone), w.median()) for r in todo.itertuples()], workers)
-            guessed[name] = sum((r.dataset, r.backbone) not in cell for r in todo.itertuples())
-            row.update({"time per run (median)": duration(w.median()),
-                        "compute time of finished runs": duration(w.sum()),
-                        left_col: duration(left), "hardware": hardware_label(df)})
+        left, how[name] = time_left(view.records, todo_configs(view),
+                                    load_estimates(results_root(results_dir), name), workers)
+        w = df.wall_time_s.astype(float)
+        row.update({"time per run (median)": duration(w.median()), "compute time of finished runs":
+                    duration(w.sum()) if len(w) else "–", left_col: duration(left),
+                    "hardware": hardware_label(df) if len(df) else "not run yet"})
         rows.append(row)
     out = pd.DataFrame(rows)
-    out.attrs["guessed"] = {k: n for k, n in guessed.items() if n}   # runs costed at the profile's median
+    # runs costed by a saved warm-up estimate, and at the profile's median (no estimate saved)
+    out.attrs["warm-up"] = {k: h["warm-up"] for k, h in how.items() if h["warm-up"]}
+    out.attrs["guessed"] = {k: h["guessed"] for k, h in how.items() if h["guessed"]}
     return out
+
+
+def todo_configs(view: View) -> list:
+    """The profile's missing and stale runs in plan order (diverged runs are not re-trained)."""
+    return [c for c, state in zip(get_profile(view.profile).configs(), view.states.state)
+            if state in ("missing", "stale")]
+
+
+def time_left(records: list[dict], todo: list, saved: dict, workers: int) -> tuple[float, dict[str, int]]:
+    """Wall time of the runs ``todo`` on ``workers`` workers in plan order, and how many runs were
+    costed which way. As `grid --plan`, a run is costed at the median wall time of the finished
+    ``records`` alike in ``COST_FIELDS`` (data set, backbone, precision, epochs, training-set size); a
+    cell with none yet at the warm-up estimate `grid --plan` saved for it (``saved``), else at the
+    median of all finished runs; NaN (unknown) where nothing has finished."""
+    done: dict[tuple, list[float]] = {}
+    for r in records:
+        if r["status"] == "done" and r.get("wall_time_s"):
+            done.setdefault(cost_key(r["config"]), []).append(float(r["wall_time_s"]))
+    every = [t for ts in done.values() for t in ts]
+    fallback = float(np.median(every)) if every else math.nan
+    costs, how = [], {"warm-up": 0, "guessed": 0}
+    for k in map(cost_key, todo):
+        if k in done:
+            costs.append(float(np.median(done[k])))
+        elif k in saved:
+            costs.append(60 * float(saved[k]["min_per_run"]))
+            how["warm-up"] += 1
+        else:
+            costs.append(fallback)
+            how["guessed"] += math.isfinite(fallback)
+    return wall_time(costs, workers), how
 
 
 def verify_table(path) -> tuple[pd.DataFrame, str]:
@@ -100,10 +129,18 @@ class ReproduceChapter(Page):
     def runs(self, workers: int = 1) -> None:
         t = profile_runs_table(self.results_dir, workers)
         table(t)
+        notes = []
+        if t.attrs["warm-up"]:
+            notes.append("Runs of a cell with no finished run yet are costed at the estimate `grid --plan` measured "
+                         "on a short warm-up of real training steps (`results/plans/`): " + "; ".join(
+                             f"`{k}` {plural(n, 'run')}" for k, n in t.attrs["warm-up"].items()) + ".")
         if t.attrs["guessed"]:
-            md("Runs of a cell with no finished run yet are costed at their profile's median, which a slower "
-               "backbone can exceed several times: " + "; ".join(
-                   f"`{k}` {plural(n, 'run')}" for k, n in t.attrs["guessed"].items()) + ".")
+            notes.append("Runs of a cell with neither a finished run nor a saved estimate are costed at their "
+                         "profile's median, which a slower backbone can exceed several times (`python -m msvp grid "
+                         "--profile <name> --plan` measures them): " + "; ".join(
+                             f"`{k}` {plural(n, 'run')}" for k, n in t.attrs["guessed"].items()) + ".")
+        if notes:
+            md(" ".join(notes))
 
     def verify(self) -> None:
         verify, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msvp.experiments import MAIN_VARIANTS, get_profile
+from msvp.experiments import MAIN_VARIANTS, get_profile, wall_time
 from msvp.stats import CONVERGENCE_TOL_PP, converged
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 
@@ -44,8 +44,10 @@ def strongest_case_md(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> s
     left = int(planned.state.isin(["missing", "stale"]).sum())
     if left and len(cell):
         median = cell.wall_time_s.astype(float).median()
+        two = wall_time([median] * left, 2)
         out.append(f"The {plural(left, 'run')} left would take about {duration(left * median)} on one worker "
-                   f"at this cell's measured {duration(median)} per run.")
+                   f"({duration(two)} on two, as chapter 11 counts workers) at this cell's measured "
+                   f"{duration(median)} per run.")
     return " ".join(out) + "\n\n" + ABSORBED
 
 
