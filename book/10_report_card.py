@@ -27,7 +27,7 @@
 # Verdicts of a claim: *supported* (the evidence agrees), *not supported* (the measurements point the
 # other way: an effect below zero or shown equivalent to zero, a bound that is exceeded, or gains
 # ordered against the claim), *inconclusive* (the interval admits both), *not enough pairs yet*
-# (every cell has a single {term}`paired seed <paired seeds>`, so no interval exists), *not run here* (no results in this
+# (no cell has two {term}`paired seeds` yet, so no interval exists), *not run here* (no results in this
 # {term}`profile`). Every verdict is the one at the profile's protocol; a baseline still improving at the
 # end of its schedule adds a caveat beside it and blocks nothing.
 
@@ -103,7 +103,7 @@ ch.verdicts()
 #    the paper makes its claims. Where the baseline's mean validation accuracy still rose by more
 #    than 0.5 pp over its last two epochs, the verdict carries a caveat that gives the measured rise
 #    and the learning rate of the schedule's last epoch. The reason: under cosine annealing the
-#    learning rate falls to near zero in the last epochs, and validation accuracy nearly always rises
+#    learning rate falls to a few per cent of its start in the last epochs, and validation accuracy nearly always rises
 #    there, so the rise measures the schedule as much as whether the comparison is sound. An earlier
 #    version of this book withheld such verdicts; that hid what the protocol shows. Whether a verdict
 #    would change with a longer budget is a separate question, answered by the long-budget check
@@ -177,14 +177,14 @@ ch.power()
 #   adds the spread between cells, estimated from the cells themselves.
 #
 # The paper claims that MSVP improves accuracy on the data sets and backbones it ran, so the
-# **fixed-effect mean decides the headline**. The random-effects reading answers a question the
+# **fixed-effect mean decides the headline**. The random-effects estimate answers a question the
 # paper does not ask, and with few cells it cannot answer it well: with k cells the spread between
 # cells is estimated from k − 1 degrees of freedom, and its interval uses a t quantile on k − 1
 # degrees of freedom, several times wider than any cell's when k is 2 or 3. The cells are weighted equally rather
 # than by their precision: weights estimated from three to five seeds are noisy and make the
 # interval too narrow, and the most precisely measured cell (MNIST) is the one with the least room
 # to gain. A simulation test (`tests/test_stats_pooling.py`) checks that the deciding interval
-# covers the cells' mean gain at its nominal 95 % with two and three cells. Where the two readings
+# covers the cells' mean gain at its nominal 95 % with two and three cells. Where the two estimates
 # disagree, the claims table says so: the verdict then holds for the cells run and is not shown to
 # carry over to others.
 

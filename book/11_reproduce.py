@@ -79,8 +79,9 @@ ch.runs(WORKERS)
 # %% [markdown]
 # ## Does re-training give the same numbers?
 #
-# `make verify` re-trains one committed run of every (data set, backbone) cell into a fresh folder
-# and compares. Where the code, the hardware class, the thread count and the precision match, the two
+# `make verify` re-trains one committed run of every (data set, backbone) cell that has one into a
+# fresh folder and compares (a cell whose runs landed after the last `make verify` is not in the
+# report yet: the line below gives its date). Where the code, the hardware class, the thread count and the precision match, the two
 # must be bit-identical (every epoch's history and every test prediction); elsewhere the difference is
 # set against the spread between seeds of the same cell.
 

@@ -167,7 +167,8 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
         return (contrast_verdict(one, margin_pp), f"gain {fmt_estimate(one)}: the one cell of {len(p)} with ≥ 2 pairs"
                 f"{equivalence_note(one, margin_pp)}; {detail}")
     r = pooled_readings(cells, margin_pp)
-    text = (f"mean gain over the {r['k']} of {len(p)} cells with ≥ 2 pairs {fmt_estimate(r['fixed'])} (fixed effect, "
+    among = "" if r["k"] == len(p) else f" (of {len(p)} with a pair)"
+    text = (f"mean gain over the {r['k']} cells with ≥ 2 pairs{among} {fmt_estimate(r['fixed'])} (fixed effect, "
             f"decides){equivalence_note(r['fixed'], margin_pp)}; random effects {fmt_estimate(r['random'])} "
             f"(between-cell SD {r['tau']:.2f} pp){disagreement(r)}; {detail}")
     return r["fixed_verdict"], text
@@ -208,7 +209,7 @@ def claim_compute(compute: pd.DataFrame, flops_tol_pct: float = 1.0) -> tuple[st
     pct, added, backbone, shape = max(rows)
     text = (f"MSVP (add fusion) adds at most {added:,.0f} FLOPs per image = {pct:.3f} % of the backbone's conv/matmul FLOPs "
             f"({backbone}, {shape}; counted: bilinear upsampling, mean of the maps, add); "
-            f"PyTorch's FLOP counter does not count these operations and reports at most {add.flops_overhead_pct.max():.3f} %")
+            f"PyTorch's FLOP counter, which skips these operations, finds at most {add.flops_overhead_pct.max():.3f} %")
     lat = add.latency_ratio.dropna()
     if not lat.empty:
         text += f"; forward latency ratio MSVP add/baseline {lat.min():.3f}–{lat.max():.3f} (CPU, median)"
@@ -217,6 +218,16 @@ def claim_compute(compute: pd.DataFrame, flops_tol_pct: float = 1.0) -> tuple[st
 
 def _fmt_cells(d: pd.DataFrame, label) -> str:
     return ", ".join(f"{label(r)} {fmt_pp(r.diff_pp, r.lo_pp, r.hi_pp)}" for r in d.itertuples())
+
+
+def contrast_terms(weights, datasets) -> str:
+    """'CIFAR-10 − MNIST; Fashion-MNIST weighs 0': what a contrast of gains adds and subtracts."""
+    def term(w, d):
+        return DATASETS[d].title if abs(w) == 1 else f"{abs(w):g} × {DATASETS[d].title}"
+    ordered = sorted(zip(weights, datasets), key=lambda x: -x[0])
+    s = " ".join(f"{'−' if w < 0 else '+'} {term(w, d)}" for w, d in ordered if w != 0).removeprefix("+ ")
+    zero = [DATASETS[d].title for w, d in ordered if w == 0]
+    return s + (f"; {', '.join(zero)} weigh{'s' if len(zero) == 1 else ''} 0" if zero else "")
 
 
 def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float = MARGIN_PP) -> tuple[str, str]:
@@ -231,9 +242,11 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
     if len(ok) < 2:
         v = unjudged_verdict(d)
         return v, single_pair_detail(d) if v == NOT_ENOUGH_PAIRS else f"fewer than 2 {backbone} cells with ≥ 2 pairs"
-    est = combine([row_estimate(r) for r in ok.itertuples()], rank_weights(list(ok.dataset)))
+    weights = rank_weights(list(ok.dataset))
+    est = combine([row_estimate(r) for r in ok.itertuples()], weights)
     name = lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.1f} %)"  # noqa: E731
-    text = f"{backbone}, easiest first: {_fmt_cells(ok, name)}; harder − easier {fmt_estimate(est)}"
+    text = (f"{backbone}, easiest first: {_fmt_cells(ok, name)}; harder − easier ({contrast_terms(weights, ok.dataset)}) "
+            f"{fmt_estimate(est)}")
     rest = d.drop(ok.index)
     harder = rest[rest.baseline_err_pp > ok.baseline_err_pp.max()]
     if not harder.empty:
@@ -265,7 +278,7 @@ def claim_transformers(p: pd.DataFrame, margin_pp: float = MARGIN_PP, plan: dict
         planned = sum(n for (_, b, t), n in (plan or {}).items() if b == "vit" and t == MAIN)
         if planned:
             done = int(d[d.backbone == "vit"].n_pairs.sum()) if not d.empty else 0
-            return NOT_ENOUGH_PAIRS, f"ViT-Tiny cells in training: {done} of {planned} pairs"
+            return NOT_ENOUGH_PAIRS, f"ViT-Tiny cells: {done} of {planned} planned pairs done"
         return "not run here", "needs paired ViT results and another backbone on the same data set"
     ok = judged(d)
     w = transformer_weights(ok) if not ok.empty else np.zeros(0)
@@ -305,16 +318,16 @@ def ablation_family(df: pd.DataFrame, variants: list[str], **kw) -> pd.DataFrame
 
 
 def progress(k: int, planned: int | None) -> str:
-    """'training: 1 of 3 pairs' while the profile's planned pairs are running; 'the profile plans 1'
+    """'1 of 3 planned pairs done' while the profile's planned pairs are running; 'the profile plans 1'
     once they are all in (more seeds would need another profile); '' when nothing is planned."""
     if not planned:
         return ""
-    return f"training: {k} of {planned} pairs" if k < planned else f"the profile plans {planned}"
+    return f"{k} of {planned} planned pairs done" if k < planned else f"the profile plans {planned}"
 
 
 def pairs_status(k: int, planned: int | None = None) -> str:
     """A cell with fewer than 2 seed pairs, in the book's one wording, with its training progress where
-    the profile plans it: 'not enough pairs yet (training: 1 of 3 pairs)'."""
+    the profile plans it: 'not enough pairs yet (1 of 3 planned pairs done)'."""
     more = progress(k, planned)
     return NOT_ENOUGH_PAIRS + (f" ({more})" if more else "")
 

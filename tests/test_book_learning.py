@@ -133,10 +133,14 @@ def test_plain_answer_summarises_many_cells_and_copes_with_none():
 def test_report_card_gives_each_claim_in_plain_words():
     claims = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", "adds < 0.02 % parameters",
                                      "largest gains on transformers (ViT)"],
-                           "verdict": ["not supported", "supported", "not run here"]})
+                           "verdict": ["not supported", "not supported", "not run here"],
+                           "measured": ["mean gain +0.04", "largest overhead 0.0201 % (cnn, 3x32x32: 243 / 1,207,786); "
+                                        "1 of 6 backbone × input pairs reach ≥ 0.02 %", "no paired results"]})
     s = card.plain_claims(claims)
     assert "- *MSVP improves accuracy*: the evidence here does not back it." in s
-    assert "- *Adds < 0.02 % parameters*: the evidence here backs it." in s
+    # a bound says by how much it fails
+    assert ("- *Adds < 0.02 % parameters*: the evidence here does not back it (largest overhead 0.0201 % "
+            "(cnn, 3x32x32: 243 / 1,207,786)).") in s
     assert "- *Largest gains on transformers*: not tested yet" in s
 
 
@@ -168,8 +172,8 @@ def test_results_table_lists_only_cells_with_runs(monkeypatch):
     assert list(t["data set · backbone"]) == ["MNIST · CNN", ""] and t.attrs["cells"] == [("mnist", "cnn")] * 2
     assert set(t["MSVP − baseline (pp), 95 % CI"]) == {"no paired seeds"}
     # a cell still training says how many of the pairs its profile plans exist
-    assert list(t.verdict) == ["not enough pairs yet (training: 0 of 5 pairs)",
-                               "not enough pairs yet (training: 0 of 3 pairs)"]
+    assert list(t.verdict) == ["not enough pairs yet (0 of 5 planned pairs done)",
+                               "not enough pairs yet (0 of 3 planned pairs done)"]
 
 
 # ---- "On this page" ----------------------------------------------------------------------------------

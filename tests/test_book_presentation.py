@@ -119,6 +119,9 @@ def test_hardware_label_is_consistent():
     a = words.hardware_label(runs(hardware="AMD EPYC (1 threads)"))
     b = words.hardware_label(runs(hardware="AMD EPYC (1 thread)"))
     assert a == b and "1 thread per run" in a and "threads" not in a
+    mixed = pd.concat([runs().assign(precision="fp32"), runs().assign(precision="bf16", backbone="vit")])
+    assert words.hardware_label(mixed) == "AMD EPYC CPU, 1 thread per run: fp32 (CNN), bf16 autocast (ViT-Tiny); torch 2.14.1"
+    assert words.hardware_label(runs().assign(precision="bf16")).endswith(", 1 thread per run, bf16 autocast; torch 2.14.1")
 
 
 def test_results_table_leaves_cells_without_runs_to_the_progress_lines(tmp_path):
@@ -325,7 +328,28 @@ def test_checkpoint_sentence_counts_the_runs_of_its_table():
 def test_equivalent_shows_the_test_that_decided_it():
     """Beside a 95 % interval that may reach past ±0.5 pp, 'equivalent' names the Holm-adjusted TOST p."""
     assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123)) == \
-        "equivalent (within ±0.5 pp, TOST p = 0.012)"
+        "equivalent (within ±0.5 pp, Holm TOST p = 0.012)"
+
+
+def test_inconclusive_with_an_interval_apart_from_zero_says_why():
+    """CIFAR-10 concat/full: −0.45 [−0.87, −0.02] pp, Holm p 0.137. A bare 'inconclusive' beside an
+    interval below 0 reads as a contradiction; the label names the correction that decided it."""
+    apart = row(diff_pp=-0.45, lo_pp=-0.87, hi_pp=-0.02, p_holm=0.137)
+    assert words.verdict_label(apart) == ("inconclusive (the unadjusted 95 % interval excludes 0, but the "
+                                          "difference does not survive the Holm correction: p = 0.14)")
+    assert words.plain_verdict(apart) == words.INCONCLUSIVE_BUT_APART
+    straddles = row(p_holm=0.4)          # [−0.1, +0.7]: the plain label
+    assert words.verdict_label(straddles) == "inconclusive"
+    assert words.plain_verdict(straddles) == words.PLAIN_VERDICTS["inconclusive"]
+
+
+def test_equal_interval_columns_are_explained_only_where_they_agree():
+    tiny = row(interval="seed × image", lo_pp=-0.362, hi_pp=0.306, t_lo_pp=-0.358, t_hi_pp=0.302)
+    wide = row(interval="seed × image", lo_pp=-0.5, hi_pp=0.7, t_lo_pp=-0.3, t_hi_pp=0.5)
+    assert sections.shared_noise_md(pd.DataFrame([tiny])).startswith("In every row the two interval columns agree")
+    assert "0.004 pp wider" in sections.shared_noise_md(pd.DataFrame([tiny]))
+    assert sections.shared_noise_md(pd.DataFrame([tiny, wide])).startswith("In 1 of the 2 rows")
+    assert sections.shared_noise_md(pd.DataFrame([wide])) == ""
 
 
 def test_front_page_names_the_runs_the_pooled_gain_rests_on():
@@ -353,8 +377,8 @@ def test_prompt_growth_names_the_map_that_moved_most():
     maps = {"global": np.array([[[0.2]]]), "local": np.full((1, 8, 8), 0.01)}
     s = experiment.prompt_growth(maps, 0.01)
     # the median largest |N(0, 1)| of one draw is 0.67, of 64 draws 2.6
-    assert "global 20.0× (about 0.7× at a random start); local 1.0× (about 2.6× at a random start)" in s
-    assert s.endswith("the global map moved most.")
+    assert "global grew to 20.0× (a random start alone gives about 0.7×); local grew to 1.0× (a random start alone gives about 2.6×)" in s
+    assert s.endswith("The global map moved most.")
 
 
 def test_map_agreement_is_a_correlation():
@@ -371,9 +395,27 @@ def test_ceiling_note_names_cells_whose_error_is_below_the_margin():
                        "variant": ["baseline", "msvp-add-full", "baseline"], "test_acc": [0.9961, 0.99, 0.925]})
     judged = pd.DataFrame({"dataset": ["mnist", "fashion_mnist"], "backbone": ["cnn", "cnn"]})
     note = front.ceiling_note(df, judged)
-    assert note.startswith(" On MNIST · CNN (0.39 %) the baseline errs on fewer test images than the ±0.5 pp margin")
+    assert note.startswith(" On MNIST · CNN (test error 0.39 %) the baseline's test error is smaller than the ±0.5 pp "
+                           "margin")
     assert "Fashion" not in note and "includes that cell" in note
     assert front.ceiling_note(df, judged[judged.dataset == "fashion_mnist"]) == ""
+
+
+def test_landing_answer_gives_concat_its_own_sentence(monkeypatch):
+    """The accuracy claim is judged on add; concat (the abstract's 1 × 1 convolution) gets one sentence
+    of its own, per cell with ≥ 2 pairs, grouped by verdict; nothing where concat has no pairs."""
+    rows = pd.DataFrame({"dataset": ["mnist", "fashion_mnist", "cifar10", "mnist"], "backbone": "cnn",
+                         "treatment": ["msvp-concat-full"] * 3 + ["msvp-add-full"],
+                         "n_pairs": [3, 3, 1, 5], "diff_pp": [0.06, 0.17, -0.45, 0.02],
+                         "verdict": ["equivalent", "inconclusive", "not enough pairs yet", "equivalent"]})
+    monkeypatch.setattr(front, "paired_rows", lambda df: rows)
+    s = front.concat_sentence(pd.DataFrame())
+    assert s == (" The abstract's own fusion, a 1 × 1 convolution (*concat*), is judged apart, over 3 pairs: "
+                 "+0.06 pp on MNIST (too small to matter); +0.17 pp on Fashion-MNIST (not yet decided).")
+    monkeypatch.setattr(front, "paired_rows", lambda df: rows.iloc[2:])
+    assert front.concat_sentence(pd.DataFrame()) == ""
+    monkeypatch.setattr(front, "paired_rows", lambda df: rows.assign(backbone=["cnn", "vit", "cnn", "cnn"]))
+    assert "+0.17 pp on Fashion-MNIST · ViT-Tiny (not yet decided)" in front.concat_sentence(pd.DataFrame())
 
 
 def test_paired_tables_have_seven_columns_to_fit_a_page():

@@ -105,7 +105,7 @@ def test_claim_accuracy_keeps_cells_whose_baseline_is_still_improving():
     # the convergence check is a caveat, not a gate: the CIFAR-10 cell enters the pooled gain
     t = table(cell("mnist", "cnn", 1.0, 0.1), cell("cifar10", "cnn", -3.0, 0.1, conv=False))
     v, text = verdicts.claim_accuracy(t)
-    assert v == "not supported" and "mean gain over the 2 of 2 cells with ≥ 2 pairs −1.00" in text
+    assert v == "not supported" and "mean gain over the 2 cells with ≥ 2 pairs −1.00" in text
     still = table(cell("cifar10", "cnn", 1.0, 0.1, conv=False))
     v, text = verdicts.claim_accuracy(still)
     assert v == "supported" and "the one cell of 1 with ≥ 2 pairs" in text
@@ -125,7 +125,7 @@ def test_claims_with_single_pairs_read_not_enough_pairs_yet():
 def test_claim_harder_data_is_a_contrast_ranked_by_measured_error():
     up = table(cell("mnist", "cnn", 0.1, 0.05, err=1.0), cell("cifar10", "cnn", 2.0, 0.1, err=30.0))
     v, text = verdicts.claim_harder_data(up)
-    assert v == "supported" and "harder − easier +1.90" in text
+    assert v == "supported" and "harder − easier (CIFAR-10 − MNIST) +1.90" in text
     # the same gains, but the measured errors say MNIST is the harder one here: the contrast flips
     swapped = table(cell("mnist", "cnn", 0.1, 0.05, err=30.0), cell("cifar10", "cnn", 2.0, 0.1, err=1.0))
     assert verdicts.claim_harder_data(swapped)[0] == "not supported"
@@ -149,7 +149,7 @@ def test_claim_harder_data_needs_its_hardest_set():
     assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %), which has a single pair" in text
     rising = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
     v, text = verdicts.claim_harder_data(rising)
-    assert v == "supported" and "harder − easier +2.80" in text
+    assert v == "supported" and "harder − easier (CIFAR-10 − MNIST; Fashion-MNIST weighs 0) +2.80" in text
 
 
 def test_claim_harder_data_three_sets_compares_hardest_with_easiest():
@@ -157,7 +157,7 @@ def test_claim_harder_data_three_sets_compares_hardest_with_easiest():
     three = table(cell("fashion_mnist", "cnn", 9.0, 0.1, err=8.0), cell("mnist", "cnn", 0.1, 0.1, err=1.0),
                   cell("cifar10", "cnn", 1.1, 0.1, err=30.0))
     v, text = verdicts.claim_harder_data(three)
-    assert v == "supported" and "harder − easier +1.00" in text
+    assert v == "supported" and "harder − easier (CIFAR-10 − MNIST; Fashion-MNIST weighs 0) +1.00" in text
 
 
 def test_claim_transformers_is_a_contrast():
@@ -181,7 +181,7 @@ def test_claim_transformers_in_training_reads_as_progress():
     plan = {("mnist", "vit", "msvp-add-full"): 3, ("cifar10", "vit", "msvp-add-full"): 3,
             ("mnist", "cnn", "msvp-add-full"): 5}
     v, text = verdicts.claim_transformers(cnn_only, plan=plan)
-    assert v == stats.NOT_ENOUGH_PAIRS and "0 of 6 pairs" in text
+    assert v == stats.NOT_ENOUGH_PAIRS and "ViT-Tiny cells: 0 of 6 planned pairs done" in text
     assert verdicts.claim_transformers(cnn_only, plan={("mnist", "cnn", "msvp-add-full"): 5})[0] == "not run here"
 
 
@@ -367,7 +367,7 @@ def test_power_table_reads_each_cell_against_the_margin_and_its_room():
     assert t["Fashion-MNIST · CNN · add"].startswith("a gain as large as the margin would be detected")
     assert "would likely be missed" in t["CIFAR-10 · CNN · concat"]
     assert t["CIFAR-10 · CNN · gated"].startswith("no possible gain is detectable")
-    assert t["CIFAR-10 · ViT-Tiny · add"] == "not enough pairs yet (training: 0 of 3 pairs)"
+    assert t["CIFAR-10 · ViT-Tiny · add"] == "not enough pairs yet (0 of 3 planned pairs done)"
     assert tables.power_table(pd.DataFrame(), plan)["pairs"].tolist() == ["0 of 3"]
 
 
@@ -403,7 +403,7 @@ def test_backbone_contrast_per_data_set_and_pooled():
     h_one, h_pool = sps.t.ppf(0.975, 20) * math.sqrt(0.02), sps.t.ppf(0.975, 40) * 0.1
     assert t.loc["MNIST", "difference of gains, pp [95 % CI]"] == fmt_pp(0.8, 0.8 - h_one, 0.8 + h_one)
     assert t.loc["MNIST", "verdict"] == "supported" and t.loc["CIFAR-10", "verdict"] == "supported"
-    assert t.loc["Fashion-MNIST", "verdict"] == "not enough pairs yet (ViT-Tiny training: 1 of 3 pairs)"
+    assert t.loc["Fashion-MNIST", "verdict"] == "not enough pairs yet (ViT-Tiny: 1 of 3 planned pairs done)"
     assert t.loc["pooled (2 data sets)", "difference of gains, pp [95 % CI]"] == fmt_pp(0.6, 0.6 - h_pool, 0.6 + h_pool)
     # a ResNet-18 that gains less than the CNN: the contrast is claimed > 0, so 'not supported'
     r = tables.backbone_contrast(table(contrast_cell("mnist", "cnn", 1.0, 0.1),
@@ -416,12 +416,12 @@ def test_backbone_contrasts_with_nothing_trained_yet():
     plan = {("cifar10", "vit", "msvp-add-full"): 3, ("cifar10", "resnet18", "msvp-add-full"): 3}
     t = tables.backbone_contrasts(p, plan)
     assert t.contrast.tolist() == ["ViT-Tiny gain − CNN gain"] * 2 + ["ResNet-18 gain − CNN gain"] * 2
-    assert t.verdict.tolist() == ["not enough pairs yet (ViT-Tiny training: 0 of 3 pairs)", "not enough pairs yet",
-                                  "not enough pairs yet (ResNet-18 training: 0 of 3 pairs)", "not enough pairs yet"]
+    assert t.verdict.tolist() == ["not enough pairs yet (ViT-Tiny: 0 of 3 planned pairs done)", "not enough pairs yet",
+                                  "not enough pairs yet (ResNet-18: 0 of 3 planned pairs done)", "not enough pairs yet"]
 
 
 def test_pairs_status_says_whether_more_pairs_are_coming():
-    assert verdicts.pairs_status(1, 3) == "not enough pairs yet (training: 1 of 3 pairs)"
+    assert verdicts.pairs_status(1, 3) == "not enough pairs yet (1 of 3 planned pairs done)"
     assert verdicts.pairs_status(1, 1) == "not enough pairs yet (the profile plans 1)"
     assert verdicts.pairs_status(0) == "not enough pairs yet"
 
@@ -460,7 +460,7 @@ def test_long_budget_table_says_whether_a_verdict_changes(tmp_path, monkeypatch)
     # one long pair: no verdict at 30 epochs yet, and no claim that the verdict changed
     monkeypatch.setattr(msvp.results, "load", lambda profile, root=None: budget_runs(0.0, 30, seeds=1))
     line = tables.long_budget_table(tmp_path, budget_runs(0.01, 10, seeds=5), "cpu")[1]
-    assert line.endswith("no verdict at 30 epochs yet, not enough pairs yet (training: 1 of 3 pairs)")
+    assert line.endswith("no verdict at 30 epochs yet, not enough pairs yet (1 of 3 planned pairs done)")
     # no protocol runs at all: the long rows still read, with integer epochs
     line = tables.long_budget_table(tmp_path, budget_runs(0.0, 10, seeds=5).iloc[:0], "cpu")[1]
     assert "30 epochs" in line and "30.0" not in line

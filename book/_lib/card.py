@@ -17,7 +17,7 @@ from .names import (
     CONCAT,
     MAIN,
 )
-from .sections import paired_for_reading, paired_rows, status_md
+from .sections import paired_for_reading, paired_rows, shared_noise_md, status_md
 from .tables import backbone_contrasts, caveat_md, long_budget_table, margin_md, pooling_table, power_table, report_card
 from .words import (
     PLAIN_CLAIMS,
@@ -34,6 +34,9 @@ def plain_claims(card: pd.DataFrame) -> str:
     for r in card.itertuples():
         claim = str(r.claim).split(" (")[0]
         words = PLAIN_CLAIMS.get(str(r.verdict), f"its verdict so far is *{r.verdict}*")
+        measured = str(r.measured).split(";")[0]
+        if measured.startswith("largest overhead"):       # a bound: by how much it holds or fails
+            words += f" ({measured})"
         lines.append(f"- *{claim[:1].upper()}{claim[1:]}*: {words}.")
     return "**In plain words.** The claims of the abstract, one by one:\n\n" + "\n".join(lines)
 
@@ -48,6 +51,7 @@ def show_cells(p: pd.DataFrame) -> None:
         md("No paired results yet.")
     else:
         table(cells_table(p))
+        md(shared_noise_md(p))
 
 
 def repo_url() -> tuple[str, str] | None:

@@ -33,6 +33,7 @@ from .sections import (
     paired_rows,
     progress_md,
     rules_md,
+    shared_noise_md,
     show_diverged,
     show_paired_figure,
     status_md,
@@ -167,8 +168,8 @@ class ExperimentChapter(Page):
              f"accuracy came at the last epoch, so the *best-validation* column reports the very same model as "
              f"the *last-epoch* column")
         if last.all():
-            return s + (": with the cosine schedule the learning rate falls to zero at the end, and the last "
-                        "epochs are the best. The two columns being equal is a finding, not a copy.")
+            return s + (": with the cosine schedule the last epochs train at a few per cent of the starting "
+                        "learning rate, and they are the best. The two columns being equal is a finding, not a copy.")
         other = d[~last]
         diff = 100 * (other.test_acc_best_val.astype(float) - other.test_acc.astype(float))
         # an earlier best epoch can still score the same on test: say so only when that happens
@@ -229,6 +230,7 @@ class ExperimentChapter(Page):
             md("No paired seeds yet on this data set.")
             return
         table(paired_for_reading(self.paired))
+        md(shared_noise_md(self.paired))
         n = span(self.df.n_train)
         show_paired_figure(self.paired, f"{self.title} ({n} training images): MSVP − baseline")
 
@@ -371,10 +373,10 @@ def prompt_growth(maps: dict, init_std: float) -> str:
     for k, v in maps.items():
         growth[k] = float(np.abs(v).max()) / init_std
         start = float(norm.ppf((1 + 0.5 ** (1 / np.size(v))) / 2))
-        parts.append(f"{k} {growth[k]:.1f}× (about {start:.1f}× at a random start)")
+        parts.append(f"{k} grew to {growth[k]:.1f}× (a random start alone gives about {start:.1f}×)")
     top = max(growth, key=growth.get)
-    return (f"In units of that starting standard deviation the largest values are {'; '.join(parts)}: "
-            f"the {top} map moved most.")
+    return (f"Largest value of each map, in units of the starting standard deviation: {'; '.join(parts)}. "
+            f"The {top} map moved most.")
 
 
 def map_agreement(pair: dict) -> str:

@@ -20,6 +20,7 @@ from msvp.verdicts import (
 from .chapter import Page, md, table
 from .names import (
     BACKBONE_ORDER,
+    CONCAT,
     DATASET_ORDER,
     MAIN,
     backbone_title,
@@ -34,6 +35,7 @@ from .words import (
     CLAIM_MEANING,
     DATA_WORDS,
     PLAIN_CLAIMS,
+    SHORT_VERDICTS,
     capital,
     cells_phrase,
     dataset_label,
@@ -82,11 +84,11 @@ def ceiling_note(df: pd.DataFrame, judged: pd.DataFrame) -> str:
         base = df[(df.dataset == r.dataset) & (df.backbone == r.backbone) & (df.variant == "baseline")]
         err = 100 * (1 - base.test_acc.astype(float).mean()) if len(base) else math.nan
         if err < MARGIN_PP:
-            cells.append(f"{cell_name(r.dataset, r.backbone)} ({err:.2f} %)")
+            cells.append(f"{cell_name(r.dataset, r.backbone)} (test error {err:.2f} %)")
     if not cells:
         return ""
     one = len(cells) == 1
-    return (f" On {' and '.join(cells)} the baseline errs on fewer test images than the ±{MARGIN_PP:g} pp margin, "
+    return (f" On {' and '.join(cells)} the baseline's test error is smaller than the ±{MARGIN_PP:g} pp margin, "
             f"so no gain there can reach the margin: *equivalent* there mainly says that MSVP does no harm, and "
             f"the pooled gain includes {'that cell' if one else 'those cells'}.")
 
@@ -132,6 +134,24 @@ def plain_answer(profile: str, df: pd.DataFrame, paired: pd.DataFrame, claim: st
             f"the abstract's claim that MSVP improves accuracy, **{verdict}**.")
 
 
+def concat_sentence(df: pd.DataFrame) -> str:
+    """The abstract's other fusion (concat, a 1 × 1 convolution) in one sentence: its changes and its
+    verdicts in plain words, per cell with ≥ 2 pairs (the claim above is judged on add alone). Cells
+    are named by data set alone where every paired cell has the same backbone."""
+    p = paired_rows(df)
+    c = p[(p.treatment == CONCAT) & (p.n_pairs >= 2)]
+    if c.empty:
+        return ""
+    one = p.backbone.nunique() == 1
+    name = (lambda r: DATASETS[r.dataset].title) if one else (lambda r: cell_name(r.dataset, r.backbone))
+    by = {}
+    for r in c.itertuples():
+        by.setdefault(SHORT_VERDICTS.get(str(r.verdict), str(r.verdict)), []).append(f"{pp(r.diff_pp)} pp on {name(r)}")
+    parts = "; ".join(f"{join(cells)} ({words})" for words, cells in by.items())
+    return (f" The abstract's own fusion, a 1 × 1 convolution (*concat*), is judged apart, over "
+            f"{span(c.n_pairs)} pairs: {parts}.")
+
+
 class FrontPage(Page):
     """The landing page in three calls, each under its own heading: the answer in plain words with the
     headline figure; every cell with runs and the progress of the rest; the statistics for reviewers."""
@@ -142,7 +162,7 @@ class FrontPage(Page):
         self.claim = claim_accuracy(self.paired)
 
     def answer(self) -> None:
-        md(plain_answer(self.profile, self.df, self.paired, self.claim[0]))
+        md(plain_answer(self.profile, self.df, self.paired, self.claim[0]) + concat_sentence(self.df))
         show_paired_figure(paired_rows(self.df), f"MSVP − baseline, profile {self.profile}: every cell with paired "
                                                  f"seeds")
         if len(self.paired):

@@ -61,8 +61,9 @@ class ScarceChapter(Page):
             md("No paired runs yet.")
             return
         table(gain_rows(self.gains, self.curve, self.runs))
-        md(f"Hardware: scarce sizes on {hardware_label(self.scarce.df) if not self.scarce.df.empty else '–'}; "
-           f"full split on {hardware_label(lc.full_runs(self.df, DATASETS))}.")
+        scarce = (f"scarce sizes on {hardware_label(self.scarce.df)}" if not self.scarce.df.empty
+                  else "scarce sizes not run yet")
+        md(f"Hardware: {scarce}; full split on {hardware_label(lc.full_runs(self.df, DATASETS))}.")
 
     def key_results(self) -> None:
         lines = [answer_line(self.gains, self.runs, d) for d in DATASETS]
@@ -83,7 +84,7 @@ def share(dataset: str, n: int) -> str:
     """'1 %' of the official 90 % split (54,000 or 45,000 images); the offline CIFAR-10 copy is a
     little smaller, so shares are of the official split the profile is defined on."""
     full = OFFICIAL_TRAIN.get(dataset)
-    return f"{100 * n / full:.2g} % of {full:,}" if full else f"{n:,}"
+    return f"{100 * n / full:.2g} % of the official split's {full:,}" if full else f"{n:,}"
 
 
 def answer_line(gains: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> str:

@@ -151,6 +151,24 @@ def paired_for_reading(p: pd.DataFrame, with_dataset: bool = False) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def shared_noise_md(p: pd.DataFrame) -> str:
+    """Why the two interval columns can look equal: the seed × image interval adds to the t-interval
+    only the test-image noise that all seeds share beyond the seed × image residual the seed part
+    already holds (``msvp.stats.seed_image_estimate``); where that is tiny they agree at 2 decimals."""
+    both = p[(p.interval == "seed × image") & np.isfinite(p.t_lo_pp.astype(float))]
+    if both.empty:
+        return ""
+    wider = np.maximum((both.t_lo_pp - both.lo_pp).abs(), (both.hi_pp - both.t_hi_pp).abs()).astype(float)
+    same = int((wider < 0.005).sum())
+    if same == 0:
+        return ""
+    which = "every row" if same == len(both) else f"{same} of the {len(both)} rows with both intervals"
+    return (f"In {which} the two interval columns agree to 2 decimals (the seed × image interval is at most "
+            f"{wider[wider < 0.005].max():.3f} pp wider): the test-image "
+            f"noise that all seeds share adds almost nothing beyond the seed-to-seed spread, which already "
+            f"contains each seed's own draw of image-level luck.")
+
+
 def acc_text(df: pd.DataFrame, dataset, backbone, variant) -> str:
     a = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)].test_acc.astype(float)
     if a.empty:

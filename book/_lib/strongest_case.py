@@ -19,7 +19,8 @@ HEAD = ("**The paper's strongest case: ViT-Tiny on CIFAR-10.** The abstract says
         "transformer, so this is the cell where the paper's claim should show most clearly.")
 ABSORBED = ("Whatever these runs show, on a ViT an additive prompt is a constant image: the linear patch "
             "embedding turns it into a constant per patch position, which the learned position embedding can "
-            "absorb exactly (the [report card](10_report_card.ipynb) checks it on trained models), so a gain here "
+            "absorb exactly (the [report card](10_report_card.ipynb) checks it on newly built ViTs with strong random "
+            "prompts), so a gain here "
             "would come from easier optimisation, not from extra capacity.")
 
 
@@ -76,7 +77,8 @@ def _baseline(df: pd.DataFrame, cell: pd.DataFrame) -> str:
         s += f", {abs(gap):.1f} pp {'below' if gap >= 0 else 'above'} the CNN's {100 * cnn.mean():.2f} % on the same images"
     done, rise = converged(base.val_acc_curve) if "val_acc_curve" in base else (None, float("nan"))
     if done is False and np.isfinite(rise):
-        s += (f"; its validation accuracy (mean over seeds) still rose {rise:.1f} pp over the last two epochs, more "
+        over = "mean over seeds" if len(base) > 1 else "one seed so far"
+        s += (f"; its validation accuracy ({over}) still rose {rise:.1f} pp over the last two epochs, more "
               f"than the {CONVERGENCE_TOL_PP:g} pp of the convergence rule, so the transformer is still learning when "
               f"the paper's budget ends and a gain here would be a gain in how fast it learns")
     elif done:

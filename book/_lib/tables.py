@@ -203,14 +203,14 @@ def _row(p: pd.DataFrame, dataset: str, backbone: str):
 
 
 def _progress(p: pd.DataFrame, plan: dict, dataset: str, backbones, treatment: str) -> str:
-    """'not enough pairs yet (ViT-Tiny: 1 of 3 pairs)' for the cells of a contrast that lack pairs."""
+    """'not enough pairs yet (ViT-Tiny: 1 of 3 planned pairs done)' for the cells of a contrast that lack pairs."""
     short = []
     for b in backbones:
         r = _row(p, dataset, b)
         k, n = (int(r.n_pairs) if r is not None else 0), plan.get((dataset, b, treatment))
         if k < 2:
             more = progress(k, n) or f"{k} pairs"
-            short.append(f"{backbone_title(b)}{' ' if more.startswith('training') else ': '}{more}")
+            short.append(f"{backbone_title(b)}: {more}")
     return f"{NOT_ENOUGH_PAIRS} ({'; '.join(short)})"
 
 

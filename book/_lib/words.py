@@ -11,6 +11,8 @@ from msvp.stats import LEVEL, MARGIN_PP, NOT_ENOUGH_PAIRS, signed
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verdicts import still_improving
 
+from .names import BACKBONE_ORDER, backbone_title, rank
+
 
 def fmt_mcnemar(ps) -> str:
     return ", ".join(f"{x:.2g}" for x in ps) if len(ps) else "–"
@@ -51,9 +53,19 @@ def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
     if row.verdict == "equivalent":
         # the Holm-adjusted TOST p decided it: shown, since the 95 % interval beside it may reach past ±m
         p_tost = float(getattr(row, "p_tost_holm", np.nan))
-        text = f"equivalent (within ±{margin_pp:g} pp" + (f", TOST p = {p_tost:.2g})" if np.isfinite(p_tost) else ")")
+        text = (f"equivalent (within ±{margin_pp:g} pp" + (f", Holm TOST p = {p_tost:.2g})" if np.isfinite(p_tost)
+                                                             else ")"))
+    elif row.verdict == "inconclusive" and _interval_excludes_zero(row):
+        # the interval beside it is not corrected for the family; the verdict is, so say why they differ
+        text = (f"inconclusive (the unadjusted 95 % interval excludes 0, but the difference does not survive "
+                f"the Holm correction: p = {float(row.p_holm):.2g})")
     caveat = caveat_text(row)
     return f"{text}; {caveat}" if caveat else text
+
+
+def _interval_excludes_zero(row) -> bool:
+    lo, hi, p = (float(getattr(row, k, np.nan)) for k in ("lo_pp", "hi_pp", "p_holm"))
+    return np.isfinite(p) and np.isfinite(lo) and np.isfinite(hi) and (lo > 0 or hi < 0)
 
 
 def cell_text(v) -> str:
@@ -132,20 +144,33 @@ def training_label(df: pd.DataFrame, dataset: str) -> str:
 
 def hardware_label(df: pd.DataFrame) -> str:
     """The machines, threads, precision and torch behind ``df``, e.g. 'AMD EPYC CPU, 1 thread per run,
-    bf16 autocast; torch 2.14.1'. One thread count per run, whatever the machine's own core count."""
+    bf16 autocast; torch 2.14.1'. One thread count per run, whatever the machine's own core count. Where
+    one machine ran several precisions, each names its backbones: '..., 1 thread per run: fp32 (CNN),
+    bf16 autocast (ViT-Tiny)'."""
     if df.empty or "hardware" not in df:
         return "–"
     parts = []
-    cols = ["hardware", "device_class", "threads", "precision"]
-    for (hw, dev, threads, prec), _ in df[cols].astype(str).groupby(cols):
+    cols = ["hardware", "device_class", "threads"]
+    for (hw, dev, threads), g in df[cols].astype(str).groupby(cols):
         name = hw.split(" (")[0]
         if dev == "cpu":
             t = int(float(threads)) if threads not in ("None", "nan") else None
             name += " CPU" + (f", {t} thread{'s' if t != 1 else ''} per run" if t else "")
-        precision = {"bf16": "bf16 autocast", "fp32": "fp32"}.get(prec, prec)
-        parts.append(f"{name}, {precision}" if prec not in ("None", "nan") else name)
+        parts.append(name + _precisions(df.loc[g.index]))
     torch_versions = ", ".join(sorted({str(t).split("+")[0] for t in df.torch.dropna()}))
     return "; ".join(parts) + (f"; torch {torch_versions}" if torch_versions else "")
+
+
+def _precisions(runs: pd.DataFrame) -> str:
+    """', bf16 autocast' for one precision; ': fp32 (CNN), bf16 autocast (ViT-Tiny)' for several."""
+    words = {"bf16": "bf16 autocast", "fp32": "fp32"}
+    known = runs[runs.precision.astype(str).isin(words)] if "precision" in runs else runs.iloc[:0]
+    nets = {p: sorted(set(g.backbone), key=lambda b: rank(BACKBONE_ORDER, b))
+            for p, g in known.groupby(known.precision.astype(str))}
+    if len(nets) <= 1:
+        return "".join(f", {words[p]}" for p in nets)
+    order = sorted(nets, key=lambda p: rank(BACKBONE_ORDER, nets[p][0]))    # the CNN's precision first
+    return ": " + ", ".join(f"{words[p]} ({', '.join(backbone_title(b) for b in nets[p])})" for p in order)
 
 
 CLAIM_MEANING = {
@@ -233,6 +258,11 @@ PLAIN_VERDICTS = {
                   f"small to matter",
     "inconclusive": "the runs cannot tell yet whether MSVP helps or hurts",
 }
+SHORT_VERDICTS = {"improves": "better, beyond noise", "hurts": "worse, beyond noise",
+                  "equivalent": "too small to matter", "inconclusive": "not yet decided"}
+"""A cell's verdict in two or three words, for a list of cells in one sentence."""
+INCONCLUSIVE_BUT_APART = ("the runs point one way, but not clearly enough once the other comparisons of its family "
+                          "are taken into account (Holm), so they cannot tell yet whether MSVP helps or hurts")
 """A cell's verdict in words a student can read; the statistics behind it follow further down."""
 
 
@@ -252,6 +282,8 @@ CAVEAT_WORDS = "the baseline was still improving when training stopped"
 def plain_verdict(r, caveat: bool = True) -> str:
     """One cell's verdict in plain words, with the convergence caveat where the baseline still improved."""
     words = PLAIN_VERDICTS.get(str(r.verdict), "there are too few runs to tell yet")
+    if str(r.verdict) == "inconclusive" and _interval_excludes_zero(r):
+        words = INCONCLUSIVE_BUT_APART
     return words + (f" ({CAVEAT_WORDS})" if caveat and still_improving(r) else "")
 
 
