@@ -103,7 +103,8 @@ ch.verdicts()
 #    the paper makes its claims. Where the baseline's mean validation accuracy still rose by more
 #    than 0.5 pp over its last two epochs, the verdict carries a caveat that gives the measured rise
 #    and the learning rate of the schedule's last epoch. The reason: under cosine annealing the
-#    learning rate falls to a few per cent of its start in the last epochs, and validation accuracy nearly always rises
+#    learning rate falls to a small fraction of its start in the last epochs (the caveat prints the last
+#    epoch's rate), and validation accuracy nearly always rises
 #    there, so the rise measures the schedule as much as whether the comparison is sound. An earlier
 #    version of this book withheld such verdicts; that hid what the protocol shows. Whether a verdict
 #    would change with a longer budget is a separate question, answered by the long-budget check

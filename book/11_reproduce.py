@@ -70,8 +70,11 @@ ch.parts()
 # Counted from the result files: the runs that count for the current training code, the median wall
 # time of one run (training, validation after every epoch, the test passes), the compute time the
 # finished runs took together, the wall time the runs still missing would take on `WORKERS` grid
-# workers that each take the next run when free (each run at the median of its own cell's finished
-# runs, as `grid --plan` costs them), and the hardware recorded with them.
+# workers that each take the next run when free, and the hardware recorded with them. As `grid --plan`
+# does, a run left is costed at the median of the profile's finished runs alike in data set,
+# backbone, precision, epochs and training-set size; a cell with none yet at the estimate that
+# `grid --plan` saved for it (`results/plans/`, from a short warm-up of real training steps); the note
+# under the table counts the runs costed each way.
 
 # %% tags=["hide-input"]
 ch.runs(WORKERS)

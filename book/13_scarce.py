@@ -89,8 +89,8 @@ ch.plot()
 # form one {term}`Holm` family of their own (training on 1 % or 10 % is a question the paper did not ask);
 # the full-split rows carry the verdict the report card gives them, so that one comparison has one
 # verdict in the whole book. The subset runs train in bf16 autocast and the full-split CNN runs in
-# fp32: the [protocol](protocol.ipynb) page compares the CNN's gain in the two precisions and finds no
-# difference, with an interval wide enough to miss one of about 1 pp.
+# fp32: the [protocol](protocol.ipynb) page compares the CNN's gain in the two precisions, with the
+# interval of their difference (mind its width: it says how large a change the check could miss).
 
 # %% tags=["remove-input"]
 ch.gain_table()

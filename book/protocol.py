@@ -88,8 +88,8 @@ ch.deviations()
 #
 # The CNN column was trained in fp32. ResNet-18 and ViT-Tiny take 1.6–2.4 times longer per step in fp32
 # on this CPU (`bench/backbones.py`, 1 thread, CIFAR-10), so the `cpu` profile trains them in bf16 autocast
-# with channels_last, because bf16 passed this check at the full 10-epoch protocol (the outcome is
-# computed below). The `bf16` profile re-trains the CNN exactly as the `cpu`
+# with channels_last where bf16 passes this check at the full 10-epoch protocol (its outcome is
+# computed below from the runs). The `bf16` profile re-trains the CNN exactly as the `cpu`
 # profile did (full split, 10 epochs, the same seeds, 1 thread) with only the arithmetic changed, and
 # compares with the committed fp32 runs:
 #

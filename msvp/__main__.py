@@ -73,7 +73,9 @@ def add_grid(sub):
     p.add_argument("--results", help="results root (default $MSVP_RESULTS or results/)")
     p.add_argument("--data-root", default=None, help=DATA_ROOT_HELP)
     p.add_argument("--list", action="store_true", help="list every run with its state; train nothing")
-    p.add_argument("--plan", action="store_true", help="count the runs to train and estimate their time; train nothing")
+    p.add_argument("--plan", action="store_true",
+                   help="count the runs to train and estimate their time (saved to <results>/plans/ for chapter 11); "
+                        "train nothing")
 
 
 def cmd_train(a):
@@ -163,8 +165,10 @@ def print_estimate(a, todo) -> None:
           f"{hardware(device)}, about {wall:.0f} min of wall time with {jobs} worker(s) taking the runs in "
           f"order (from finished runs of the same cell where there are some, else a short warm-up)")
     # saved for chapter 11, which costs the runs left the same way without measuring anything itself
-    saved = save_estimates(results_root(a.results), a.profile, rows, hardware(device))
-    print(f"per-cell estimates saved to {saved}")
+    try:
+        print(f"per-cell estimates saved to {save_estimates(results_root(a.results), a.profile, rows, hardware(device))}")
+    except OSError as e:                 # a read-only results folder: the estimate above still stands
+        print(f"per-cell estimates not saved ({e.strerror}: {e.filename})")
 
 
 def cmd_verify(a):

@@ -131,17 +131,22 @@ def test_plain_answer_summarises_many_cells_and_copes_with_none():
 
 
 def test_report_card_gives_each_claim_in_plain_words():
-    claims = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", "adds < 0.02 % parameters",
+    from _lib.tables import COMPUTE_CLAIM, PARAMS_CLAIM
+
+    claims = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", PARAMS_CLAIM, COMPUTE_CLAIM,
                                      "largest gains on transformers (ViT)"],
-                           "verdict": ["not supported", "not supported", "not run here"],
+                           "verdict": ["not supported", "not supported", "supported", "not run here"],
                            "measured": ["mean gain +0.04", "largest overhead 0.0201 % (cnn, 3x32x32: 243 / 1,207,786); "
-                                        "1 of 6 backbone × input pairs reach ≥ 0.02 %", "no paired results"]})
+                                        "1 of 6 backbone × input pairs reach ≥ 0.02 %",
+                                        "MSVP (add fusion) adds at most 76,800 FLOPs per image = 0.073 % of the "
+                                        "backbone's conv/matmul FLOPs (cnn, 3x32x32)", "no paired results"]})
     s = card.plain_claims(claims)
     assert "- *MSVP improves accuracy*: the evidence here does not back it." in s
-    # a bound says by how much it fails
-    assert ("- *Adds < 0.02 % parameters*: the evidence here does not back it (largest overhead 0.0201 % "
-            "(cnn, 3x32x32: 243 / 1,207,786)).") in s
-    assert "- *Largest gains on transformers*: not tested yet" in s
+    # a bound says by how much it holds or fails; a claim that is not a bound gets no figure
+    assert "- *Adds < 0.02 % parameters*: the evidence here does not back it (largest overhead 0.0201 %)." in s
+    assert ("- *Negligible compute overhead*: the evidence here backs it (MSVP adds at most 0.073 % of the "
+            "backbone's FLOPs).") in s
+    assert "- *Largest gains on transformers*: not tested yet" in s and "no paired results" not in s
 
 
 # ---- progress instead of a wall of dashes ----------------------------------------------------------

@@ -122,6 +122,10 @@ def test_hardware_label_is_consistent():
     mixed = pd.concat([runs().assign(precision="fp32"), runs().assign(precision="bf16", backbone="vit")])
     assert words.hardware_label(mixed) == "AMD EPYC CPU, 1 thread per run: fp32 (CNN), bf16 autocast (ViT-Tiny); torch 2.14.1"
     assert words.hardware_label(runs().assign(precision="bf16")).endswith(", 1 thread per run, bf16 autocast; torch 2.14.1")
+    # two machines in one frame with a repeated index: each keeps its own precision
+    two = pd.concat([runs().assign(precision="fp32"), runs(hardware="Intel Xeon (1 thread)").assign(precision="bf16")])
+    assert words.hardware_label(two) == ("AMD EPYC CPU, 1 thread per run, fp32; Intel Xeon CPU, 1 thread per run, bf16 "
+                                         "autocast; torch 2.14.1")
 
 
 def test_results_table_leaves_cells_without_runs_to_the_progress_lines(tmp_path):
@@ -272,15 +276,36 @@ def test_time_left_costs_each_run_as_grid_plan_does():
     saved = {cost_key(RunConfig(dataset="fashion_mnist", backbone="cnn")): {"min_per_run": 30.0}}
     # 2 × 4,000 s (CIFAR-10's median, not the subset run's) + 1,800 s (the saved warm-up estimate)
     left, how = reproduce.time_left(records, todo + [RunConfig(dataset="fashion_mnist", backbone="cnn")], saved, 1)
-    assert left == 9800 and how == {"warm-up": 1, "guessed": 0}
+    assert left == 9800 and how == {"saved": 1, "guessed": 0, "unknown": 0}
     # two workers take them in order: 4,000 s and 4,000 s side by side, then 1,800 s
     assert reproduce.time_left(records, todo + [RunConfig(dataset="fashion_mnist", backbone="cnn")], saved, 2)[0] == 5800
     # no estimate saved: the median of every finished run (1,000 s of 50, 1,000, 1,000, 4,000)
     left, how = reproduce.time_left(records, [RunConfig(dataset="fashion_mnist", backbone="cnn")], {}, 1)
-    assert left == 1000 and how == {"warm-up": 0, "guessed": 1}
-    # nothing finished and nothing saved: unknown, and not counted as guessed
+    assert left == 1000 and how == {"saved": 0, "guessed": 1, "unknown": 0}
+    # nothing finished and nothing saved: unknown, not guessed; one unknown run makes the total unknown
     left, how = reproduce.time_left([], todo, {}, 2)
-    assert math.isnan(left) and how == {"warm-up": 0, "guessed": 0}
+    assert math.isnan(left) and how == {"saved": 0, "guessed": 0, "unknown": 2}
+    left, how = reproduce.time_left([], todo + [RunConfig(dataset="fashion_mnist", backbone="cnn")], saved, 2)
+    assert math.isnan(left) and how == {"saved": 1, "guessed": 0, "unknown": 2}
+
+
+def test_chapter_11_table_reads_the_saved_estimates(tmp_path):
+    """The wiring: a profile with no finished run but a saved `grid --plan` estimate gets a time left
+    (and the note's count); without the file it shows '–' and counts its runs as unknown."""
+    from msvp.estimates import save_estimates
+    from msvp.experiments import COST_FIELDS, get_profile
+
+    cells = {}
+    for c in get_profile("long").configs():
+        cells.setdefault(cost_key(c), {**{f: getattr(c, f) for f in COST_FIELDS}, "runs": 0, "min_per_run": 60.0,
+                                       "source": "warm-up"})["runs"] += 1
+    bare = reproduce.profile_runs_table(tmp_path, workers=1).set_index("profile")
+    n = len(get_profile("long").configs())
+    assert bare.loc["long", "time left, one worker"] == "–" and bare.attrs["unknown"]["long"] == n
+    save_estimates(tmp_path, "long", list(cells.values()), "AMD EPYC (1 thread)")
+    t = reproduce.profile_runs_table(tmp_path, workers=1)
+    assert t.set_index("profile").loc["long", "time left, one worker"] == words.duration(n * 3600)
+    assert t.attrs["saved"] == {"long": n} and "long" not in t.attrs["unknown"]
 
 
 def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, monkeypatch):
@@ -344,12 +369,15 @@ def test_inconclusive_with_an_interval_apart_from_zero_says_why():
 
 
 def test_equal_interval_columns_are_explained_only_where_they_agree():
-    tiny = row(interval="seed × image", lo_pp=-0.362, hi_pp=0.306, t_lo_pp=-0.358, t_hi_pp=0.302)
+    tiny = row(interval="seed × image", lo_pp=-0.3621, hi_pp=0.3041, t_lo_pp=-0.3582, t_hi_pp=0.3002)
     wide = row(interval="seed × image", lo_pp=-0.5, hi_pp=0.7, t_lo_pp=-0.3, t_hi_pp=0.5)
-    assert sections.shared_noise_md(pd.DataFrame([tiny])).startswith("In every row the two interval columns agree")
+    # 0.004 pp apart, but +0.306 and +0.302 print as +0.31 and +0.30: not 'the same' in the table
+    split = row(interval="seed × image", lo_pp=-0.362, hi_pp=0.306, t_lo_pp=-0.358, t_hi_pp=0.302)
+    assert sections.shared_noise_md(pd.DataFrame([tiny])).startswith("In every row the two interval columns print")
     assert "0.004 pp wider" in sections.shared_noise_md(pd.DataFrame([tiny]))
     assert sections.shared_noise_md(pd.DataFrame([tiny, wide])).startswith("In 1 of the 2 rows")
     assert sections.shared_noise_md(pd.DataFrame([wide])) == ""
+    assert sections.shared_noise_md(pd.DataFrame([split])) == ""
 
 
 def test_front_page_names_the_runs_the_pooled_gain_rests_on():

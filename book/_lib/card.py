@@ -18,7 +18,7 @@ from .names import (
     MAIN,
 )
 from .sections import paired_for_reading, paired_rows, shared_noise_md, status_md
-from .tables import backbone_contrasts, caveat_md, long_budget_table, margin_md, pooling_table, power_table, report_card
+from .tables import backbone_contrasts, bound_figure, caveat_md, long_budget_table, margin_md, pooling_table, power_table, report_card
 from .words import (
     PLAIN_CLAIMS,
     capital,
@@ -34,9 +34,8 @@ def plain_claims(card: pd.DataFrame) -> str:
     for r in card.itertuples():
         claim = str(r.claim).split(" (")[0]
         words = PLAIN_CLAIMS.get(str(r.verdict), f"its verdict so far is *{r.verdict}*")
-        measured = str(r.measured).split(";")[0]
-        if measured.startswith("largest overhead"):       # a bound: by how much it holds or fails
-            words += f" ({measured})"
+        if figure := bound_figure(str(r.claim), str(getattr(r, "measured", ""))):   # a bound: by how much
+            words += f" ({figure})"
         lines.append(f"- *{claim[:1].upper()}{claim[1:]}*: {words}.")
     return "**In plain words.** The claims of the abstract, one by one:\n\n" + "\n".join(lines)
 

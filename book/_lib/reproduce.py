@@ -49,10 +49,14 @@ def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
                     "hardware": hardware_label(df) if len(df) else "not run yet"})
         rows.append(row)
     out = pd.DataFrame(rows)
-    # runs costed by a saved warm-up estimate, and at the profile's median (no estimate saved)
-    out.attrs["warm-up"] = {k: h["warm-up"] for k, h in how.items() if h["warm-up"]}
-    out.attrs["guessed"] = {k: h["guessed"] for k, h in how.items() if h["guessed"]}
+    # per profile, the runs costed at a saved estimate, at the profile's median, and not at all
+    for way in ("saved", "guessed", "unknown"):
+        out.attrs[way] = {k: h[way] for k, h in how.items() if h[way]}
     return out
+
+
+def _counts(by_profile: dict) -> str:
+    return "; ".join(f"`{k}` {plural(n, 'run')}" for k, n in by_profile.items()) + "."
 
 
 def todo_configs(view: View) -> list:
@@ -65,24 +69,24 @@ def time_left(records: list[dict], todo: list, saved: dict, workers: int) -> tup
     """Wall time of the runs ``todo`` on ``workers`` workers in plan order, and how many runs were
     costed which way. As `grid --plan`, a run is costed at the median wall time of the finished
     ``records`` alike in ``COST_FIELDS`` (data set, backbone, precision, epochs, training-set size); a
-    cell with none yet at the warm-up estimate `grid --plan` saved for it (``saved``), else at the
-    median of all finished runs; NaN (unknown) where nothing has finished."""
+    cell with none yet at the estimate `grid --plan` saved for it (``saved``), else at the median of
+    all finished runs; a run with none of these is 'unknown' and makes the total NaN."""
     done: dict[tuple, list[float]] = {}
     for r in records:
         if r["status"] == "done" and r.get("wall_time_s"):
             done.setdefault(cost_key(r["config"]), []).append(float(r["wall_time_s"]))
     every = [t for ts in done.values() for t in ts]
     fallback = float(np.median(every)) if every else math.nan
-    costs, how = [], {"warm-up": 0, "guessed": 0}
+    costs, how = [], {"saved": 0, "guessed": 0, "unknown": 0}
     for k in map(cost_key, todo):
         if k in done:
             costs.append(float(np.median(done[k])))
         elif k in saved:
             costs.append(60 * float(saved[k]["min_per_run"]))
-            how["warm-up"] += 1
+            how["saved"] += 1
         else:
             costs.append(fallback)
-            how["guessed"] += math.isfinite(fallback)
+            how["guessed" if math.isfinite(fallback) else "unknown"] += 1
     return wall_time(costs, workers), how
 
 
@@ -130,15 +134,17 @@ class ReproduceChapter(Page):
         t = profile_runs_table(self.results_dir, workers)
         table(t)
         notes = []
-        if t.attrs["warm-up"]:
-            notes.append("Runs of a cell with no finished run yet are costed at the estimate `grid --plan` measured "
-                         "on a short warm-up of real training steps (`results/plans/`): " + "; ".join(
-                             f"`{k}` {plural(n, 'run')}" for k, n in t.attrs["warm-up"].items()) + ".")
+        if t.attrs["saved"]:
+            notes.append("Runs of a cell with no finished run yet are costed at the estimate `grid --plan` saved for "
+                         "it (`results/plans/`: a short warm-up of real training steps, or the cell's runs when it saved): "
+                         + _counts(t.attrs["saved"]))
         if t.attrs["guessed"]:
             notes.append("Runs of a cell with neither a finished run nor a saved estimate are costed at their "
                          "profile's median, which a slower backbone can exceed several times (`python -m msvp grid "
-                         "--profile <name> --plan` measures them): " + "; ".join(
-                             f"`{k}` {plural(n, 'run')}" for k, n in t.attrs["guessed"].items()) + ".")
+                         "--profile <name> --plan` measures them): " + _counts(t.attrs["guessed"]))
+        if t.attrs["unknown"]:
+            notes.append("A profile with nothing finished and no saved estimate has no time left to show (–) until "
+                         "`grid --plan` measures it: " + _counts(t.attrs["unknown"]))
         if notes:
             md(" ".join(notes))
 

@@ -154,19 +154,19 @@ def paired_for_reading(p: pd.DataFrame, with_dataset: bool = False) -> pd.DataFr
 def shared_noise_md(p: pd.DataFrame) -> str:
     """Why the two interval columns can look equal: the seed × image interval adds to the t-interval
     only the test-image noise that all seeds share beyond the seed × image residual the seed part
-    already holds (``msvp.stats.seed_image_estimate``); where that is tiny they agree at 2 decimals."""
-    both = p[(p.interval == "seed × image") & np.isfinite(p.t_lo_pp.astype(float))]
+    already holds (``msvp.stats.seed_image_estimate``); where that is tiny they print the same."""
+    both = p[(p.interval == "seed × image") & np.isfinite(p.t_lo_pp.astype(float))
+             & np.isfinite(p.lo_pp.astype(float))]
     if both.empty:
         return ""
-    wider = np.maximum((both.t_lo_pp - both.lo_pp).abs(), (both.hi_pp - both.t_hi_pp).abs()).astype(float)
-    same = int((wider < 0.005).sum())
-    if same == 0:
+    same = [(pp(r.lo_pp), pp(r.hi_pp)) == (pp(r.t_lo_pp), pp(r.t_hi_pp)) for r in both.itertuples()]
+    if not any(same):
         return ""
-    which = "every row" if same == len(both) else f"{same} of the {len(both)} rows with both intervals"
-    return (f"In {which} the two interval columns agree to 2 decimals (the seed × image interval is at most "
-            f"{wider[wider < 0.005].max():.3f} pp wider): the test-image "
-            f"noise that all seeds share adds almost nothing beyond the seed-to-seed spread, which already "
-            f"contains each seed's own draw of image-level luck.")
+    wider = np.maximum(both.t_lo_pp - both.lo_pp, both.hi_pp - both.t_hi_pp).astype(float)[same]
+    which = "every row" if all(same) else f"{sum(same)} of the {len(both)} rows with both intervals"
+    return (f"In {which} the two interval columns print the same (the seed × image interval is at most "
+            f"{wider.max():.3f} pp wider there): the test-image noise that all seeds share adds almost nothing "
+            f"beyond the seed-to-seed spread, which already contains each seed's own draw of image-level luck.")
 
 
 def acc_text(df: pd.DataFrame, dataset, backbone, variant) -> str:

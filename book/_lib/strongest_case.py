@@ -47,7 +47,7 @@ def strongest_case_md(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> s
         median = cell.wall_time_s.astype(float).median()
         two = wall_time([median] * left, 2)
         out.append(f"The {plural(left, 'run')} left would take about {duration(left * median)} on one worker "
-                   f"({duration(two)} on two, as chapter 11 counts workers) at this cell's measured "
+                   f"({duration(two)} on two workers) at this cell's measured "
                    f"{duration(median)} per run.")
     return " ".join(out) + "\n\n" + ABSORBED
 

@@ -151,12 +151,12 @@ def hardware_label(df: pd.DataFrame) -> str:
         return "–"
     parts = []
     cols = ["hardware", "device_class", "threads"]
-    for (hw, dev, threads), g in df[cols].astype(str).groupby(cols):
+    for (hw, dev, threads), g in df.groupby([df[c].astype(str) for c in cols]):
         name = hw.split(" (")[0]
         if dev == "cpu":
             t = int(float(threads)) if threads not in ("None", "nan") else None
             name += " CPU" + (f", {t} thread{'s' if t != 1 else ''} per run" if t else "")
-        parts.append(name + _precisions(df.loc[g.index]))
+        parts.append(name + _precisions(g))
     torch_versions = ", ".join(sorted({str(t).split("+")[0] for t in df.torch.dropna()}))
     return "; ".join(parts) + (f"; torch {torch_versions}" if torch_versions else "")
 
@@ -258,12 +258,15 @@ PLAIN_VERDICTS = {
                   f"small to matter",
     "inconclusive": "the runs cannot tell yet whether MSVP helps or hurts",
 }
+"""A cell's verdict in words a student can read; the statistics behind it follow further down."""
+
+INCONCLUSIVE_BUT_APART = ("the runs point one way, but not clearly enough once the other comparisons of its family "
+                          "are taken into account (Holm), so they cannot tell yet whether MSVP helps or hurts")
+"""'Inconclusive' in plain words where the unadjusted interval excludes 0 but Holm's p does not pass."""
+
 SHORT_VERDICTS = {"improves": "better, beyond noise", "hurts": "worse, beyond noise",
                   "equivalent": "too small to matter", "inconclusive": "not yet decided"}
 """A cell's verdict in two or three words, for a list of cells in one sentence."""
-INCONCLUSIVE_BUT_APART = ("the runs point one way, but not clearly enough once the other comparisons of its family "
-                          "are taken into account (Holm), so they cannot tell yet whether MSVP helps or hurts")
-"""A cell's verdict in words a student can read; the statistics behind it follow further down."""
 
 
 PLAIN_CLAIMS = {
