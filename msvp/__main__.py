@@ -1,4 +1,4 @@
-"""Command line: python -m msvp {train,grid,data,accounting} ... (``--help`` on each)."""
+"""Command line: python -m msvp {train,grid,data,accounting,verify,migrate} ... (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse

@@ -325,6 +325,11 @@ def test_readme_table_names_an_incomplete_data_copy(tmp_path):
     rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path)
             if r["dataset"] == "cifar10" and r["backbone"] == "cnn"}
     assert rows["baseline"]["label"] == "CIFAR-10 (offline copy, 49,914 train / 9,975 test)"
+    # a row with no run yet will train on the same copy: it is named alike
+    assert rows["msvp-add-full"]["label"] == rows["baseline"]["label"]
+    line = readme_table.progress_line("cpu", tmp_path)
+    assert line.startswith("1 of ") and "left would take about" in line and "with 2 workers" in line, line
+    assert "Finished runs: " in line
     rec["data"]["variant"] = "complete"
     out.write_text(json.dumps(rec))
     rows = {r["variant"]: r for r in readme_table.summary("cpu", tmp_path)

@@ -24,6 +24,7 @@ RESULTS = ROOT / "results"
 BEGIN = "<!-- results-table:begin (written by tools/readme_table.py: make readme) -->"
 END = "<!-- results-table:end -->"
 PROFILES = ("cpu", "paper")
+WORKERS = 2          # the time left is given for `make reproduce JOBS=2`, one worker per core of a 2-core machine
 
 
 def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
@@ -49,7 +50,7 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
         runs = df[(df.dataset == dataset) & (df.backbone == backbone) & (df.variant == variant)]
         acc = runs.drop_duplicates("seed").test_acc.astype(float)   # fractions, formatted as the book does
         label = DATASETS[dataset].title
-        if len(runs) and data_title(df, dataset) != DATASETS[dataset].title:   # not the complete set: name the copy
+        if data_title(df, dataset) != DATASETS[dataset].title:   # the profile's runs used another copy: name it
             label = dataset_label(df, dataset)
         rows.append({"dataset": dataset, "label": label,
                      "backbone": backbone, "variant": variant, "n": len(acc),
@@ -57,6 +58,28 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
                      "std": acc.std(ddof=1) if len(acc) > 1 else None,
                      "command": command(profile, dataset, backbone, variant)})
     return rows
+
+
+def progress_line(profile: str, root: Path = RESULTS) -> str:
+    """'67 of 108 planned runs done; the 41 left would take about 71.8 h on 2 workers (...)', costed
+    as chapter 11 costs them (finished runs alike, else the estimate `grid --plan` saved)."""
+    from _lib.reproduce import time_left, todo_configs
+    from _lib.view import View
+    from _lib.words import duration, hardware_label
+
+    from msvp.estimates import load_estimates
+
+    view = View(profile, root)
+    done, todo = int((view.states.state == "done").sum()), todo_configs(view)
+    line = f"{done} of {len(view.states)} planned runs done"
+    if not todo:
+        return line + "."
+    left, _ = time_left(view.records, todo, load_estimates(root, profile), WORKERS)
+    when = (f"about {duration(left)} of wall time with {WORKERS} workers (`make reproduce JOBS={WORKERS}`)"
+            if left == left else "a time that `python -m msvp grid --plan` estimates")
+    hw = f" Finished runs: {hardware_label(view.df)}." if len(view.df) else ""
+    return (f"{line}; the {len(todo)} left would take {when}, each run costed at the median time of "
+            f"finished runs like it, else at the estimate `grid --plan` saved in `results/plans/`.{hw}")
 
 
 def accuracy(row: dict) -> str:
@@ -71,7 +94,7 @@ def table(profile: str, root: Path = RESULTS) -> str:
     from _lib.names import backbone_title
 
     rows = summary(profile, root)
-    out = [f"Profile `{profile}` (`results/{profile}/`):", "",
+    out = [f"Profile `{profile}` (`results/{profile}/`): {progress_line(profile, root)}", "",
            "| Data set | Backbone | Variant | Seeds | Test accuracy (%) | Reproduce |",
            "| --- | --- | --- | ---: | ---: | --- |"]
     for r in rows:
