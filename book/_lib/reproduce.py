@@ -41,11 +41,11 @@ def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
         df, states = view.df, view.states
         row = {"profile": name, "planned runs": len(states), "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
-        left, how[name] = time_left(view.records, todo_configs(view),
-                                    load_estimates(results_root(results_dir), name), workers)
+        todo = todo_configs(view)
+        left, how[name] = time_left(view.records, todo, load_estimates(results_root(results_dir), name), workers)
         w = df.wall_time_s.astype(float)
         row.update({"time per run (median)": duration(w.median()), "compute time of finished runs":
-                    duration(w.sum()) if len(w) else "–", left_col: duration(left),
+                    duration(w.sum()) if len(w) else "–", left_col: duration(left) if todo else "none left",
                     "hardware": hardware_label(df) if len(df) else "not run yet"})
         rows.append(row)
     out = pd.DataFrame(rows)
