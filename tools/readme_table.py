@@ -63,18 +63,16 @@ def summary(profile: str, root: Path = RESULTS) -> list[dict]:
 def progress_line(profile: str, root: Path = RESULTS) -> str:
     """'67 of 108 planned runs done; the 41 left would take about 71.8 h on 2 workers (...)', costed
     as chapter 11 costs them (finished runs alike, else the estimate `grid --plan` saved)."""
-    from _lib.reproduce import time_left, todo_configs
+    from _lib.reproduce import todo_configs, view_time_left
     from _lib.view import View
     from _lib.words import duration, hardware_label
-
-    from msvp.estimates import load_estimates
 
     view = View(profile, root)
     done, todo = int((view.states.state == "done").sum()), todo_configs(view)
     line = f"{done} of {len(view.states)} planned runs done"
     if not todo:
         return line + "."
-    left, _ = time_left(view.records, todo, load_estimates(root, profile), WORKERS)
+    left, _ = view_time_left(view, todo, WORKERS)
     when = (f"about {duration(left)} of wall time with {WORKERS} workers (`make reproduce JOBS={WORKERS}`)"
             if left == left else "a time that `python -m msvp grid --plan` estimates")
     hw = f" Finished runs: {hardware_label(view.df)}." if len(view.df) else ""

@@ -42,7 +42,7 @@ def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
         row = {"profile": name, "planned runs": len(states), "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
         todo = todo_configs(view)
-        left, how[name] = time_left(view.records, todo, load_estimates(results_root(results_dir), name), workers)
+        left, how[name] = view_time_left(view, todo, workers)
         w = df.wall_time_s.astype(float)
         row.update({"time per run (median)": duration(w.median()), "compute time of finished runs":
                     duration(w.sum()) if len(w) else "–", left_col: duration(left) if todo else "none left",
@@ -63,6 +63,11 @@ def todo_configs(view: View) -> list:
     """The profile's missing and stale runs in plan order (diverged runs are not re-trained)."""
     return [c for c, state in zip(get_profile(view.profile).configs(), view.states.state)
             if state in ("missing", "stale")]
+
+
+def view_time_left(view: View, todo: list, workers: int) -> tuple[float, dict[str, int]]:
+    """``time_left`` of a profile's view: its records and the estimates `grid --plan` saved beside them."""
+    return time_left(view.records, todo, load_estimates(results_root(view.results_dir), view.profile), workers)
 
 
 def time_left(records: list[dict], todo: list, saved: dict, workers: int) -> tuple[float, dict[str, int]]:
