@@ -207,3 +207,14 @@ BUILT = ROOT / "_build" / "html"
 def test_every_built_page_has_a_non_empty_page_toc():
     pages = {p: check_html.Page(p) for p in (BUILT / "book").glob("*.html")}
     assert not check_html.page_toc_problems(pages, BUILT)
+
+
+def test_plain_answer_names_each_backbone_with_its_own_data_sets_and_runs():
+    mixed = cells(dataset=["mnist", "fashion_mnist", "cifar10", "cifar10"], backbone=["cnn"] * 3 + ["vit"],
+                  diff_pp=[0.02, 0.13, -0.03, -0.10], n_pairs=[5, 5, 5, 1], verdict=["equivalent"] * 3 + ["not enough pairs yet"],
+                  converged=[True, True, False, False])
+    s = front.plain_answer("cpu", None, mixed, "not supported")
+    assert ("We trained a CNN to recognise MNIST (handwritten digits), Fashion-MNIST (photos of clothing) and CIFAR-10 "
+            "(small colour photos), 5 times with and 5 times without MSVP's prompt, and a ViT-Tiny on CIFAR-10, once "
+            "with and once without; each pair") in s
+    assert "1–5 times" not in s and s.count("(small colour photos)") == 1
