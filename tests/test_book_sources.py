@@ -213,6 +213,10 @@ def test_prose_states_the_offline_cifar_copy_the_package_knows():
     lacks = stated(r"lacks (\d[\d,]*) (?:of|images)")
     assert lacks, "the pattern no longer finds the stated gap: update this test"
     assert {int(v.replace(",", "")) for _, v in lacks} == {full - sum(train) - sum(test)}, lacks
+    counts = [(a, b) for text in prose_sources().values()
+              for a, b in re.findall(r"(\d[\d,]*) training and\s+(\d[\d,]*) test images instead", text)]
+    assert counts, "the pattern no longer finds the copy's counts in the README: update this test"
+    assert set(counts) == {(f"{sum(train):,}", f"{sum(test):,}")}, counts
 
 
 def test_prose_states_the_prompt_sizes_the_registry_computes():
