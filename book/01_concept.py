@@ -50,7 +50,8 @@ _ = torch.manual_seed(0)
 # %% [markdown]
 # ## Three scales, one image each
 #
-# Each prompt is a tensor of shape (1, C, s, s) with s = 1, 4 or 8, initialised from N(0, 1) × 0.01.
+# Each prompt is a tensor of shape (1, C, s, s), where C is the number of image channels (1 for grey,
+# 3 for colour) and s = 1, 4 or 8; it is initialised from N(0, 1) × 0.01.
 # For the figure we draw it at unit scale (N(0, 1)) so the patterns are visible; the shapes and the
 # upsampling are exactly what the model uses.
 
@@ -87,6 +88,7 @@ with torch.no_grad():
     y = demo(x)
 title = "Add fusion on the first MNIST test image (unit-scale prompt)"
 chapter.figure(figures.plot_add_fusion(x[0, 0], y[0, 0], title))
+chapter.md(concept.add_fusion_reading(x[0, 0], y[0, 0]))
 
 # %% [markdown]
 # The trained prompts are smaller than this demonstration: they start with a standard deviation of
@@ -96,7 +98,9 @@ chapter.figure(figures.plot_add_fusion(x[0, 0], y[0, 0], title))
 # ## Counting parameters
 #
 # A prompt with side s has s² values per channel, so the three scales cost (1 + 16 + 64)·C = 81·C
-# parameters; `concat` adds a 1 × 1 convolution of C(K+1)·C weights and `gated` one of C² + C.
+# parameters. With K scales in the prompt (K = 3 here), `concat` stacks the image and its K upsampled
+# maps into C(K+1) channels and maps them back to C with a 1 × 1 convolution of C(K+1)·C weights (no
+# bias); `gated` adds a C → C convolution with bias, C² + C.
 # The counts below are measured on the module.
 
 # %% tags=["nbval-check-output"]

@@ -17,7 +17,7 @@
 # **What you will learn**
 # - the complete prompt module of the `msvp` package (shown from its source, not retyped);
 # - how a prompt is put in front of any backbone without touching the backbone's code;
-# - the checks that make us trust it: shapes, gradients, exact oracles, and the *pairing* of baseline
+# - the checks that make us trust it: shapes, gradients, oracles, and the *pairing* of baseline
 #   and MSVP runs that the official code lacks.
 #
 # ## The module
@@ -98,9 +98,10 @@ chapter.table(pd.DataFrame(grads))
 # %% [markdown]
 # ## Oracles
 #
-# Three exact checks against independent computations: add fusion with zero prompts is the identity;
-# a global-only prompt adds one constant per channel; the upsampled maps equal a bilinear
-# interpolation written out by hand in numpy:
+# Three checks against independent computations: add fusion with zero prompts is the identity, bit
+# for bit; a global-only prompt adds one constant per channel, and the upsampled maps equal a
+# bilinear interpolation written out by hand in numpy, both up to float rounding (the table gives
+# the tolerance each check allows):
 #
 # ```{literalinclude} _lib/concept.py
 # :language: python
@@ -120,16 +121,26 @@ err = max(np.abs(m[0, 0].detach().numpy()
                  - bilinear_reference(p[0, 0].detach().numpy(), 28)
                  ).max()
           for m, p in pairs)
-oracles = {
-    "zero prompt + add is the identity": torch.equal(zero(x), x),
+# float32 sums computed in another order differ in the last bits:
+# the two float checks allow that much, the identity nothing
+ROUNDING = 1e-6
+with torch.no_grad():
+    ident = zero(x) - x
+    shift = g(x) - x - g.prompts["global"].expand_as(x)
+oracles = {   # check -> (largest difference, tolerance)
+    "zero prompt + add is the identity":
+        (float(ident.abs().max()), 0.0),
     "global prompt adds one constant per channel":
-        torch.allclose(g(x) - x, g.prompts["global"].expand_as(x),
-                       atol=1e-6),
-    "upsampling equals the hand computation (max error < 1e-6)":
-        err < 1e-6,
+        (float(shift.abs().max()), ROUNDING),
+    "upsampling equals the hand computation":
+        (float(err), ROUNDING),
 }
-holds = [check_mark(v) for v in oracles.values()]
-chapter.table(pd.DataFrame({"check": list(oracles), "holds": holds}))
+holds = {k: d <= tol for k, (d, tol) in oracles.items()}
+chapter.table(pd.DataFrame({
+    "check": list(oracles),
+    "tolerance": [f"{t:.0e}" if t else "0 (exact)"
+                  for _, t in oracles.values()],
+    "holds": [check_mark(v) for v in holds.values()]}))
 
 # %% [markdown]
 # ## Pairing: the same seed gives the same backbone
@@ -158,21 +169,24 @@ chapter.table(pd.DataFrame(pairing))
 # %% [markdown]
 # ## Clear errors
 #
-# A wrong input is refused before any layer runs, with the expected and the given shape:
+# A wrong input is refused before any layer runs, with the expected and the given shape; an unknown
+# backbone name is refused when the model is built:
 
 # %% tags=["nbval-check-output"]
 m = build_model("cnn", "mnist", prompt="full")
 errors = []
-for what, shape in [("3-channel image, MNIST model", (2, 3, 28, 28)),
-                    ("32-pixel image, MNIST model", (2, 1, 32, 32))]:
+wrong_inputs = [("3-channel image, MNIST model", (2, 3, 28, 28)),
+                ("32-pixel image, MNIST model", (2, 1, 32, 32))]
+for what, shape in wrong_inputs:
     try:
         m(torch.zeros(shape))
     except ValueError as e:
-        errors.append({"input": what, "ValueError": str(e)})
+        errors.append({"case": what, "ValueError": str(e)})
+UNKNOWN = "unknown backbone name"
 try:
     build_model("resnet50", "mnist")
 except ValueError as e:
-    errors.append({"input": "unknown backbone", "ValueError": str(e)})
+    errors.append({"case": UNKNOWN, "ValueError": str(e)})
 chapter.table(pd.DataFrame(errors))
 
 # %% [markdown]
@@ -186,11 +200,14 @@ chapter.table(pd.DataFrame(errors))
 # The checks of this page, counted from the tables above:
 
 # %% tags=["remove-input"]
+exact = sum(holds[k] and t == 0 for k, (_, t) in oracles.items())
+refused = [r["case"] for r in errors]
+name_refused = UNKNOWN in refused
 chapter.key_results([
     f"{sum(r['parameters without gradient'] == 0 for r in grads)} of {len(grads)} backbone × input pairs give every trainable parameter a gradient, prompts included, in all {len(combos)} prompt settings; {sum(r['10 finite logits'] == check_mark(True) for r in grads)} of {len(grads)} give 10 finite logits.",
-    f"{sum(bool(v) for v in oracles.values())} of {len(oracles)} oracles hold exactly: zero prompt, global prompt and bilinear upsampling.",
+    f"{sum(holds.values())} of {len(oracles)} oracles hold ({exact} exactly, {sum(holds.values()) - exact} within float rounding of {ROUNDING:.0e}): zero prompt, global prompt and bilinear upsampling.",
     f"{sum(r['same as MSVP add, concat, gated'] == check_mark(True) for r in pairing)} of {len(pairing)} backbones start from bit-identical weights with and without a prompt at the same seed.",
-    f"{len(errors)} wrong inputs are refused with a ValueError that names what was expected.",
+    f"{len(refused) - name_refused} of {len(wrong_inputs)} wrong inputs are refused before any layer runs, and an unknown backbone name {'is' if name_refused else 'is NOT'} refused when the model is built, each with a ValueError that names what was expected.",
 ])
 
 # %% [markdown]
@@ -199,7 +216,8 @@ chapter.key_results([
 # Each exercise's starting code runs in this notebook as it stands.
 #
 # 1. **The prompt's gradient.** With add fusion a global prompt is added to every pixel of every
-#    image, so its gradient is the sum of the input's gradient. Check it, then explain why.
+#    image, so its gradient is the sum of the input gradient over all pixels and images. Check it,
+#    then explain why.
 #
 #    ```python
 #    import torch

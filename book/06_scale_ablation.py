@@ -56,6 +56,9 @@ if RETRAIN:  # train the scale ablation's missing runs first
              results=RESULTS_DIR, data_root=DATA_ROOT)
 ch = AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT)
 
+# %% tags=["remove-input"]
+ch.in_short()
+
 # %% [markdown]
 # ## The setting
 #
@@ -79,6 +82,16 @@ ch.cells_section("Scale ablation (add fusion)")
 # seeds) and the right panel its paired difference to the baseline with the interval the verdict uses;
 # the y labels carry the prompt parameters counted on the trained model. A gain that grows with the
 # scales would show as differences that move right from global to full.
+#
+# **Why a constant could matter on the CNN at all.** The global-only prompt adds one constant per
+# channel. The CNN's first layer is a 3 × 3 convolution with zero padding, followed by BatchNorm:
+# wherever the 3 × 3 window lies inside the image, the constant shifts the output by a fixed amount,
+# which BatchNorm's mean subtraction removes (almost exactly: the border's outputs share the mean).
+# Only along the one-pixel border does the window overlap the padding, whose zeros do not move with
+# the image; there the constant changes the contrast between the image and its frame. So a
+# global-only gain beyond noise would live at the image border, the region the pad prompt of
+# [chapter 12](12_controls.ipynb) learns directly, or be chance: the book makes many comparisons, each
+# corrected only within its own family (chapter 12 counts them). These runs cannot tell the two apart.
 
 # %% [markdown]
 # ## Key results

@@ -19,9 +19,11 @@
 # path: the abstract's reading) and `gated` (y = x + σ(W P̄ + b) ⊙ P̄). The gate sees only the
 # prompts, never the image, so `gated`, like `add`, ends up as one fixed image added to every input;
 # the gate only changes which fixed images it can reach (the maps' mean, scaled element-wise by a gate
-# computed from it, rather than the mean itself), not whether the shift can depend on the input. `concat` can, since it mixes the image's
-# channels with the prompts, but it starts from a Kaiming-initialised mix rather than the identity,
-# which is also why it can hurt.
+# computed from it, rather than the mean itself), not whether the shift can depend on the input.
+# `concat` can, since it mixes the image's channels with the prompts, but it starts from a
+# Kaiming-initialised mix rather than the identity: the backbone first sees a randomly scaled mix of
+# the image and the maps, not the image itself, which may be why it can hurt (the head-to-head
+# section below measures it).
 # The official chart of this ablation plots hard-coded parameter bars; here they are counted.
 #
 # **What you will learn**
@@ -54,7 +56,11 @@ variants = FUSION_VARIANTS
 if RETRAIN:  # train the fusion ablation's missing runs first
     run_grid(PROFILE, only={"variant": set(variants)},
              results=RESULTS_DIR, data_root=DATA_ROOT)
-ch = AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT)
+ch = AblationChapter(PROFILE, RESULTS_DIR, variants, DATA_ROOT,
+                     versus=("msvp-concat-full", "msvp-add-full"))
+
+# %% tags=["remove-input"]
+ch.in_short()
 
 # %% [markdown]
 # ## The setting
@@ -76,9 +82,18 @@ ch.cells_section("Fusion ablation (full scales)")
 
 # %% [markdown]
 # `add` and `gated` differ only by the gate's 1 × 1 convolution (C² + C parameters); `concat` pays
-# C(K+1)·C weights for its mix. Every main table of chapters 3–5 and 8 carries `concat` beside `add`,
-# so this chapter's verdicts for those two also appear there, the same: each comparison has one
-# {term}`Holm` family over every cell where it ran.
+# C(K+1)·C weights for its mix. The main tables of chapters 3–5 and 8 also carry `concat` and `add`
+# against the baseline, with the verdicts shown here: each comparison has one {term}`Holm` family over
+# every cell where it ran, so it reads the same on every page.
+#
+# ## Add against concat, head to head
+#
+# The two readings of the paper's fusion, compared directly: concat/full − add/full, paired by seed
+# in every cell where both ran (the same initialisation and batches), with the report card's rules.
+# This comparison is its own Holm family; no other page shows it.
+
+# %% tags=["remove-input"]
+ch.head_to_head()
 
 # %% [markdown]
 # ## Key results

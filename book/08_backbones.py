@@ -24,8 +24,9 @@
 # - what each run cost in wall-clock time on the hardware that ran it;
 # - which cells were not run here, and the command that runs them.
 #
-# The figure gives every backbone its own axis: a wide interval on one backbone (a ViT trained from
-# scratch can vary much more from seed to seed than a CNN) cannot squeeze a narrow one elsewhere.
+# The figure gives every backbone its own axis, so that a wide interval on one backbone (where its runs
+# vary more from seed to seed, or it has fewer seeds) cannot squeeze a narrow one elsewhere; the
+# sentence under the figure reads it, with each backbone's seed-to-seed spread where it has one.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone

@@ -81,8 +81,8 @@ ch.grid()
 # upsampling, mean and addition are element-wise and invisible to it, so its *FLOP counter overhead*
 # reads zero for add fusion by construction; the verdict below counts those operations by hand
 # (`msvp.accounting.msvp_added_flops`). Latency is the median over repeats of a forward pass on a batch of 32
-# on the CPU named below, the four variants timed in turn in every repeat; ratios a few percent away
-# from 1 are measurement noise on a shared machine.
+# on the CPU named below, the four variants timed in turn in every repeat; below the table, how far
+# the ratios stray from 1 on this shared machine, and how much of that is noise.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
 ch.flops()

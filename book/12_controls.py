@@ -59,6 +59,9 @@ ch = ControlsChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = ch.df  # one row per finished run of the profile
 ch.setting()
 
+# %% tags=["remove-input"]
+ch.in_short()
+
 # %% [markdown]
 # ## The controls
 #
@@ -132,7 +135,9 @@ ch.accuracy()
 #   test images it got right; with one {term}`seed pair <paired seeds>` there is no interval, and the verdict reads
 #   *not enough pairs yet*;
 # - **verdict**: *improves* / *hurts* when the {term}`Holm`-adjusted p is below 0.05; *equivalent* when the
-#   difference is shown to lie within ±0.5 pp ({term}`TOST`, Holm-adjusted); *inconclusive* otherwise.
+#   difference is shown to lie within ±0.5 pp ({term}`TOST`, Holm-adjusted: TOST's 90 % interval lies inside
+#   the margin, so the 95 % interval printed beside the verdict may reach a little past it); *inconclusive*
+#   otherwise.
 #   Holm's correction runs, as everywhere in the book, over the cells of one comparison: MSVP
 #   add/full − baseline over every cell of the profile where it ran (so its verdict here is the
 #   report card's), each control comparison over the cells where that control ran;

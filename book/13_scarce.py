@@ -17,8 +17,8 @@
 # The paper presents MSVP as an inductive bias for small images, the kind of data used in teaching
 # and prototyping. A bias in the input is most likely to matter when the backbone has little data to
 # learn from, yet the paper trains only on full training sets; chapters [3](03_mnist.ipynb)–[5](05_cifar10.ipynb)
-# give the CNN's verdicts at that protocol, and the full-split column below repeats them. This chapter asks the
-# next question: **does MSVP help when the CNN sees 1 % or 10 % of the training images?**
+# give the CNN's verdicts at that protocol, and the full-split rows of the table below repeat them. This chapter
+# asks the next question: **does MSVP help when the CNN sees 1 % or 10 % of the training images?**
 #
 # **What you will learn**
 # - how the CNN's accuracy grows with the number of training images, with and without MSVP;
@@ -26,8 +26,6 @@
 # - how a learning curve is built so that its points can be compared: nested subsets, the same
 #   images for every seed and variant, and a training length that gives a small subset more epochs
 #   (as many optimiser steps as a full run at 10 %, about an eighth of them at 1 %, where 100 epochs is the cap).
-#
-# The answer, per data set, computed from the runs:
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
@@ -45,7 +43,7 @@ RESULTS_DIR = "../results"
 DATA_ROOT = "../data"
 RETRAIN = False          # True: train the missing runs of the scarce profile first (many hours)
 
-# %%
+# %% tags=["hide-input"]
 from _lib.scarce import ScarceChapter, scarce_profile
 from msvp.grid import run_grid
 
@@ -54,6 +52,9 @@ if RETRAIN:  # train the missing learning-curve runs first
              data_root=DATA_ROOT)
 ch = ScarceChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = ch.scarce.df  # one row per finished run of the scarce profile
+
+# %% [markdown]
+# The answer, per data set, computed from the runs:
 
 # %% tags=["remove-input"]
 ch.answer()

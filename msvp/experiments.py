@@ -49,6 +49,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("control-fullres", "full-resolution prompt", "control", "fullres"),
     Variant("control-frozen", "frozen random MSVP", "control", "frozen"),
 ]}
+BACKBONE_TITLES = {"cnn": "CNN", "resnet18": "ResNet-18", "vit": "ViT-Tiny"}   # how readers name them
+
 MAIN_VARIANTS = ("baseline", "msvp-add-full", "msvp-concat-full")   # both readings of the paper's fusion
 SCALE_ABLATION = ("msvp-add-global", "msvp-add-global_mid", "msvp-add-full")
 FUSION_ABLATION = ("msvp-add-full", "msvp-concat-full", "msvp-gated-full")

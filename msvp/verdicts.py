@@ -8,7 +8,7 @@ import pandas as pd
 
 from .accounting import msvp_added_flops
 from .datasets import DATASETS
-from .experiments import get_profile
+from .experiments import BACKBONE_TITLES, get_profile
 from .stats import (
     LEVEL,
     MARGIN_PP,
@@ -174,17 +174,27 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
     return r["fixed_verdict"], text
 
 
+def setting(backbone: str, shape: str) -> str:
+    """'cnn', '3x32x32' -> 'CNN, 3 × 32 × 32': the names a reader meets in the book."""
+    return f"{BACKBONE_TITLES.get(backbone, backbone)}, {shape.replace('x', ' × ')}"
+
+
+def counter_pct(pct: float) -> str:
+    """'0 %' where the counter finds nothing at all, else 'at most 0.004 %'."""
+    return "0 %" if pct == 0 else f"at most {pct:.3f} %"
+
+
 def claim_params(params: pd.DataFrame, threshold_pct: float = 0.02) -> tuple[str, str]:
     """'< 0.02 % parameters' for the main setting (add fusion, full scales) on every backbone × input."""
     main = params[(params.fusion == "add") & (params.scales == "full")]
     over = main[main.overhead_pct >= threshold_pct]
     worst = main.loc[main.overhead_pct.idxmax()]
-    text = (f"largest overhead {worst.overhead_pct:.4f} % ({worst.backbone}, {worst['input']}: "
+    text = (f"largest overhead {worst.overhead_pct:.4f} % ({setting(worst.backbone, worst['input'])}: "
             f"{worst.prompt_params} / {worst.backbone_params:,})")
     if over.empty:
         return "supported", text
     # by how much: the parameters the bound allows on each pair that breaks it
-    by = ", ".join(f"{r.backbone} {r['input']}: {r.prompt_params} against {threshold_pct / 100 * r.backbone_params:,.1f}"
+    by = ", ".join(f"{setting(r.backbone, r['input'])}: {r.prompt_params} against {threshold_pct / 100 * r.backbone_params:,.1f}"
                    f" allowed" for _, r in over.iterrows())
     return "not supported", text + (f"; {len(over)} of {len(main)} backbone × input pairs reach ≥ {threshold_pct} % "
                                     f"({by}); the other {len(main) - len(over)} stay below")
@@ -208,8 +218,8 @@ def claim_compute(compute: pd.DataFrame, flops_tol_pct: float = 1.0) -> tuple[st
         rows.append((100 * added / base[(r.backbone, r.input)], added, r.backbone, r.input))
     pct, added, backbone, shape = max(rows)
     text = (f"MSVP (add fusion) adds at most {added:,.0f} FLOPs per image = {pct:.3f} % of the backbone's conv/matmul FLOPs "
-            f"({backbone}, {shape}; counted: bilinear upsampling, mean of the maps, add); "
-            f"PyTorch's FLOP counter, which skips these operations, finds at most {add.flops_overhead_pct.max():.3f} %")
+            f"({setting(backbone, shape)}; counted: bilinear upsampling, mean of the maps, add); "
+            f"PyTorch's FLOP counter, which skips these operations, finds {counter_pct(add.flops_overhead_pct.max())}")
     lat = add.latency_ratio.dropna()
     if not lat.empty:
         text += f"; forward latency ratio MSVP add/baseline {lat.min():.3f}–{lat.max():.3f} (CPU, median)"

@@ -60,3 +60,45 @@ def test_interleaved_latency_times_every_model():
     models = {"a": build_model("cnn", "mnist", seed=0), "b": build_model("cnn", "mnist", prompt="full", seed=0)}
     lat = interleaved_latency(models, (1, 28, 28), batch=2, repeats=2)
     assert set(lat) == {"a", "b"} and all(v > 0 for v in lat.values())
+
+
+def accounting_rows():
+    """The chapter-9 rows that decide the verdicts: the CNN's main and concat counts on both inputs."""
+    import pandas as pd
+
+    rows = [("1x28x28", "add", 81), ("3x32x32", "add", 243), ("3x32x32", "concat", 279)]
+    return pd.DataFrame([{"backbone": "cnn", "input": i, "scales": "full", "fusion": f, "backbone_params": 1_208_362,
+                          "prompt_params": n, "overhead_pct": 100 * n / 1_208_362} for i, f, n in rows])
+
+
+def test_parameter_rule_states_the_exact_miss_for_add_and_concat():
+    from _lib.costs import params_rule, params_verdict_words
+
+    text = params_rule(accounting_rows())
+    # 0.02 % of 1,208,362 allows 241.7: add misses by 1.3 parameters, concat by 37.3
+    assert "below 0.02 %" in text and "exact counts" in text and "the CNN at 3 × 32 × 32" in text
+    assert "243 (0.0201 %), 1.3 parameters over the bound" in text and "279 (0.0231 %), 37.3 parameters over" in text
+    assert params_verdict_words(accounting_rows()) == (
+        "not supported: an exact count, 1.3 parameters over the bound on the CNN at 3 × 32 × 32")
+
+
+def test_compute_rule_states_the_threshold_the_verdict_applies():
+    from _lib.costs import compute_rule, rule_constant
+
+    from msvp.verdicts import claim_compute
+
+    assert rule_constant(claim_compute, "flops_tol_pct") == 1.0
+    assert "below 1 % of the backbone's convolution and matmul FLOPs" in compute_rule()
+
+
+def test_latency_reading_names_the_noise_and_the_largest_slowdown():
+    import pandas as pd
+    from _lib.costs import latency_reading
+
+    ratios = {"baseline": 1.0, "msvp-add-full": 1.016, "msvp-concat-full": 0.922, "msvp-gated-full": 0.973}
+    compute = pd.DataFrame([{"backbone": "resnet18", "input": "3x32x32", "variant": v, "latency_ratio": r,
+                             "repeats": 25} for v, r in ratios.items()])
+    text = latency_reading(compute)
+    assert "median of 25 timed repeats" in text and "2 of 3 MSVP ratios are below 1" in text
+    assert "noise alone reaches 7.8 % here (0.922, MSVP concat, full on the ResNet-18 at 3 × 32 × 32)" in text
+    assert "largest slowdown is 1.6 % (1.016, MSVP add, full" in text

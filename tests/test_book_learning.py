@@ -136,14 +136,16 @@ def test_report_card_gives_each_claim_in_plain_words():
     claims = pd.DataFrame({"claim": ["MSVP improves accuracy (add fusion, full scales)", PARAMS_CLAIM, COMPUTE_CLAIM,
                                      "largest gains on transformers (ViT)"],
                            "verdict": ["not supported", "not supported", "supported", "not run here"],
-                           "measured": ["mean gain +0.04", "largest overhead 0.0201 % (cnn, 3x32x32: 243 / 1,207,786); "
-                                        "1 of 6 backbone × input pairs reach ≥ 0.02 %",
+                           "measured": ["mean gain +0.04", "largest overhead 0.0201 % (CNN, 3 × 32 × 32: 243 / 1,207,786); "
+                                        "1 of 6 backbone × input pairs reach ≥ 0.02 % (CNN, 3 × 32 × 32: 243 "
+                                        "against 241.7 allowed)",
                                         "MSVP (add fusion) adds at most 76,800 FLOPs per image = 0.073 % of the "
-                                        "backbone's conv/matmul FLOPs (cnn, 3x32x32)", "no paired results"]})
+                                        "backbone's conv/matmul FLOPs (CNN, 3 × 32 × 32)", "no paired results"]})
     s = card.plain_claims(claims)
     assert "- *MSVP improves accuracy*: the evidence here does not back it." in s
     # a bound says by how much it holds or fails; a claim that is not a bound gets no figure
-    assert "- *Adds < 0.02 % parameters*: the evidence here does not back it (largest overhead 0.0201 %)." in s
+    assert ("- *Adds < 0.02 % parameters*: the evidence here does not back it (largest overhead 0.0201 %; an exact "
+            "count: 243 parameters on the CNN, 3 × 32 × 32, where 241.7 are allowed).") in s
     assert ("- *Negligible compute overhead*: the evidence here backs it (MSVP adds at most 0.073 % of the "
             "backbone's FLOPs).") in s
     assert "- *Largest gains on transformers*: not tested yet" in s and "no paired results" not in s

@@ -164,6 +164,17 @@ def test_effect_sentence_follows_the_rules():
     assert words.verdict_label(row(n_pairs=1)) == stats.NOT_ENOUGH_PAIRS == "not enough pairs yet"
 
 
+def test_a_significant_change_inside_the_margin_says_so():
+    small = words.verdict_label(row(verdict="improves", diff_pp=0.19, lo_pp=0.05, hi_pp=0.32))
+    assert small == "improves, by less than the margin (its 95 % interval lies within ±0.5 pp)"
+    assert words.verdict_label(row(verdict="hurts", diff_pp=-0.6, lo_pp=-0.9, hi_pp=-0.3)) == "hurts"
+    assert words.verdict_label(row(verdict="improves", diff_pp=0.4, lo_pp=0.1, hi_pp=0.7)) == "improves"
+    small_row = row(verdict="improves", diff_pp=0.19, lo_pp=0.05, hi_pp=0.32)
+    assert words.plain_verdict(small_row).endswith("by less than the 0.5 pp fixed in advance as too small to matter")
+    assert words.short_verdict(small_row) == "better, beyond noise, but too small to matter"
+    assert words.short_verdict(row(verdict="improves", lo_pp=0.1, hi_pp=0.7)) == "better, beyond noise"
+
+
 def test_config_table_covers_every_setting():
     import dataclasses
 
@@ -199,7 +210,7 @@ def test_pages_cope_with_no_results(tmp_path):
 
     card = tables.report_card(verdicts.paired_table(empty), *load_accounting(acc)[:2])
     assert set(card.verdict) >= {"not run here"}
-    assert "no runs yet" in sections.status_md("cpu", empty, View("cpu", tmp_path).states)
+    assert "**Hardware.** No runs yet." in sections.status_md("cpu", empty, View("cpu", tmp_path).states)
 
 
 def test_verify_table_reads_the_report(tmp_path):
@@ -502,3 +513,44 @@ def test_strongest_case_counts_its_runs_and_gives_no_verdict_without_pairs():
     text = strongest_case_md("cpu", flat, states)
     assert "still learning" not in text and "+0.20 pp over the last two epochs: it had levelled off" in text
     assert "2.3 pp above the CNN's 83.71 %" in text
+
+
+def test_backbones_page_reads_its_numbers_without_repeating_them():
+    from _lib import backbones
+
+    runs = pd.DataFrame({"dataset": ["cifar10", "fashion_mnist"], "data_variant": ["offline-copy", "complete"]})
+    one = pd.DataFrame({"dataset": ["cifar10"], "treatment": ["msvp-add-full"], "diff_pp": [-0.10], "n_pairs": [1],
+                        "verdict": ["not enough pairs yet"]})
+    assert backbones.reading_words(one, runs) == ("MSVP add − baseline −0.10 pp on CIFAR-10 (offline copy), from 1 pair: "
+                                                  "not enough pairs yet")
+    two = pd.DataFrame({"dataset": ["fashion_mnist", "cifar10"], "treatment": ["msvp-concat-full"] * 2,
+                        "diff_pp": [0.17, -0.45], "n_pairs": [3, 3], "verdict": ["inconclusive"] * 2})
+    assert backbones.reading_words(two, runs).startswith("MSVP concat − baseline from −0.45 pp on CIFAR-10 (offline "
+                                                         "copy) to +0.17 pp on Fashion-MNIST over 2 data sets")
+    bars = two.assign(backbone="cnn", lo_pp=[-0.03, -0.87], hi_pp=[0.37, -0.02], diff_std_pp=[0.1, 0.2])
+    s = backbones.figure_words(pd.concat([bars, one.assign(backbone="vit", lo_pp=np.nan, hi_pp=np.nan,
+                                                           diff_std_pp=np.nan)], ignore_index=True))
+    assert "**CNN**: intervals that include 0: 1 of 2 (not CIFAR-10 · concat: " in s
+    assert "wholly inside the grey ±0.5 pp band: 1 of 2" in s and "seed-to-seed SD is 0.10–0.20 pp" in s
+    assert "**ViT-Tiny**: CIFAR-10 · add: a point without a bar" in s
+
+
+def test_fusion_head_to_head_reads_every_cell_in_book_order():
+    from _lib import ablation
+
+    fam = pd.DataFrame({"dataset": ["cifar10", "mnist"], "backbone": ["cnn", "cnn"],
+                        "treatment": ["msvp-concat-full"] * 2, "control": ["msvp-add-full"] * 2, "n_pairs": [3, 3],
+                        "diff_pp": [-0.44, 0.04], "lo_pp": [-0.85, -0.05], "hi_pp": [-0.03, 0.13],
+                        "p_holm": [0.13, 0.37], "verdict": ["inconclusive", "equivalent"]})
+    s = ablation.versus_sentence(ablation.in_order(fam))
+    assert s == ("Head to head, MSVP concat/full − MSVP add/full: +0.04 [−0.05, +0.13] pp on MNIST · CNN (3 pairs: too "
+                 "small to matter); −0.44 [−0.85, −0.03] pp on CIFAR-10 · CNN (3 pairs: not yet decided).")
+    src = (ROOT_RESULTS.parent / "book" / "07_fusion_ablation.py").read_text(encoding="utf-8")
+    assert 'versus=("msvp-concat-full", "msvp-add-full")' in src and "ch.head_to_head()" in src
+
+
+@pytest.mark.parametrize("name", ["06_scale_ablation", "07_fusion_ablation", "12_controls"])
+def test_beyond_the_paper_chapters_answer_before_their_method(name):
+    src = (ROOT_RESULTS.parent / "book" / f"{name}.py").read_text(encoding="utf-8")
+    first_section = src.index("\n# ## ")
+    assert "ch.in_short()" in src and src.index("ch.in_short()") < first_section, name

@@ -228,3 +228,20 @@ def test_prose_states_the_prompt_sizes_the_registry_computes():
     found += stated(r"(\d+) on CIFAR-10's 3 × 32 × 32")
     assert len(found) >= 3, "the patterns no longer find the stated sizes: update this test"
     assert {int(v) for _, v in found} <= {grey, colour}, found
+
+
+def test_prose_states_the_controls_cost_ratios_the_registry_computes():
+    from msvp.experiments import VARIANTS
+
+    ratio = {v: (VARIANTS[v].params(1, 28, 28) / VARIANTS["msvp-add-full"].params(1, 28, 28),
+                 VARIANTS[v].params(3, 32, 32) / VARIANTS["msvp-add-full"].params(3, 32, 32))
+             for v in ("control-pad", "control-fullres")}
+    times = [(m.group(1), m.group(2)) for text in prose_sources().values()
+             for m in re.finditer(r"about (\d+)\s+\(grey\)\s+to (\d+)\s+\(colour\)\s+times",
+                                  text.replace("\n# ", " ").replace("\n", " "))]
+    assert times, "the pattern no longer finds the full-resolution prompt's cost: update this test"
+    assert set(times) == {tuple(str(round(x)) for x in ratio["control-fullres"])}, (times, ratio)
+    flat = re.sub(r"\s+", " ", " ".join(t.replace("\n#", " ") for t in prose_sources().values()))
+    assert "a third to a half more parameters than MSVP" in flat, "update this test with the prose"
+    grey, colour = (x - 1 for x in ratio["control-pad"])
+    assert abs(grey - 1 / 3) < 0.05 and abs(colour - 1 / 2) < 0.05, ratio

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pandas as pd
 import pytest
 import torch
 
@@ -72,3 +73,49 @@ def test_subsets_are_stratified(indices):
     for (d, n, *_), (tr, _) in idx.items():
         counts = torch.bincount(ys[d][sorted(tr)], minlength=10)
         assert counts.sum() == n and counts.max() - counts.min() <= 1, (d, n, counts.tolist())
+
+
+# ---- the chapter's wording (book/_lib/scarce.py) on hand-made tables shaped like its inputs -------
+
+def full_gain(dataset="cifar10", n_pairs=5, converged=False, full_split=True, n_train=44_923) -> dict:
+    """A row of ``learning_curve.gains``: the full split, 'equivalent', its baseline still improving."""
+    return {"dataset": dataset, "n_train": n_train, "full_split": full_split, "n_pairs": n_pairs, "diff_pp": -0.03,
+            "lo_pp": -0.36, "hi_pp": 0.31, "verdict": "equivalent", "p_holm": 0.9, "p_tost_holm": 0.0086,
+            "converged": converged, "val_rise_pp": 1.49, "lr_first": 1e-3, "lr_last": 2.4e-5}
+
+
+def run_rows(variant="offline-copy", subset=None, n=1) -> pd.DataFrame:
+    """Finished CIFAR-10 runs as ``results.load`` gives them: the full split has no train_subset."""
+    return pd.DataFrame([{"dataset": "cifar10", "n_train": subset or 44_923, "train_subset": subset,
+                          "data_variant": variant, "data_n_train": 49_914 if variant != "complete" else 50_000}] * n)
+
+
+def test_answer_says_no_subset_run_has_finished_until_one_has():
+    from _lib.scarce import answer_line
+
+    gains = pd.DataFrame([full_gain()])
+    none_yet = answer_line(gains, run_rows(), "cifar10")
+    assert "no subset run has finished yet" in none_yet and "fewer than 2" not in none_yet
+    one_pair = pd.DataFrame([full_gain(), full_gain(n_pairs=1, full_split=False, n_train=450)])
+    some = answer_line(one_pair, pd.concat([run_rows(), run_rows(subset=450, n=2)]), "cifar10")
+    assert "fewer than 2 paired seeds" in some and "no subset run" not in some
+
+
+def test_answer_carries_the_caveat_the_table_shows():
+    from _lib.scarce import answer_line
+    from _lib.words import caveat_text, verdict_label
+
+    row = next(pd.DataFrame([full_gain()]).itertuples())
+    line = answer_line(pd.DataFrame([full_gain()]), run_rows(), "cifar10")
+    assert caveat_text(row) and caveat_text(row) in verdict_label(row) and caveat_text(row) in line
+    converged = answer_line(pd.DataFrame([full_gain(converged=True)]), run_rows(), "cifar10")
+    assert "caveat" not in converged
+
+
+def test_sizes_say_the_shares_are_of_the_official_split_when_the_copy_is_incomplete():
+    from _lib.scarce import sizes_md
+
+    text = sizes_md("scarce", run_rows())
+    assert "450 images (1 % of the official split's 45,000)" in text
+    assert "holds 49,914 of the 50,000 official training images, so its full split here has 44,923 images" in text
+    assert "holds" not in sizes_md("scarce", run_rows(variant="complete"))

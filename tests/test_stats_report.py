@@ -293,8 +293,8 @@ def test_claim_params_on_measured_table():
     table = params_table()
     v, text = verdicts.claim_params(table)
     # 243 / 1,208,362 = 0.0201 % for the CNN on 3x32x32: just above the abstract's bound
-    assert v == "not supported" and "cnn, 3x32x32" in text
-    assert "cnn 3x32x32: 243 against 241.7 allowed" in text and "the other 5 stay below" in text   # 0.02 % of 1,208,362
+    assert v == "not supported" and "CNN, 3 × 32 × 32" in text
+    assert "CNN, 3 × 32 × 32: 243 against 241.7 allowed" in text and "the other 5 stay below" in text   # 0.02 % of 1,208,362
     assert table.match.all()
 
 

@@ -1,15 +1,17 @@
 """Chapters 6-7: the scale and fusion ablations, per (data set, backbone) cell."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from msvp.datasets import DATASETS
 from msvp.experiments import VARIANTS, get_profile
+from msvp.stats import comparison_family, summarize
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
-from msvp.stats import summarize
 from msvp.verdicts import (
     ablation_cells,
     ablation_family,
+    still_improving,
 )
 
 from .chapter import Page, figure, key_results, md, table
@@ -20,12 +22,17 @@ from .names import (
     cell_name,
     label,
     ordered,
+    short,
 )
 from .sections import rules_md, show_diverged, status_md
 from .tables import ablation_table
 from .words import (
+    CAVEAT_WORDS,
+    capital,
     delta_text,
     param_word,
+    plural,
+    short_verdict,
     span,
     verdict_label,
 )
@@ -35,9 +42,11 @@ class AblationChapter(Page):
     """An ablation (scales or fusions): per (data set, backbone) cell, never pooled across cells; each
     variant − baseline in its own Holm family over every cell where it ran (the book's one rule)."""
 
-    def __init__(self, profile: str, results_dir, variants, data_root="../data"):
+    def __init__(self, profile: str, results_dir, variants, data_root="../data", versus: tuple[str, str] | None = None):
         super().__init__(profile, results_dir, data_root)
         self.variants = list(variants)
+        # (treatment, control) compared head to head, paired by seed: its own Holm family (the book's rule)
+        self.versus = in_order(comparison_family(self.df, *versus)) if versus else None
         self.cells = ablation_cells(self.df, self.variants)
         self.family = ablation_family(self.df, self.variants)
         # the profile's ablation part, not every cell that runs one of the variants: concat/full is
@@ -99,18 +108,63 @@ class AblationChapter(Page):
                  if overlap else "."))
         return s
 
-    def key_results(self) -> None:
-        """Per cell, every variant's paired difference to the baseline and its verdict; then the prompt
-        parameters of each variant on grey and colour images (from the variant registry)."""
+    def cell_lines(self) -> list[str]:
+        """Per cell, every variant − baseline with its verdict in a few words."""
         lines = []
         for d, b in self.cells:
             fam = self.family[(self.family.dataset == d) & (self.family.backbone == b)]
-            parts = [f"{label(r.treatment)} {pp(r.diff_pp)} pp ({verdict_label(r)})" for r in fam.itertuples()]
-            lines.append(f"{cell_name(d, b)}, each variant against the baseline: " + "; ".join(parts) + ".")
+            parts = [f"{label(r.treatment)} {pp(r.diff_pp)} pp ({short_verdict(r)})" for r in fam.itertuples()]
+            late = f" ({CAVEAT_WORDS})" if any(still_improving(r) for r in fam.itertuples()) else ""
+            lines.append(f"{cell_name(d, b)}, each variant against the baseline: " + "; ".join(parts) + late + ".")
+        return lines
+
+    def in_short(self) -> None:
+        """The answer before the method: each cell's variants against the baseline, in a few words."""
+        lines = self.cell_lines() or ["no (data set, backbone) cell has every variant of this ablation yet."]
+        if self.versus is not None and not self.versus.empty:
+            lines.append(versus_sentence(self.versus))
+        md("**In short.** " + " ".join(capital(x) for x in lines) + " The verdicts' rules, the tables and the "
+           "figures follow.")
+
+    def head_to_head(self) -> None:
+        """Two variants against each other, paired by seed, in every cell where both ran."""
+        fam = self.versus
+        if fam is None or fam.empty:
+            md("No cell has paired seeds of both variants yet, so there is nothing to compare head to head.")
+            return
+        name = f"{short(fam.treatment.iloc[0])} − {short(fam.control.iloc[0])}, pp [95 % CI]"
+        table(pd.DataFrame([{"cell": cell_name(r.dataset, r.backbone), "seed pairs": int(r.n_pairs), name: delta_text(r),
+                             "p (Holm)": f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
+                             "verdict": verdict_label(r)} for r in fam.itertuples()]))
+        md(versus_sentence(fam))
+
+    def key_results(self) -> None:
+        """Per cell, every variant's paired difference to the baseline and its verdict; then the prompt
+        parameters of each variant on grey and colour images (from the variant registry)."""
+        lines = self.cell_lines()
         if not lines:
             lines.append("No cell has every variant of this ablation yet, so there is nothing to compare.")
+        if self.versus is not None and not self.versus.empty:
+            lines.append(versus_sentence(self.versus))
         shapes = {"grey": DATASETS["mnist"].shape, "colour": DATASETS["cifar10"].shape}
         cost = [f"{label(v)} {VARIANTS[v].params(*shapes['grey'])} / {VARIANTS[v].params(*shapes['colour'])}"
                 for v in self.variants if v != "baseline"]
         lines.append("Prompt parameters on grey / colour images: " + "; ".join(cost) + ".")
         key_results(lines)
+
+
+def versus_sentence(fam: pd.DataFrame) -> str:
+    """'Head to head, MSVP concat/full − MSVP add/full: −0.42 [..] pp on CIFAR-10 · CNN (3 pairs,
+    inconclusive); ...': every cell of the comparison, with its verdict."""
+    name = f"{short(fam.treatment.iloc[0])} − {short(fam.control.iloc[0])}"
+    cells = "; ".join(f"{delta_text(r)} pp on {cell_name(r.dataset, r.backbone)} ({plural(int(r.n_pairs), 'pair')}: "
+                      f"{short_verdict(r)})" for r in fam.itertuples())
+    return f"Head to head, {name}: {cells}."
+
+
+def in_order(fam: pd.DataFrame) -> pd.DataFrame:
+    """The family's rows in the book's order of cells (data sets, then backbones)."""
+    if fam.empty:
+        return fam
+    order = {c: i for i, c in enumerate(ordered(set(zip(fam.dataset, fam.backbone))))}
+    return fam.iloc[sorted(range(len(fam)), key=lambda i: order[(fam.dataset.iloc[i], fam.backbone.iloc[i])])]

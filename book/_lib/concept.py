@@ -20,6 +20,25 @@ def bilinear_reference(p: np.ndarray, out: int) -> np.ndarray:
     return rows[:, i0] * (1 - w) + rows[:, i1] * w
 
 
+def add_fusion_reading(x, y) -> str:
+    """How to read the add-fusion figure, from its own image x and model input y = x + P̄: the range of
+    each panel (their colour scales differ) and what the prompt does to the background, which is one
+    value in x, against the stroke's contrast."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    p, background = y - x, x == x.min()
+    bg = y[background]
+    spread, contrast = bg.max() - bg.min(), y[~background].mean() - bg.mean()
+
+    def num(v: float) -> str:
+        return f"{v:.2f}".replace("-", "−")
+    verdict = ("the digit still stands out" if contrast > spread
+               else "at unit scale the prompt varies as much as the digit differs from its background")
+    return (f"Each panel has its own colour scale, so compare the colour bars, not the shades. The digit spans "
+            f"{num(x.min())} to {num(x.max())} normalised units and the unit-scale prompt {num(p.min())} to "
+            f"{num(p.max())}. In x + P̄ the background, one value ({num(x.min())}) in x, now ranges over "
+            f"{num(spread)} units, while the stroke lies {num(contrast)} above the background on average: {verdict}.")
+
+
 def concept_key_results() -> None:
     """Chapter 1: what the prompt costs per input type and fusion, counted on the module, and what the
     1 × 1 map becomes after upsampling (measured)."""

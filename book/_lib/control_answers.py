@@ -8,13 +8,13 @@ import pandas as pd
 
 from msvp.datasets import DATASETS
 from msvp.experiments import VARIANTS
-from msvp.stats import MARGIN_PP, NOT_ENOUGH_PAIRS
+from msvp.stats import LEVEL, MARGIN_PP, NOT_ENOUGH_PAIRS
 from msvp.verdicts import still_improving
 
 from .control_arms import ARMS, BASE, REFERENCE, UNSTRUCTURED, chapter_cells, coverage
 from .control_family import find, judged_text, short_interval
 from .names import BACKBONE_TITLES, cell_name, short
-from .words import caveat_detail
+from .words import caveat_detail, short_verdict
 
 NOT_RUN = "not run yet"
 
@@ -40,6 +40,7 @@ class Answer:
     backbone: str
     verdict: str      # one of NOT_RUN, NOT_ENOUGH, NO_GAIN, ANY_BIAS, STRUCTURE_MATTERS, INCONCLUSIVE
     text: str         # Markdown
+    notable: tuple[str, ...] = ()   # controls whose own change beyond noise the answer alone would hide
 
 
 AGAINST_REFERENCE = {"hurts": "falls short of MSVP", "improves": "beats MSVP",
@@ -117,8 +118,10 @@ def _answer(ref, vs_ref: dict) -> tuple[str, str]:
         return NOT_ENOUGH, (f"{NOT_ENOUGH} — MSVP add/full has {ref.n_pairs} seed pair with the baseline, so no "
                             "interval and no verdict for it, and nothing yet for a control to be measured against.")
     if ref.verdict in ("equivalent", "hurts"):
-        return NO_GAIN, (f"MSVP add/full itself {'hurts' if ref.verdict == 'hurts' else 'is equivalent to the baseline'} "
-                         "here, so there is no gain for its structure to explain.")
+        itself = ("hurts" if ref.verdict == "hurts" else
+                  f"is equivalent to the baseline (any difference lies within ±{MARGIN_PP:g} pp)")
+        return NO_GAIN, (f"MSVP add/full itself {itself} here, so there is no gain above the margin for its "
+                         "structure to explain.")
     learned = [a for a in UNSTRUCTURED if a in vs_ref]
     matched = [a for a in learned if vs_ref[a][1].verdict in ("equivalent", "improves")
                and vs_ref[a][0].verdict == "improves"]
@@ -158,15 +161,33 @@ def cell_answer(df: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str
     pairs = f"{ref.n_pairs} seed pair{'s' if ref.n_pairs != 1 else ''}"
     lines, vs_ref = _evidence(fam, dataset, backbone, ref, arms, margin_pp)
     verdict, answer = _answer(ref, vs_ref)
+    notable = notable_controls(fam, dataset, backbone, ref, arms)
     if missing[0]:
         answer += f" ({missing[0]} of the {missing[1]} runs planned for this cell have no result yet.)"
     first = (f"{title}: MSVP add/full ({_params(REFERENCE, dataset)}) changes test accuracy by "
              f"{judged_text(ref, margin_pp)} against the baseline, over {pairs}.")
     # the answer first, then the evidence it rests on
-    return Answer(dataset, backbone, verdict, "\n".join([first] + _answer_lines(answer, ref, vs_ref) + lines))
+    text = [first] + _answer_lines(answer, ref, vs_ref) + [f"- Worth noting: {n}." for n in notable] + lines
+    return Answer(dataset, backbone, verdict, "\n".join(text), tuple(notable))
 
 
-LEARNING = {"hurts": "learning the maps matters", "equivalent": "learning the maps adds nothing measurable",
+def notable_controls(fam: pd.DataFrame, dataset: str, backbone: str, ref, arms) -> list[str]:
+    """Controls that change accuracy beyond noise (Holm) while MSVP add/full does not: the answer's rule
+    does not look at them, yet a one-parameter prompt that moves accuracy where MSVP cannot is the
+    most surprising number a reader could miss."""
+    out = []
+    for a in arms:
+        r = find(fam, dataset, backbone, a)
+        if r is None or r.n_pairs < 2 or r.verdict not in ("improves", "hurts") or ref.verdict == r.verdict:
+            continue
+        out.append(f"the {short(a)} alone changes test accuracy by {short_interval(r)} against the baseline "
+                   f"({short_verdict(r)}; Holm-adjusted p = {float(r.p_holm):.2g}) with {_params(a, dataset)}, "
+                   f"where MSVP add/full's own change is {ref.verdict}")
+    return out
+
+
+LEARNING = {"hurts": "learning the maps matters",
+            "equivalent": f"learning the maps changed accuracy by less than the ±{MARGIN_PP:g} pp margin",
             "improves": "the random maps beat the learned ones"}
 
 
@@ -174,13 +195,15 @@ def _answer_lines(answer: str, ref, vs_ref: dict) -> list[str]:
     """The answer, the cell's convergence caveat, and what the frozen prompt says about learning."""
     head = [f"- **Answer: {answer}**"]
     if still_improving(ref):
-        head.append(f"- Caveat, not a block: the baseline was {caveat_detail(ref)}; the answer is the one at "
-                    "the profile's protocol, and a longer budget could change it.")
+        head.append(f"- Caveat: the baseline was {caveat_detail(ref)}; the answer stands at the profile's "
+                    "protocol (the caveat blocks nothing), and a longer budget could change it.")
     if "control-frozen" in vs_ref:
         fr = vs_ref["control-frozen"][1]
         learn = LEARNING.get(fr.verdict, "whether learning matters is open")
+        little = ("" if ref.verdict == "improves" else
+                  " (this says little here: with no MSVP gain, there is no gain for learning to explain)")
         head.append(f"- Same structure, no learning: frozen random prompt − MSVP = {short_interval(fr)}; it "
-                    f"{against_reference(fr)}, so {learn}.")
+                    f"{against_reference(fr)}, so {learn}{little}.")
     return head
 
 
@@ -204,3 +227,14 @@ def answers_markdown(items: list[Answer], profile: str | None = None) -> str:
                 "nothing to answer yet. The `cpu` profile runs them (CNN on Fashion-MNIST and CIFAR-10, "
                 "3 paired seeds)." if profile else "No control results were found: nothing to answer yet.")
     return "\n\n".join(a.text for a in items)
+
+
+def chance_note(fam: pd.DataFrame, level: float = LEVEL) -> str:
+    """How many of the page's Holm families could show a change by chance alone: each comparison is
+    corrected in its own family, never across comparisons (``msvp.stats.comparison_family``)."""
+    tested = fam[fam.n_pairs >= 2] if not fam.empty else fam
+    k = len(set(zip(tested.treatment, tested.control))) if not tested.empty else 0
+    alpha = 1 - level
+    return (f"This page tests {k} comparisons, each corrected in its own family at {alpha:g}, so even with no "
+            f"real effect anywhere the chance that at least one of them shows a change is up to "
+            f"{100 * (1 - level ** k):.0f} %: one such result is weak evidence on its own.") if k else ""

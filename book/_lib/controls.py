@@ -30,7 +30,7 @@ import pandas as pd
 from msvp.results import skipped_line
 
 from .chapter import Page, figure, key_results, md, table
-from .control_answers import Answer, answers, answers_markdown
+from .control_answers import Answer, answers, answers_markdown, chance_note
 from .control_arms import accuracy_table, coverage, coverage_table, needed_line, plan_line, provenance
 from .control_family import control_family, family_markdown, gain_table
 from .control_prompts import format_params, fullres_table, param_table
@@ -84,7 +84,19 @@ class ControlsChapter(Page):
     def answer(self) -> None:
         md(answers_markdown(self.answers, self.profile))
 
+    def in_short(self) -> None:
+        """The answer before the method: each cell's answer in one line, with any control singled out."""
+        if not self.answers:
+            md("**In short.** No cell has control results yet, so the question has no answer yet.")
+            return
+        md("**In short.** " + " ".join(
+            f"On {cell_name(a.dataset, a.backbone)}: {a.verdict}"
+            + "".join(f"; but {n}" for n in a.notable) + "." for a in self.answers)
+           + (" " + chance_note(self.family) if any(a.notable for a in self.answers) else "")
+           + " The rule and the evidence follow in *The answer, data set by data set*, below.")
+
     def key_results(self) -> None:
         """The answer per cell."""
-        key_results([f"{cell_name(a.dataset, a.backbone)}: {a.verdict}." for a in self.answers]
+        key_results([f"{cell_name(a.dataset, a.backbone)}: {a.verdict}."
+                     + "".join(f" Worth noting: {n}." for n in a.notable) for a in self.answers]
                     or ["No cell has control results yet, so the question has no answer yet."])

@@ -35,7 +35,6 @@ from .words import (
     CLAIM_MEANING,
     DATA_WORDS,
     PLAIN_CLAIMS,
-    SHORT_VERDICTS,
     capital,
     cells_phrase,
     dataset_label,
@@ -43,6 +42,7 @@ from .words import (
     join,
     plain_verdict,
     plural,
+    short_verdict,
     span,
 )
 
@@ -166,7 +166,7 @@ def concat_sentence(df: pd.DataFrame) -> str:
     name = (lambda r: DATASETS[r.dataset].title) if one else (lambda r: cell_name(r.dataset, r.backbone))
     by = {}
     for r in c.itertuples():
-        by.setdefault(SHORT_VERDICTS.get(str(r.verdict), str(r.verdict)), []).append(f"{pp(r.diff_pp)} pp on {name(r)}")
+        by.setdefault(short_verdict(r), []).append(f"{pp(r.diff_pp)} pp on {name(r)}")
     parts = "; ".join(f"{join(cells)} ({words})" for words, cells in by.items())
     return (f" The abstract's own fusion, a 1 × 1 convolution (*concat*), is judged apart, over "
             f"{span(c.n_pairs)} pairs: {parts}.")

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from msvp.datasets import DATASETS
-from msvp.experiments import FUSION_ABLATION, SCALE_ABLATION, VARIANTS
+from msvp.experiments import BACKBONE_TITLES, FUSION_ABLATION, SCALE_ABLATION, VARIANTS
 
 DATASET_ORDER = ("mnist", "fashion_mnist", "cifar10")
 BACKBONE_ORDER = ("cnn", "resnet18", "vit")
-BACKBONE_TITLES = {"cnn": "CNN", "resnet18": "ResNet-18", "vit": "ViT-Tiny"}
 CHAPTERS = {"mnist": "03_mnist.ipynb", "fashion_mnist": "04_fashion_mnist.ipynb", "cifar10": "05_cifar10.ipynb"}
 
 BASE = "baseline"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from msvp import learning_curve as lc
+from msvp.datasets import DATASETS as SPECS
 from msvp.experiments import OFFICIAL_TRAIN, get_profile
 from msvp.stats import MARGIN_PP
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
@@ -17,7 +18,7 @@ from .figures import finish
 from .names import VARIANT_COLORS, label
 from .sections import status_md
 from .view import View
-from .words import data_title, delta_text, hardware_label, plain_verdict, plural, verdict_label
+from .words import caveat_text, data_title, delta_text, hardware_label, plain_verdict, plural, verdict_label
 
 DATASETS = ("fashion_mnist", "cifar10")
 SCARCE_PROFILE = {"smoke": "smoke-scarce"}
@@ -77,7 +78,25 @@ def sizes_md(profile: str, runs: pd.DataFrame) -> str:
     rows = sorted({(c.dataset, c.train_subset, c.epochs) for c in get_profile(profile).configs()},
                   key=lambda r: (DATASETS.index(r[0]) if r[0] in DATASETS else 9, r[1]))
     parts = [f"{data_title(runs, d)}: {n:,} images ({share(d, n)}), {plural(e, 'epoch')}" for d, n, e in rows]
-    return "**Sizes.** " + "; ".join(parts) + "."
+    notes = [copy_note(runs, d) for d in dict.fromkeys(r[0] for r in rows)]
+    return "**Sizes.** " + "; ".join(parts) + "." + "".join(f" {n}" for n in notes if n)
+
+
+def copy_note(runs: pd.DataFrame, dataset: str) -> str:
+    """Where the runs read an incomplete copy of the data (the offline CIFAR-10 copy), why its full
+    split is smaller than the official one the shares are of; empty for a complete copy."""
+    rows = runs[runs.dataset == dataset] if "data_variant" in runs else runs.iloc[:0]
+    rows = rows[rows.data_variant.astype(str) != "complete"]
+    if rows.empty:
+        return ""
+    title, official = SPECS[dataset].title, OFFICIAL_TRAIN[dataset]
+    full = rows[rows.train_subset.isna()] if "train_subset" in rows else rows.iloc[:0]
+    here = f", so its full split here has {int(full.n_train.iloc[0]):,} images, not {official:,}" if len(full) else ""
+    copy = str(rows.data_variant.iloc[0]).replace("-", " ")
+    return (f"The {copy} of {title} holds {int(rows.data_n_train.iloc[0]):,} of the "
+            f"{sum(SPECS[dataset].train_counts):,} official training images{here}; the subsets are drawn from "
+            f"that split, and their shares are of the official split's {official:,} images, the size the profile "
+            f"is defined on.")
 
 
 def share(dataset: str, n: int) -> str:
@@ -95,25 +114,36 @@ def answer_line(gains: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> str:
     if g.empty:
         return f"**{title}**: not run yet, so no answer for this data set."
     parts = [f"with {size_words(r)} {gain_words(r)}" for r in g.itertuples()]
-    return f"**{title}**, MSVP add/full − baseline: " + "; ".join(parts) + ". " + contrast_words(gains, dataset)
+    return (f"**{title}**, MSVP add/full − baseline: " + "; ".join(parts) + ". "
+            + contrast_words(gains, dataset, subset_runs(runs, dataset)))
+
+
+def subset_runs(runs: pd.DataFrame, dataset: str) -> int:
+    """Finished runs of ``dataset`` on a subset (a full-split run has no ``train_subset``)."""
+    if runs.empty or "train_subset" not in runs:
+        return 0
+    return int(((runs.dataset == dataset) & runs.train_subset.notna()).sum())
 
 
 def gain_words(r) -> str:
-    """'+1.20 pp [+0.40, +2.00] over 5 pairs: MSVP is better, ...', or '+0.39 pp from 1 pair, too few
-    for an interval yet'."""
+    """'+1.20 pp [+0.40, +2.00] over 5 pairs: MSVP is better, ...', with the table's caveat where the
+    baseline was still improving, or '+0.39 pp from 1 pair, too few for an interval yet'."""
     if not np.isfinite(r.lo_pp):
         return f"{pp(r.diff_pp)} pp from {plural(int(r.n_pairs), 'pair')}, too few for an interval yet"
     return (f"{pp(r.diff_pp)} pp [{pp(r.lo_pp)}, {pp(r.hi_pp)}] over {plural(int(r.n_pairs), 'pair')}: "
-            f"{plain_verdict(r, caveat=False)}")
+            f"{plain_verdict(r, caveat=False)}" + (f"; {caveat_text(r)}" if caveat_text(r) else ""))
 
 
 def size_words(r) -> str:
     return f"the full split ({r.n_train:,} images)" if r.full_split else f"{r.n_train:,} training images"
 
 
-def contrast_words(gains: pd.DataFrame, dataset: str) -> str:
-    """The chapter's question for one data set: is the gain larger with the fewest images?"""
+def contrast_words(gains: pd.DataFrame, dataset: str, n_subset_runs: int = 0) -> str:
+    """The chapter's question for one data set: is the gain larger with the fewest images? Before its
+    answer, why there is none: no subset run finished, or too few pairs at the smallest size."""
     c = lc.scarcity_contrast(gains, dataset)
+    if c is None and not n_subset_runs:
+        return "Whether MSVP helps more with fewer images is not known: no subset run has finished yet."
     if c is None:
         return ("Whether MSVP helps more with fewer images: not known yet, the smallest subset has fewer than 2 "
                 "paired seeds so far.")

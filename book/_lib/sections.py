@@ -50,7 +50,7 @@ def status_md(profile: str, df: pd.DataFrame, states: pd.DataFrame, *, datasets=
     lines = [f"**Profile `{profile}`.** {p.description}"]
     if datasets:
         lines.append("**Data.** " + "; ".join(training_label(df, d) for d in datasets) + ".")
-    lines.append("**Hardware.** " + (hardware_label(df) if not df.empty else "no runs yet") + ".")
+    lines.append("**Hardware.** " + (hardware_label(df) if not df.empty else "No runs yet") + ".")
     runs = f"**Runs.** {done:,} of {total:,} planned runs{what} are done"
     rest = [f"{int(counts[s]):,} {s}" for s in ("diverged", "stale") if counts.get(s)]
     missing = int(counts.get("missing", 0))

@@ -258,7 +258,10 @@ COMPUTE_CLAIM = "negligible compute overhead (< 1 % FLOPs, counted analytically)
 def bound_figure(claim: str, measured: str) -> str:
     """The number a bound claim is judged by, for the plain-words list: 'largest overhead 0.0201 %'."""
     if claim == PARAMS_CLAIM and measured.startswith("largest overhead"):
-        return measured.split(" (")[0]
+        # an exact count, not an estimate: say by how many parameters it misses where it does
+        m = re.search(r"\(([^():]*): (\d[\d,]*) against ([\d.,]+) allowed", measured)
+        miss = f"; an exact count: {m.group(2)} parameters on the {m.group(1)}, where {m.group(3)} are allowed" if m else ""
+        return measured.split(" (")[0] + miss
     if claim == COMPUTE_CLAIM and (m := re.search(r"= ([\d.]+ %) of the backbone", measured)):
         return f"MSVP adds at most {m.group(1)} of the backbone's FLOPs"
     return ""

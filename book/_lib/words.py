@@ -59,8 +59,16 @@ def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
         # the interval beside it is not corrected for the family; the verdict is, so say why they differ
         text = (f"inconclusive (the unadjusted 95 % interval excludes 0, but the difference does not survive "
                 f"the Holm correction: p = {float(row.p_holm):.2g})")
+    elif row.verdict in ("improves", "hurts") and _interval_within(row, margin_pp):
+        # significant yet inside the band the book calls too small to matter: a reader must see both
+        text = f"{row.verdict}, by less than the margin (its 95 % interval lies within ±{margin_pp:g} pp)"
     caveat = caveat_text(row)
     return f"{text}; {caveat}" if caveat else text
+
+
+def _interval_within(row, margin_pp: float) -> bool:
+    lo, hi = (float(getattr(row, k, np.nan)) for k in ("lo_pp", "hi_pp"))
+    return np.isfinite(lo) and np.isfinite(hi) and -margin_pp < lo and hi < margin_pp
 
 
 def _interval_excludes_zero(row) -> bool:
@@ -269,6 +277,13 @@ SHORT_VERDICTS = {"improves": "better, beyond noise", "hurts": "worse, beyond no
 """A cell's verdict in two or three words, for a list of cells in one sentence."""
 
 
+def short_verdict(r) -> str:
+    """``SHORT_VERDICTS`` for one row, saying so where a change beyond noise is still inside the margin."""
+    words = SHORT_VERDICTS.get(str(r.verdict), str(r.verdict))
+    small = str(r.verdict) in ("improves", "hurts") and _interval_within(r, MARGIN_PP)
+    return f"{words}, but too small to matter" if small else words
+
+
 PLAIN_CLAIMS = {
     "supported": "the evidence here backs it",
     "not supported": "the evidence here does not back it",
@@ -287,6 +302,8 @@ def plain_verdict(r, caveat: bool = True) -> str:
     words = PLAIN_VERDICTS.get(str(r.verdict), "there are too few runs to tell yet")
     if str(r.verdict) == "inconclusive" and _interval_excludes_zero(r):
         words = INCONCLUSIVE_BUT_APART
+    elif str(r.verdict) in ("improves", "hurts") and _interval_within(r, MARGIN_PP):
+        words += f", but by less than the {MARGIN_PP:g} pp fixed in advance as too small to matter"
     return words + (f" ({CAVEAT_WORDS})" if caveat and still_improving(r) else "")
 
 
