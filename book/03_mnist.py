@@ -58,8 +58,8 @@ df = ch.df  # one row per finished run on this data set
 # `df` holds every finished MNIST run of the {term}`profile`, one row per run (accuracies, seeds, timings,
 # provenance); every section below is computed from it and from the run records by one method of
 # `ch` (open the notebook to see the calls). On
-# MNIST, look first at the size of the differences against the ±0.5 pp {term}`equivalence margin`: with a
-# baseline this close to 100 %, *equivalent* is the most likely honest answer.
+# MNIST, look first at the size of the differences against the ±0.5 pp {term}`equivalence margin`: no
+# prompt can gain more than the baseline's error, which the sections below print.
 
 # %% [markdown]
 # ## The setting
@@ -98,7 +98,8 @@ ch.differences()
 # %% [markdown]
 # ## Learning curves
 #
-# Validation accuracy after every epoch, one line per seed: does either arm still climb at the end?
+# Validation accuracy after every epoch, the mean over seeds with their range as a band: does either
+# arm still climb at the end?
 
 # %% tags=["remove-input"]
 ch.curves()
@@ -122,7 +123,8 @@ ch.prompts()
 # %% [markdown]
 # ## Where the models look (seed 0)
 #
-# Grad-CAM maps of the same test digits for the baseline and MSVP.
+# Grad-CAM maps (CNN, ResNet-18) or attention-rollout maps (ViT-Tiny) of the same test digits for the
+# baseline and MSVP.
 
 # %% tags=["remove-input"]
 ch.saliency()

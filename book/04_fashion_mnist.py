@@ -24,7 +24,8 @@
 # - whether MSVP's effect on Fashion-MNIST differs from its effect on MNIST, with the same prompt
 #   size (81 parameters) and the same protocol;
 # - which classes the models confuse, and whether the prompt changes those confusions;
-# - whether the learned prompt's pattern follows the clothing shapes or stays unstructured.
+# - what the learned prompt looks like: one fixed pattern added to every garment alike, so it
+#   cannot follow each garment's shape.
 
 # %% tags=["remove-cell", "colab-setup"]
 # In Colab: clone the repository once and import msvp and the book layer (book/_lib) from the clone
@@ -112,7 +113,9 @@ ch.confusions()
 # %% [markdown]
 # ## What the prompt learned (seed 0)
 #
-# If the prompt learned clothing shapes, the local 8 × 8 map is where they would show.
+# The three maps MSVP learned, and the image they add to every garment. One pattern serves all ten
+# classes, so an outline in it could only be an average one; the numbers under the figure say how far
+# each map moved from its random start, which the figure alone cannot.
 
 # %% tags=["remove-input"]
 ch.prompts()
@@ -120,7 +123,9 @@ ch.prompts()
 # %% [markdown]
 # ## Where the models look (seed 0)
 #
-# Where the models look on the same garments: the outline, or the texture inside it?
+# Grad-CAM maps (CNN, ResNet-18) or attention-rollout maps (ViT-Tiny) of the same test garments for the
+# baseline and MSVP. Whether a map lights the outline or the texture inside it is left to the eye:
+# nothing here measures it; the number under the figure says how alike the two models' maps are.
 
 # %% tags=["remove-input"]
 ch.saliency()

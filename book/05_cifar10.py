@@ -66,7 +66,7 @@ df = ch.df  # one row per finished run on this data set
 # ## The setting
 #
 # The *Data* line below names the copy of CIFAR-10 the runs trained on and counts its images; every
-# table names it too.
+# number on this page comes from that copy.
 
 # %% tags=["remove-input"]
 ch.setting()
@@ -85,7 +85,8 @@ ch.strongest_case()
 # %% [markdown]
 # ## Accuracy per backbone and variant
 #
-# Colour photographs at 32 × 32 are far harder for every backbone here than either grey-scale set.
+# Mean test accuracy of each arm over its seeds. How these baselines compare with the grey-scale
+# ones is computed above (*Compared with the other data sets*) for each backbone run on both.
 
 # %% tags=["remove-input"]
 ch.accuracy()
@@ -146,7 +147,10 @@ ch.prompts()
 # %% [markdown]
 # ## Where the models look (seed 0)
 #
-# Grad-CAM on colour photographs: does the prompt move attention between object and background?
+# Grad-CAM maps (CNN, ResNet-18) or attention-rollout maps (ViT-Tiny) of the same test photographs for
+# the baseline and MSVP. Whether a map lights the object or the background is left to the eye:
+# measuring it would need object masks, which CIFAR-10 lacks; the number under the figure says how
+# alike the two models' maps are.
 
 # %% tags=["remove-input"]
 ch.saliency()

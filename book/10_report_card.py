@@ -148,8 +148,8 @@ ch.margins()
 # of a percentage point, the margin is dozens of images, so it is not a rounding artefact.
 #
 # **What each cell could detect.** A verdict of *inconclusive* means little unless the cell could
-# have found an effect. For every cell the table gives the smallest gain its test detects in 4 runs
-# out of 5 (80 % power at the 5 % level, before Holm, which can only raise it), computed from the
+# have found an effect. For every cell the table gives the smallest gain its test would detect in 4 of
+# 5 repeats of the whole experiment (80 % power at the 5 % level, before Holm, which can only raise it), computed from the
 # cell's own seed × image variance and its number of seed pairs
 # (`msvp.stats.Estimate.detectable`, linked in the rules table above), beside
 # the margin and the most the cell could gain at all (its baseline's error). How to read it:
@@ -181,7 +181,8 @@ ch.power()
 # **fixed-effect mean decides the headline**. The random-effects estimate answers a question the
 # paper does not ask, and with few cells it cannot answer it well: with k cells the spread between
 # cells is estimated from k − 1 degrees of freedom, and its interval uses a t quantile on k − 1
-# degrees of freedom, several times wider than any cell's when k is 2 or 3. The cells are weighted equally rather
+# degrees of freedom, whose quantile is large when k is 2 or 3 (12.7 at k = 2 and 4.3 at k = 3 for a
+# 95 % interval, against 1.96 for a normal one). The cells are weighted equally rather
 # than by their precision: weights estimated from three to five seeds are noisy and make the
 # interval too narrow, and the most precisely measured cell (MNIST) is the one with the least room
 # to gain. A simulation test (`tests/test_stats_pooling.py`) checks that the deciding interval
@@ -218,7 +219,8 @@ ch.contrasts()
 # (vit-absorption)=
 # ## On the ViT, an additive prompt is absorbed by the position embedding
 #
-# With `add` (or `gated`) fusion the prompt adds the same image A to every input. The ViT's patch
+# With `add` fusion (or `gated`, which scales the prompt by a gate computed from the prompt alone,
+# [chapter 7](07_fusion_ablation.ipynb)) the prompt adds the same image A to every input. The ViT's patch
 # embedding is linear, so proj(x + A) = proj(x) + W∗A: a constant per token position, exactly what the
 # learned position embedding already is. Folding W∗A into the position embedding gives a plain ViT with
 # identical logits, so MSVP adds no representational capacity to the ViT; any gain must come from

@@ -147,7 +147,8 @@ page.evidence()
 # metrics and per-epoch history, the prediction for every test image, the wall time, the hardware,
 # the torch version and a {term}`fingerprint` of the training code. A result counts only for the code that
 # produced it. The offline copy of CIFAR-10 used where there is no internet lacks a few of its 60,000
-# images, so every CIFAR-10 number names the copy and the image counts behind it.
+# images, so every page with CIFAR-10 results names the copy and its image counts (in the page's
+# *Data* line, the results tables and the README), and a CIFAR-10 number in this book means that copy.
 #
 # ## References
 #

@@ -254,9 +254,9 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
         return v, single_pair_detail(d) if v == NOT_ENOUGH_PAIRS else f"fewer than 2 {backbone} cells with ≥ 2 pairs"
     weights = rank_weights(list(ok.dataset))
     est = combine([row_estimate(r) for r in ok.itertuples()], weights)
-    name = lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.1f} %)"  # noqa: E731
-    text = (f"{backbone}, easiest first: {_fmt_cells(ok, name)}; harder − easier ({contrast_terms(weights, ok.dataset)}) "
-            f"{fmt_estimate(est)}")
+    name = lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.2f} %)"  # noqa: E731
+    text = (f"{BACKBONE_TITLES.get(backbone, backbone)}, easiest first: {_fmt_cells(ok, name)}; harder − easier "
+            f"({contrast_terms(weights, ok.dataset)}) {fmt_estimate(est)}")
     rest = d.drop(ok.index)
     harder = rest[rest.baseline_err_pp > ok.baseline_err_pp.max()]
     if not harder.empty:
@@ -293,11 +293,15 @@ def claim_transformers(p: pd.DataFrame, margin_pp: float = MARGIN_PP, plan: dict
     ok = judged(d)
     w = transformer_weights(ok) if not ok.empty else np.zeros(0)
     if not w.any():
-        v = unjudged_verdict(d)
-        return v, single_pair_detail(d) if v == NOT_ENOUGH_PAIRS else "no data set where the ViT and another backbone both have ≥ 2 pairs"
+        vit = d[d.backbone == "vit"]
+        if vit.empty or (vit.n_pairs < 2).all():   # the ViT side is still training: say so, as every page does
+            planned = sum(n for (_, b, t), n in (plan or {}).items() if b == "vit" and t == MAIN)
+            of = f" of {planned} planned" if planned else ""
+            return NOT_ENOUGH_PAIRS, f"ViT-Tiny cells: {int(vit.n_pairs.sum())}{of} pairs done, none with ≥ 2 pairs yet"
+        return "inconclusive", "no data set where the ViT and another backbone both have ≥ 2 pairs"
     use = ok[w != 0]
     est = combine([row_estimate(r) for r in use.itertuples()], w[w != 0])
-    cells = _fmt_cells(use, lambda r: f"{DATASETS[r.dataset].title} · {r.backbone}")
+    cells = _fmt_cells(use, lambda r: f"{DATASETS[r.dataset].title} · {BACKBONE_TITLES.get(r.backbone, r.backbone)}")
     return contrast_verdict(est, margin_pp), f"{cells}; ViT − others {fmt_estimate(est)}{equivalence_note(est, margin_pp)}"
 
 

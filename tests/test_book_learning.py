@@ -126,7 +126,8 @@ def test_plain_answer_summarises_many_cells_and_copes_with_none():
                  converged=[None] * 9)
     s = front.plain_answer("smoke", None, nine, "not enough pairs yet")
     assert "a CNN, a ResNet-18 and a ViT-Tiny" in s and "once with and once without" in s
-    assert "between −0.20 and +0.30 {term}" in s and "across the 9 cells" in s and "In every cell there are too few runs" in s
+    assert ("amounts from −0.20 {term}`percentage points (pp) <percentage point>` (Fashion-MNIST · CNN, one pair) "
+            "to +0.30 pp (CIFAR-10 · CNN, one pair) across the 9 cells") in s and "In every cell there are too few runs" in s
     assert "no answer yet" in front.plain_answer("cpu", None, nine.iloc[:0], "not run here")
 
 
@@ -220,3 +221,11 @@ def test_plain_answer_names_each_backbone_with_its_own_data_sets_and_runs():
             "(small colour photos), 5 times with and 5 times without MSVP's prompt, and a ViT-Tiny on CIFAR-10, once "
             "with and once without; each pair") in s
     assert "1–5 times" not in s and s.count("(small colour photos)") == 1
+
+
+def test_several_claims_with_one_verdict_read_as_them():
+    from _lib.card import _plural_it
+
+    assert _plural_it("the evidence here does not back it", 1) == "the evidence here does not back it"
+    assert _plural_it("the evidence here does not back it", 3) == "the evidence here does not back them"
+    assert _plural_it("the evidence here cannot decide it yet", 2) == "the evidence here cannot decide them yet"

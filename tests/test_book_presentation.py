@@ -224,7 +224,7 @@ def test_verify_table_reads_the_report(tmp_path):
                  fresh_hardware="gpu y", outcome="compared with the seed spread")
     (tmp_path / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-29", "rows": [row, other]}))
     table, when = reproduce.verify_table(tmp_path / "cpu.json")
-    assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed spread now (pp)"][0] == "–"
+    assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed SD of the cell now (pp)"][0] == "–"
     assert ("2 runs re-trained on cpu x, gpu y; 1 of them had the committed run's training code, hardware and "
             "thread count, and it came out bit-identical") in when
     # tmp_path holds no committed runs, so the report speaks of runs that are gone
@@ -334,7 +334,7 @@ def test_verify_table_shows_the_seed_spread_of_the_runs_committed_now(tmp_path, 
             for seed, acc in enumerate((0.994, 0.995, 0.996))]
     monkeypatch.setattr(reproduce, "current_records", lambda profile, root: (recs, None))
     table, _ = reproduce.verify_table(tmp_path / "verify" / "cpu.json")
-    assert table["seed spread now (pp)"][0] == "0.10"
+    assert table["seed SD of the cell now (pp)"][0] == "0.10"
 
 
 def test_one_wording_of_a_verdict_across_the_book():
@@ -373,7 +373,9 @@ def test_inconclusive_with_an_interval_apart_from_zero_says_why():
     apart = row(diff_pp=-0.45, lo_pp=-0.87, hi_pp=-0.02, p_holm=0.137)
     assert words.verdict_label(apart) == ("inconclusive (the unadjusted 95 % interval excludes 0, but the "
                                           "difference does not survive the Holm correction: p = 0.14)")
-    assert words.plain_verdict(apart) == words.INCONCLUSIVE_BUT_APART
+    assert words.plain_verdict(apart) == words.INCONCLUSIVE_BUT_APART.format(way="loss")
+    assert words.plain_verdict(apart).startswith("the runs point to a loss, but not clearly enough")
+    assert words.plain_verdict(row(lo_pp=0.05, hi_pp=0.5, p_holm=0.2)).startswith("the runs point to a gain")
     straddles = row(p_holm=0.4)          # [−0.1, +0.7]: the plain label
     assert words.verdict_label(straddles) == "inconclusive"
     assert words.plain_verdict(straddles) == words.PLAIN_VERDICTS["inconclusive"]
@@ -389,6 +391,8 @@ def test_equal_interval_columns_are_explained_only_where_they_agree():
     assert sections.shared_noise_md(pd.DataFrame([tiny, wide])).startswith("In 1 of the 2 rows")
     assert sections.shared_noise_md(pd.DataFrame([wide])) == ""
     assert sections.shared_noise_md(pd.DataFrame([split])) == ""
+    same = row(interval="seed × image", lo_pp=-0.3621, hi_pp=0.3041, t_lo_pp=-0.36208, t_hi_pp=0.30408)
+    assert "(the seed × image interval matches it to three decimals there)" in sections.shared_noise_md(pd.DataFrame([same]))
 
 
 def test_front_page_names_the_runs_the_pooled_gain_rests_on():
@@ -554,3 +558,13 @@ def test_beyond_the_paper_chapters_answer_before_their_method(name):
     src = (ROOT_RESULTS.parent / "book" / f"{name}.py").read_text(encoding="utf-8")
     first_section = src.index("\n# ## ")
     assert "ch.in_short()" in src and src.index("ch.in_short()") < first_section, name
+
+
+def test_verify_line_names_the_cells_it_has_not_re_trained():
+    from _lib.reproduce import unverified_cells
+
+    report = pd.DataFrame({"dataset": ["cifar10"], "backbone": ["cnn"]})
+    rec = lambda d, b, status="done": {"status": status, "config": {"dataset": d, "backbone": b}}  # noqa: E731
+    recs = [rec("cifar10", "cnn"), rec("cifar10", "vit"), rec("cifar10", "vit"), rec("mnist", "vit", "diverged")]
+    assert unverified_cells(report, recs) == "; not re-trained yet: CIFAR-10 · ViT-Tiny (2 committed runs)"
+    assert unverified_cells(report, recs[:1]) == ""

@@ -245,3 +245,11 @@ def test_prose_states_the_controls_cost_ratios_the_registry_computes():
     assert "a third to a half more parameters than MSVP" in flat, "update this test with the prose"
     grey, colour = (x - 1 for x in ratio["control-pad"])
     assert abs(grey - 1 / 3) < 0.05 and abs(colour - 1 / 2) < 0.05, ratio
+
+
+def test_prose_states_the_t_quantiles_scipy_computes():
+    from scipy import stats as sps
+
+    found = stated(r"(\d+\.\d) at k = 2 and (?:\d+\.\d) at k = 3") + stated(r"\d+\.\d at k = 2 and (\d+\.\d) at k = 3")
+    assert len(found) == 2, "the pattern no longer finds the stated quantiles: update this test"
+    assert [v for _, v in found] == [f"{sps.t.ppf(0.975, 1):.1f}", f"{sps.t.ppf(0.975, 2):.1f}"], found

@@ -146,7 +146,7 @@ def test_claim_harder_data_needs_its_hardest_set():
     assert verdicts.claim_harder_data(table(*flat))[0] == "not supported"      # equivalent, as above
     single = table(*flat, dict(cell("cifar10", "cnn", 3.0, 0.1, err=30.0), n_pairs=1, var_t=math.nan))
     v, text = verdicts.claim_harder_data(single)
-    assert v == "inconclusive" and "CIFAR-10 (baseline error 30.0 %), which has a single pair" in text
+    assert v == "inconclusive" and "CIFAR-10 (baseline error 30.00 %), which has a single pair" in text
     rising = table(*flat, cell("cifar10", "cnn", 3.0, 0.1, err=30.0, conv=False))
     v, text = verdicts.claim_harder_data(rising)
     assert v == "supported" and "harder − easier (CIFAR-10 − MNIST; Fashion-MNIST weighs 0) +2.80" in text
@@ -360,12 +360,15 @@ def test_power_table_reads_each_cell_against_the_margin_and_its_room():
     rows = [dict(cell("mnist", "cnn", 0.0, 0.03, err=0.37), detectable_pp=0.11),
             dict(cell("fashion_mnist", "cnn", 0.1, 0.05, err=7.5), detectable_pp=0.22),
             dict(cell("cifar10", "cnn", 0.1, 0.3, err=16.0, treatment="msvp-concat-full"), detectable_pp=0.86),
-            dict(cell("cifar10", "cnn", 0.1, 0.3, err=0.5), detectable_pp=0.9, treatment="msvp-gated-full")]
+            dict(cell("cifar10", "cnn", 0.1, 0.3, err=0.5), detectable_pp=0.9, treatment="msvp-gated-full"),
+            # interval half-width 2.23 × 0.2 = 0.45 pp < margin < detectable gain: power between 50 and 80 %
+            dict(cell("fashion_mnist", "cnn", 0.1, 0.2, err=7.5, treatment="msvp-concat-full"), detectable_pp=0.6)]
     plan = {("cifar10", "vit", "msvp-add-full"): 3}
     t = tables.power_table(table(*rows), plan).set_index("cell")["what it means"]
     assert "*equivalent* mainly says that MSVP does no harm" in t["MNIST · CNN · add"]
     assert t["Fashion-MNIST · CNN · add"].startswith("a gain as large as the margin would be detected")
-    assert "would likely be missed" in t["CIFAR-10 · CNN · concat"]
+    assert "would likely be missed (power below 50 %)" in t["CIFAR-10 · CNN · concat"]
+    assert t["Fashion-MNIST · CNN · concat"].startswith("power at the margin lies between 50 and 80 %")
     assert t["CIFAR-10 · CNN · gated"].startswith("no possible gain is detectable")
     assert t["CIFAR-10 · ViT-Tiny · add"] == "not enough pairs yet (0 of 3 planned pairs done)"
     assert tables.power_table(pd.DataFrame(), plan)["pairs"].tolist() == ["0 of 3"]
@@ -464,3 +467,12 @@ def test_long_budget_table_says_whether_a_verdict_changes(tmp_path, monkeypatch)
     # no protocol runs at all: the long rows still read, with integer epochs
     line = tables.long_budget_table(tmp_path, budget_runs(0.0, 10, seeds=5).iloc[:0], "cpu")[1]
     assert "30 epochs" in line and "30.0" not in line
+
+
+def test_claim_transformers_waits_for_vit_pairs_as_every_page_does():
+    """CNN cells judged, the ViT cell with one pair: 'not enough pairs yet', not 'inconclusive'."""
+    one_vit = table(cell("cifar10", "cnn", 0.1, 0.05), {**cell("cifar10", "vit", -0.1, 0.05), "n_pairs": 1,
+                                                                  "var_t": float("nan")})
+    plan = {("cifar10", "vit", "msvp-add-full"): 3, ("mnist", "vit", "msvp-add-full"): 3}
+    v, text = verdicts.claim_transformers(one_vit, plan=plan)
+    assert v == stats.NOT_ENOUGH_PAIRS and text == "ViT-Tiny cells: 1 of 6 planned pairs done, none with ≥ 2 pairs yet"

@@ -1,6 +1,7 @@
 """Chapter 10: the report card, each claim of the abstract with its verdict and evidence."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -144,6 +145,11 @@ class ReportCard(Page):
         for r in self.card.itertuples():
             groups.setdefault(PLAIN_CLAIMS.get(str(r.verdict), f"verdict *{r.verdict}*"), []).append(
                 f"*{str(r.claim).split(' (')[0]}*")
-        key_results([f"{capital(join(names))}: {words}." for words, names in groups.items()]
+        key_results([f"{capital(join(names))}: {_plural_it(words, len(names))}." for words, names in groups.items()]
                     + ["Every verdict is computed from the result files when the page runs; the rules above decide "
                        "it, and chapters 3–9 show the evidence."])
+
+
+def _plural_it(words: str, n: int) -> str:
+    """'the evidence here does not back it' for one claim, '... back them' for several."""
+    return words if n == 1 else re.sub(r"\bit\b", "them", words)

@@ -43,6 +43,7 @@ from .tables import long_budget_table
 from .words import (
     data_title,
     grid_command,
+    join,
     pct,
     plain_verdict,
     plural,
@@ -56,11 +57,11 @@ def _row_shares(confusions) -> np.ndarray:
     return 100 * m / np.maximum(m.sum(-1, keepdims=True), 1)
 
 
-def confusion_shift(recs: list[dict], classes, top: int = 3) -> str:
+def confusion_shift(recs: list[dict], classes, top: int = 3, who: str = "") -> str:
     """Does MSVP move the baseline's largest confusions? Over every seed both arms ran: the mean share
     of each of the baseline's ``top`` confusions under both arms, and the paired per-seed differences.
     A shift whose per-seed differences change sign is within seed noise; the figure above shows seed 0
-    only, so this sentence is the one that speaks for all seeds."""
+    only, so this sentence is the one that speaks for all seeds. ``who`` names the backbone."""
     mats = {v: {r["config"]["seed"]: np.asarray(r["confusion"], float) for r in recs
                 if r["variant"] == v and r.get("confusion") is not None} for v in MAIN_PAIR}
     seeds = sorted(set(mats[MAIN_PAIR[0]]) & set(mats[MAIN_PAIR[1]]))
@@ -69,20 +70,52 @@ def confusion_shift(recs: list[dict], classes, top: int = 3) -> str:
     base, msvp = (_row_shares([mats[v][s] for s in seeds]) for v in MAIN_PAIR)
     mean_base = base.mean(0)
     np.fill_diagonal(mean_base, 0)
-    parts, mixed = [], 0
+    parts, kinds = [], []
     for i, j in zip(*np.unravel_index(np.argsort(mean_base, axis=None)[::-1][:top], mean_base.shape)):
         d = msvp[:, i, j] - base[:, i, j]
-        mixed += int(d.min() < 0 < d.max())
-        parts.append(f"{classes[i]} → {classes[j]} {mean_base[i, j]:.1f} % → {msvp[:, i, j].mean():.1f} % "
+        name = f"{classes[i]} → {classes[j]}"
+        kinds.append((name, *seeds_moved(d)))
+        parts.append(f"{name} {mean_base[i, j]:.1f} % → {msvp[:, i, j].mean():.1f} % "
                      f"({pp(d.mean())} pp; per seed {pp(d.min())} to {pp(d.max())})")
-    k = len(parts)
-    n = len(seeds)
-    verdict = ("the per-seed differences change sign in all of them, so MSVP moves none of them beyond seed noise"
-               if mixed == k else f"in {mixed} of the {k} the per-seed differences change sign (seed noise); in the "
-               f"other {k - mixed} every seed moves the same way, which with no effect at all happens by chance "
-               f"one time in {2 ** (n - 1)} for each confusion ({n} seeds): a hint, not a test")
-    return (f"**Does MSVP move them?** The baseline's {k} largest confusions, mean over the {n} seeds both "
-            f"arms ran, baseline → {label(MAIN_PAIR[1])}: " + "; ".join(parts) + f". {verdict[:1].upper()}{verdict[1:]}.")
+    lead = f"{who}: does MSVP move them?" if who else "Does MSVP move them?"
+    return (f"**{lead}** The baseline's {len(parts)} largest confusions, mean over the {len(seeds)} seeds "
+            f"both arms ran, baseline → {label(MAIN_PAIR[1])}: " + "; ".join(parts) + ". "
+            + _shift_verdict(kinds, len(seeds)))
+
+
+def seeds_moved(d: np.ndarray) -> tuple[str, int]:
+    """How one confusion's per-seed differences move, and in how many seeds: 'noise' where they change
+    sign, 'all' where every seed moves and all the same way, 'some' where the others are unchanged.
+    A seed whose confusion is the same under both arms has not moved: counting it as moving 'the same
+    way' would report a 1-in-2^(n-1) coincidence that did not happen."""
+    moved = d[np.abs(d) > 1e-9]   # equal counts give equal shares exactly; the tolerance only absorbs rounding
+    if len(moved) and moved.min() < 0 < moved.max():
+        return "noise", len(moved)
+    return ("all" if len(moved) == len(d) else "some"), len(moved)
+
+
+def _shift_verdict(kinds: list[tuple[str, str, int]], n: int) -> str:
+    """The sentence after the confusions: (name, how its seeds move, seeds moved) each, ``n`` seeds."""
+    if all(k == "noise" for _, k, _ in kinds):
+        return "The per-seed differences change sign in all of them, so MSVP moves none of them beyond seed noise."
+    out = []
+    if noise := [c for c, k, _ in kinds if k == "noise"]:
+        out.append(f"in {join(noise)} the per-seed differences change sign (seed noise)")
+    if same := [c for c, k, _ in kinds if k == "all"]:
+        out.append(f"in {join(same)} every seed moves the same way, which with no effect at all happens by "
+                   f"chance one time in {2 ** (n - 1)} for each confusion ({n} seeds): a hint, not a test")
+    for c, k, m in kinds:
+        if k == "some" and m == 0:
+            out.append(f"in {c} no seed moves")
+        elif k == "some":
+            # the sign test counts the seeds that moved: one alone, or all one way by chance 1 in 2^(m-1)
+            odds = ("which is no evidence of a shift" if m == 1 else
+                    f"all the same way, which with no effect at all happens by chance one time in {2 ** (m - 1)}: "
+                    f"a hint, not a test")
+            out.append(f"in {c} only {m} of the {n} seeds {'moves' if m == 1 else 'move'} (the other "
+                       f"{n - m} {'is' if n - m == 1 else 'are'} unchanged), {odds}")
+    s = "; ".join(out)
+    return f"{s[:1].upper()}{s[1:]}."
 
 
 class ExperimentChapter(Page):
@@ -175,9 +208,13 @@ class ExperimentChapter(Page):
         # an earlier best epoch can still score the same on test: say so only when that happens
         ties = (f"; {int(same.sum())} of {len(d)} runs give identical numbers in both columns"
                 if int(same.sum()) != int(last.sum()) else "")
-        return s + (f". In the other {len(other)} the best epoch came earlier (epoch "
-                    f"{span(other.best_epoch)}), and its test accuracy differs from the last epoch's by "
-                    f"{pp(diff.min())} to {pp(diff.max())} pp{ties}.")
+        lo, hi = pp(diff.min()), pp(diff.max())
+        # one run, or several that differ alike: the value once, not 'from −0.29 to −0.29'
+        by = f"{lo} pp" if lo == hi else f"{lo} to {hi} pp"
+        one = len(other) == 1
+        who, its = ("In the other run its", "its") if one else (f"In the other {len(other)} the", "their")
+        return s + (f". {who} best epoch came earlier (epoch {span(other.best_epoch)}), and {its} test accuracy "
+                    f"differs from the last epoch's by {by}{' in each' if lo == hi and not one else ''}{ties}.")
 
     def _comparison_sentences(self) -> list[str]:
         out = []
@@ -198,7 +235,7 @@ class ExperimentChapter(Page):
             for d in [x for x in DATASET_ORDER if x in errs]:
                 r = cells[cells.dataset == d]
                 eff = f"{pp(r.diff_pp.iloc[0])} pp" if len(r) else "no paired seeds"
-                parts.append(f"{data_title(self.all, d)} {errs[d]:.1f} % and {eff}")
+                parts.append(f"{data_title(self.all, d)} {errs[d]:.2f} % and {eff}")   # 0.37 %, as elsewhere in the book
             out.append(f"**Compared with the other data sets** ({backbone_title(b)}, same profile): by its "
                        f"baseline's test error, {self.title} is {level} of the {len(errs)} data sets run so far. "
                        f"Baseline error and MSVP add's paired difference: " + "; ".join(parts)
@@ -241,7 +278,7 @@ class ExperimentChapter(Page):
             if not recs:
                 continue
             figure(plot_learning_curves(recs, f"{self._name(b)}: learning curves"))
-            md(self._curve_sentence(recs))
+            md(self._curve_sentence(recs, b))
             shown = True
         if not shown:
             md("No runs yet.")
@@ -249,12 +286,13 @@ class ExperimentChapter(Page):
             md("Lines: mean over seeds; bands: range over seeds. Validation images are never augmented (the "
                "official code validates on augmented images); the training loss is measured on augmented batches.")
 
-    def _curve_sentence(self, recs: list[dict]) -> str:
-        parts = []
+    def _curve_sentence(self, recs: list[dict], backbone: str) -> str:
+        parts, seeds = [], set()
         for v in ("baseline",) + READINGS:
             h = [r["history"] for r in recs if r["variant"] == v]
             if not h:
                 continue
+            seeds.add(len(h))
             n = min(len(x) for x in h)
             final = np.mean([x[n - 1]["val_acc"] for x in h])
             rise = (100 * (final - np.mean([x[n - 3]["val_acc"] for x in h]))) if n >= 3 else math.nan
@@ -262,7 +300,10 @@ class ExperimentChapter(Page):
             if np.isfinite(rise):
                 s += f" ({pp(rise)} pp over the last two epochs)"
             parts.append(s)
-        return "Final clean validation accuracy, mean over seeds: " + "; ".join(parts) + "."
+        # a mean over one seed is that seed: say which it is, as the legend does
+        over = ("one seed" if seeds == {1} else f"mean over the {seeds.pop()} seeds" if len(seeds) == 1
+                else "mean over each arm's seeds")
+        return f"{backbone_title(backbone)}, final clean validation accuracy ({over}): " + "; ".join(parts) + "."
 
     def confusions(self) -> None:
         shown = False
@@ -282,8 +323,9 @@ class ExperimentChapter(Page):
                 pairs = [f"{classes[i]} → {classes[j]} {pct_m[i, j]:.1f} %" for i, j in zip(*np.unravel_index(top, m.shape))
                          if pct_m[i, j] > 0]
                 lines.append(f"{name}: " + ("; ".join(pairs) if pairs else "no confusion"))
-            md("Largest confusions (share of the true class predicted as another): " + " — ".join(lines) + ".")
-            md(confusion_shift(self._recs(b), classes))
+            md(f"{backbone_title(b)}, largest confusions of seed 0 (share of the true class predicted as another): "
+               + " — ".join(lines) + ".")
+            md(confusion_shift(self._recs(b), classes, who=backbone_title(b)))
             shown = True
         md("Rows are true classes, normalised to 100 %; the numbers mark confusions of at least 1 %."
            if shown else "No runs yet.")
@@ -297,20 +339,19 @@ class ExperimentChapter(Page):
             figure(plot_learned_prompts(rec, f"Learned prompt, {self._name(b)}, seed 0, channel 0"))
             maps = {k: np.asarray(v, float) for k, v in rec["prompts"].items()}
             spread = ", ".join(f"{k} {np.abs(v).max():.3f}" for k, v in maps.items())
-            lo, hi = _input_bounds(self.dataset)
-            share = max(np.abs(v).max() for v in maps.values()) / (hi - lo)
+            one, added = prompt_shares(rec)
             init = rec["config"].get("prompt_init_std", RunConfig().prompt_init_std)   # what this run used
-            md(f"Largest absolute value per map (normalised input units): {spread}; the maps started with a "
-               f"standard deviation of {init:g}. The images span {_input_range(self.dataset)} in these units, so "
-               f"the largest map value is {share:.0%} of that span. The upsampled maps are averaged, and their mean "
-               f"is added to every image alike: one fixed pattern, not a function of the input. "
-               + prompt_growth(maps, init))
+            md(f"{backbone_title(b)}, largest absolute value per map (normalised input units): {spread}; the maps "
+               f"started with a standard deviation of {init:g}. The images span {_input_range(self.dataset)} in "
+               f"these units: the largest value of any single map is {one:.0f} % of that span. The upsampled maps "
+               f"are averaged, and their mean, whose largest value is {added:.0f} % of the span, is added to every "
+               f"image alike: one fixed pattern, not a function of the input. " + prompt_growth(maps, init))
             shown = True
         if not shown:
             md("No MSVP add/full run with seed 0 yet.")
 
     def saliency(self) -> None:
-        shown = False
+        shown, agree = False, {}
         for b in self.backbones:
             pair = {label(k): r for k, r in sorted(self._seed0(b).items()) if "maps" in r.get("explanations", {})}
             if not pair:
@@ -322,9 +363,12 @@ class ExperimentChapter(Page):
                                      f"{self._name(b)}: {ex['method']}, seed 0"))
             right = "; ".join(f"{k} {sum(p == y for p, y in zip(r['explanations']['pred'], r['explanations']['labels']))}"
                               f" of {len(r['explanations']['labels'])} right" for k, r in pair.items())
-            md(f"On these example images: {right}. ✓ marks an image the model got right, ✗ names its wrong "
-               f"prediction. " + map_agreement(pair))
+            md(f"{backbone_title(b)}, on these example images: {right}. ✓ marks an image the model got right, ✗ "
+               f"names its wrong prediction. " + map_agreement(pair))
+            if rs := map_rs(pair):
+                agree[backbone_title(b)] = (float(np.mean(rs)), ex["method"])
             shown = True
+        md(agreement_reading(agree))
         md("The first row of each block shows the first test image of each class; the rows below overlay each "
            "model's map (Grad-CAM on the last convolutional stage for the CNN and ResNet-18 "
            "{cite}`selvaraju2017gradcam`; attention rollout for the ViT {cite}`abnar2020rollout`). Similar maps "
@@ -356,11 +400,34 @@ class ExperimentChapter(Page):
         for b in self.backbones:
             rec = self._seed0(b).get(MAIN)
             if rec and rec.get("prompts"):
-                lo, hi = _input_bounds(self.dataset)
-                top = max(float(np.abs(np.asarray(v, float)).max()) for v in rec["prompts"].values())
-                return (f"The largest value of the prompt MSVP learned ({backbone_title(b)}, seed 0) is "
-                        f"{top / (hi - lo):.0%} of the range of the images' pixel values.")
+                one, added = prompt_shares(rec)
+                return (f"The image MSVP adds ({backbone_title(b)}, seed 0: the mean of its upsampled maps) reaches "
+                        f"at most {added:.0f} % of the range of the images' pixel values; the largest value of any "
+                        f"single map is {one:.0f} %.")
         return ""
+
+
+def added_image(rec: dict) -> np.ndarray:
+    """The (C, H, W) image an additive MSVP prompt adds to every input: its maps upsampled to the image
+    size and averaged by msvp's own prompt module, so that the number is the model's, not a re-derivation."""
+    import torch
+
+    from msvp.prompting import MultiScalePrompt
+
+    c, h, w = DATASETS[rec["config"]["dataset"]].shape
+    p = MultiScalePrompt(c, scales=rec["config"]["prompt"])
+    with torch.no_grad():
+        for name, values in rec["prompts"].items():
+            p.prompts[name].copy_(torch.tensor(values, dtype=torch.float32).unsqueeze(0))
+        return torch.stack(p.prompt_maps((h, w))).mean(0)[0].numpy()
+
+
+def prompt_shares(rec: dict) -> tuple[float, float]:
+    """The largest |value| of any single map and of the added image (their mean), in per cent of the
+    span of the normalised pixel values: averaging can cancel the maps, so the two differ."""
+    lo, hi = _input_bounds(rec["config"]["dataset"])
+    one = max(float(np.abs(np.asarray(v, float)).max()) for v in rec["prompts"].values())
+    return 100 * one / (hi - lo), 100 * float(np.abs(added_image(rec)).max()) / (hi - lo)
 
 
 def prompt_growth(maps: dict, init_std: float) -> str:
@@ -382,17 +449,41 @@ def prompt_growth(maps: dict, init_std: float) -> str:
 def map_agreement(pair: dict) -> str:
     """How alike the two models' saliency maps are on the same images: the mean Pearson correlation
     over the example images, so that 'similar maps' is a number, not an impression."""
-    maps = [np.asarray(r["explanations"]["maps"], float) for r in pair.values()]
-    if len(maps) != 2 or maps[0].shape != maps[1].shape:
-        return ""
-    a, b = (m.reshape(len(m), -1) for m in maps)
-    rs = [np.corrcoef(x, y)[0, 1] for x, y in zip(a, b) if x.std() > 0 and y.std() > 0]
+    rs = map_rs(pair)
     if not rs:
         return ""
     names = " and ".join(pair)
-    r = lambda x: f"{x:.2f}".replace("-", "−")  # noqa: E731 - the book's typographic minus
-    return (f"The {names} maps correlate at r = {r(np.mean(rs))} on average over these {len(rs)} images "
-            f"(range {r(min(rs))} to {r(max(rs))}; 1 means the same map).")
+    return (f"The {names} maps correlate at r = {_r(np.mean(rs))} on average over these {len(rs)} images "
+            f"(range {_r(min(rs))} to {_r(max(rs))}; 1 means the same map).")
+
+
+def map_rs(pair: dict) -> list[float]:
+    """The Pearson correlation of the two models' maps on each example image (flat maps left out)."""
+    maps = [np.asarray(r["explanations"]["maps"], float) for r in pair.values()]
+    if len(maps) != 2 or maps[0].shape != maps[1].shape:
+        return []
+    a, b = (m.reshape(len(m), -1) for m in maps)
+    return [float(np.corrcoef(x, y)[0, 1]) for x, y in zip(a, b) if x.std() > 0 and y.std() > 0]
+
+
+def agreement_reading(agree: dict[str, tuple[float, str]]) -> str:
+    """What a lower map correlation on one backbone can and cannot say. ``agree``: backbone -> (mean r,
+    saliency method). The maps are of seed 0 alone, so no second baseline seed shows how far two runs'
+    maps drift apart without any prompt; and maps of two methods are not on one scale."""
+    if len(agree) < 2:
+        return ""
+    lo, hi = min(agree, key=lambda k: agree[k][0]), max(agree, key=lambda k: agree[k][0])
+    (r_lo, m_lo), (r_hi, m_hi) = agree[lo], agree[hi]
+    scale = (f"; and {m_lo} and {m_hi} maps are computed differently, so their r values are not on one scale"
+             if m_lo != m_hi else "")
+    return (f"The {lo} maps agree less (r = {_r(r_lo)}) than the {hi} maps (r = {_r(r_hi)}): on these images "
+            f"the {lo} trained with MSVP puts its evidence in partly different places from its baseline. That "
+            f"does not show the prompt moved it: the maps are of seed 0 alone, with no second baseline seed to show "
+            f"how far two runs' maps differ without any prompt{scale}.")
+
+
+def _r(x: float) -> str:
+    return f"{x:.2f}".replace("-", "−")   # the book's typographic minus
 
 
 def _sd(x: pd.Series):

@@ -145,7 +145,10 @@ def plain_answer(profile: str, df: pd.DataFrame, paired: pd.DataFrame, claim: st
     if len(p) <= 3:
         moved = join([f"{pp(x)} pp on {w}" for x, w in zip(p.diff_pp, where)])
     else:   # a list of every cell would push the figure off the first screen
-        moved = f"between {pp(p.diff_pp.min())} and {pp(p.diff_pp.max())} pp across the {len(p)} cells"
+        lo, hi = p.diff_pp.idxmin(), p.diff_pp.idxmax()
+        cell = lambda i: f"{where[i]}{', one pair' if p.n_pairs[i] == 1 else ''}"  # noqa: E731
+        moved = (f"amounts from {pp(p.diff_pp[lo])} pp ({cell(lo)}) to {pp(p.diff_pp[hi])} pp ({cell(hi)}) "
+                 f"across the {len(p)} cells")
     moved = moved.replace(" pp", " {term}`percentage points (pp) <percentage point>`", 1)
     verdict = PLAIN_CLAIMS.get(claim, f"its verdict so far is *{claim}*")
     sure = _sure_sentence(where, p, "data set" if one else "cell")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msvp.experiments import VARIANTS
 from msvp.precision import GAIN_LEVEL, NAMES, TOST_LEVEL, compare, decide, runs
-from msvp.stats import signed
+from msvp.results import load
+from msvp.stats import pair_runs, signed
+
+from .names import cell_name
 
 
 def _pm(mean, sd) -> str:
@@ -40,6 +44,37 @@ def readable(base: pd.DataFrame, gain: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
     return b, g
 
 
+def largest_msvp_gain(cpu: pd.DataFrame) -> tuple[float, str] | None:
+    """The MSVP gain farthest from 0 measured in the `cpu` runs: the mean paired gain (pp) of any MSVP
+    variant over the baseline in any (data set, backbone) cell, with the cell and variant named."""
+    found = []
+    for (dataset, backbone), cell in cpu.groupby(["dataset", "backbone"]):
+        for variant in sorted(v for v in set(cell.variant) if v.startswith("msvp-")):
+            pairs = pair_runs(cell, variant)
+            if len(pairs):
+                gain = float(100 * (pairs.test_acc_t - pairs.test_acc_b).mean())
+                found.append((gain, f"{cell_name(dataset, backbone)}, {VARIANTS[variant].label}"))
+    return max(found, key=lambda g: abs(g[0])) if found else None
+
+
+def shift_words(gain: pd.DataFrame, largest: tuple[float, str] | None) -> str:
+    """What "no difference found" can mean: the largest bf16-induced shift of the gain that the
+    intervals still allow, against the largest MSVP gain measured (both in pp; '' without intervals)."""
+    rows = gain.dropna(subset=["lo"]).reset_index(drop=True) if "lo" in gain else pd.DataFrame()
+    if rows.empty:
+        return ""
+    bound = rows[["lo", "hi"]].abs().max(axis=1)
+    widest, where = float(bound.max()), NAMES[rows.dataset[bound.idxmax()]]
+    text = (f" The gain intervals are wide: on {where} the interval still allows a bf16-induced shift of the "
+            f"MSVP gain of up to {widest:.2f} pp")
+    if largest is not None:
+        size, cell = largest
+        word = "larger than" if widest > abs(size) else "no larger than"
+        text += f", {word} any MSVP effect measured in the `cpu` runs (the largest: {signed(size)} pp, {cell})"
+    return text + (". \"No difference found\" means that the check detected none, not that a shift of that "
+                   "size is ruled out.")
+
+
 def report(results_dir) -> tuple[list, str]:
     """For the protocol page: the tables ([(title, table)]) and the outcome line, from results/."""
     fp32, bf16 = runs(results_dir)
@@ -51,6 +86,7 @@ def report(results_dir) -> tuple[list, str]:
         (f"**Baseline accuracy, `bf16` profile vs `cpu` profile (CNN)**, {hw}:", shown_base),
         ("**MSVP add/full gain in bf16 vs fp32 (CNN)**:", shown_gain)) if len(tab)]
     outcome = f"**Outcome:** {'not decided yet' if choice is None else choice + ' for the new backbones'} ({why})."
+    outcome += shift_words(gain, largest_msvp_gain(load("cpu", results_dir)))
     speed = base.dropna(subset=["speedup"]) if len(base) else base
     if len(speed):
         outcome += (" Median run time fp32 / bf16: " + ", ".join(f"{NAMES[r.dataset]} {r.speedup:.2f}×"

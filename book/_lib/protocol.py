@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pandas as pd
 
@@ -140,8 +141,9 @@ def recipe_md() -> str:
         f"the same crop and a random horizontal flip. Validation and test images are never augmented.\n"
         f"- **Normalisation**: (x − 0.5)/0.5 for the grey data sets; CIFAR-10 with its channel means "
         f"{DATASETS['cifar10'].mean} and standard deviations {DATASETS['cifar10'].std}.\n"
-        f"- **Prompts**: initialised as N(0, 1) × {c.prompt_init_std:g}; the CNN's head uses dropout "
-        f"{c.cnn_dropout}, the ViT dropout {c.vit_dropout:g} throughout.\n"
+        f"- **Prompts**: initialised as N(0, 1) × {c.prompt_init_std:g}.\n"
+        f"- **Regularisation**: dropout {c.cnn_dropout} in the CNN's head and {c.vit_dropout:g} throughout the ViT, "
+        f"besides the weight decay above.\n"
         f"- **Metric**: top-1 accuracy on the test set of the model after the last epoch (the paper's), and "
         f"of the checkpoint with the best clean validation accuracy (ours, beside it).")
 
@@ -194,20 +196,10 @@ def what_it_sees(backbone: str, net, shape) -> str:
 def deviations_table(profile: str, df: pd.DataFrame, results_dir) -> pd.DataFrame:
     """Every deviation from the official code, with the official value beside ours (computed where it
     depends on the runs: the precision they recorded and the equivalence check behind it)."""
-    used = sorted(set(df.precision.dropna())) if not df.empty else []
-    from msvp.precision import outcome
-    choice, why = outcome(results_dir)
-    check = ("the CPU's CNN column is fp32; ResNet-18 and ViT-Tiny train in bf16, which the protocol-level check "
-             f"below decides: {choice or 'not decided yet'} ({why})")
-    # the check runs on the CPU only, so the paper profile's GPU bf16 has no check
-    check += "; bf16 on a GPU has not been checked against fp32 here, so it stays an unverified deviation"
-    prec = (f"the `{profile}` runs recorded {' and '.join(used)}" if used else f"no `{profile}` runs yet")
     seeds = "; ".join(f"{name}: " + ", ".join(f"{part.name} {len(part.seeds)}" for part in p.parts)
                       for name, p in PROFILES.items() if name != "smoke")
     rows = [
-        ("numeric precision", "fp32",
-         f"`precision='auto'`: bf16 autocast + channels_last on a GPU, fp32 on a CPU unless a profile "
-         f"sets bf16; {check}; {prec}"),
+        ("numeric precision", "fp32", precision_words(profile, df, results_dir)),
         ("memory layout", "contiguous", "channels_last with bf16 or on a GPU (the same arithmetic, reordered)"),
         ("validation images", "carry the training augmentation",
          "clean (never augmented) and disjoint from training: the fixed 90/10 split"),
@@ -225,6 +217,45 @@ def deviations_table(profile: str, df: pd.DataFrame, results_dir) -> pd.DataFram
          f"page; torchvision's complete set otherwise; {cifar_copy(profile, df)}"),
     ]
     return pd.DataFrame(rows, columns=["what", "official code", "this package"])
+
+
+def precision_words(profile: str, df: pd.DataFrame, results_dir) -> str:
+    """The precision row of the deviations: short sentences, with the check's decision and the
+    precisions the profile's runs recorded computed from results/."""
+    from msvp.precision import outcome
+
+    choice, why = outcome(results_dir)
+    used = sorted(set(df.precision.dropna())) if not df.empty else []
+    recorded = f"The `{profile}` runs recorded {' and '.join(used)}." if used else f"No `{profile}` runs yet."
+    return " ".join([
+        "`precision='auto'` means bf16 autocast + channels_last on a GPU and fp32 on a CPU.",
+        "A profile may set bf16 instead.", "On the CPU the CNN column trains in fp32.",
+        "Whether ResNet-18 and ViT-Tiny train in bf16 is decided by the check below.",
+        f"Its decision: {choice or 'not decided yet'} ({why}).",
+        # the check runs on the CPU only, so the paper profile's GPU bf16 has no check
+        "bf16 on a GPU has not been checked against fp32 here: it stays an unverified deviation.", recorded])
+
+
+BENCH_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"   # the checkout: book/_lib/protocol.py
+
+
+def step_times_md(bench_dir=BENCH_RESULTS) -> str:
+    """How much longer a fp32 training step of ResNet-18 and ViT-Tiny takes than a bf16 one, read from
+    the committed output of bench/backbones.py (never typed); a pointer to the script if there is none."""
+    files = sorted(Path(bench_dir).glob("backbones-*.csv"))
+    if not files:
+        return ("No timing of the backbones is committed yet: `bench/backbones.py` measures how much longer a "
+                "fp32 step takes than a bf16 one.")
+    # one file per torch version and device: the newest measurement speaks for the code as it is
+    t, path = max(((pd.read_csv(f), f) for f in files), key=lambda tf: (str(tf[0].date.max()), tf[1].name))
+    eager = t[t.setting.isin(["fp32", "bf16"])].pivot_table(index=["backbone", "dataset"], columns="setting",
+                                                            values="step_s")
+    ratios = ", ".join(f"{backbone_title(b)} {r.fp32 / r.bf16:.2f}× ({DATASETS[d].title} input)"
+                       for (b, d), r in eager.sort_index().iterrows())
+    return (f"Time per training step, fp32 over bf16 autocast with channels_last: {ratios}. Each is the "
+            f"median of {int(t['rounds'].min())} interleaved rounds on {t.hardware.iloc[0]}, "
+            f"torch {t.torch.iloc[0]} (`bench/backbones.py`, committed output "
+            f"`{path.relative_to(path.parents[2]).as_posix()}`).")
 
 
 def cifar_copy(profile: str, df: pd.DataFrame) -> str:
@@ -281,6 +312,10 @@ class ProtocolPage(Page):
 
     def deviations(self) -> None:
         table(deviations_table(self.profile, self.df, self.results_dir))
+
+    @staticmethod
+    def step_times() -> None:
+        md(step_times_md())
 
     def precision(self) -> None:
         from .precision_check import report

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from .chapter import Page, key_results, md, table
 from .names import (
     cell_name,
     label,
+    ordered,
 )
 from .protocol import parts_table
 from .view import View
@@ -114,7 +116,7 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
         "committed (%)": [f"{x:.2f}" for x in df.committed_acc_pct],
         "re-trained (%)": [f"{x:.2f}" for x in df.fresh_acc_pct],
         "Δ (pp)": [pp(x) for x in df.diff_pp],
-        "seed spread now (pp)": [f"{x:.2f}" if x is not None else "–" for x in spread],
+        "seed SD of the cell now (pp)": [f"{x:.2f}" if x is not None else "–" for x in spread],
         "time": [duration(x) for x in df.wall_time_s]})
     same = df[df.same_provenance.astype(bool)]
     k, n = int(same.bit_identical.astype(bool).sum()), len(same)
@@ -125,7 +127,20 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
                f"bit-identical (history and every test prediction)")
     if not all(current):
         summary += f"; {len(df) - sum(current)} of the re-trained runs are no longer the committed ones"
+    summary += unverified_cells(df, recs)
     return out, f"profile `{head.get('profile')}`, run on {head.get('date')}: {summary}"
+
+
+def unverified_cells(report: pd.DataFrame, recs: list[dict]) -> str:
+    """'; not re-trained yet: CIFAR-10 · ViT-Tiny (2 committed runs)': the cells with committed runs
+    that the report has no re-trained run of (they finished after `make verify` ran)."""
+    done = set(zip(report.dataset, report.backbone))
+    left = Counter((r["config"]["dataset"], r["config"]["backbone"]) for r in recs
+                   if r.get("status") == "done" and (r["config"]["dataset"], r["config"]["backbone"]) not in done)
+    if not left:
+        return ""
+    return "; not re-trained yet: " + ", ".join(f"{cell_name(*c)} ({plural(left[c], 'committed run')})"
+                                                 for c in ordered(set(left)))
 
 
 class ReproduceChapter(Page):
@@ -164,7 +179,7 @@ class ReproduceChapter(Page):
         t, on = profile_runs_table(self.results_dir, workers), workers_label(workers)
         lines = [f"`{r['profile']}`: {r['done']:,} of {r['planned runs']:,} planned runs done"
                  + (f"; the rest would take {r['time left, ' + on]} on {on}"
-                    if r["time left, " + on] not in ("–", "0 s") else "") + "."
+                    if r["time left, " + on] not in ("–", "0 s", "none left") else "; all done") + "."
                  for r in t.to_dict("records") if r["planned runs"]]
         _, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
         key_results(lines + [f"`make verify` ({self.profile}): {when}."])

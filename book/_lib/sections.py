@@ -147,7 +147,7 @@ def paired_for_reading(p: pd.DataFrame, with_dataset: bool = False) -> pd.DataFr
                      "Δ (pp), seed × image CI": si, "Δ (pp), t-interval": t_ci,
                      "McNemar p, per seed": fmt_mcnemar(r.mcnemar_p),
                      "p (Holm)": f"{r.p_holm:.3g}" if np.isfinite(r.p_holm) else "–",
-                     "MSVP ahead": f"{r.wins} of {r.n_pairs} seeds", "verdict": verdict_label(r)})
+                     "MSVP ahead": f"{r.wins} of {plural(int(r.n_pairs), 'seed')}", "verdict": verdict_label(r)})
     return pd.DataFrame(rows)
 
 
@@ -164,8 +164,10 @@ def shared_noise_md(p: pd.DataFrame) -> str:
         return ""
     wider = np.maximum(both.t_lo_pp - both.lo_pp, both.hi_pp - both.t_hi_pp).astype(float)[same]
     which = "every row" if all(same) else f"{sum(same)} of the {len(both)} rows with both intervals"
-    return (f"In {which} the two interval columns print the same (the seed × image interval is at most "
-            f"{wider.max():.3f} pp wider there): the test-image noise that all seeds share adds almost nothing "
+    gap = (f"is at most {wider.max():.3f} pp wider there" if f"{wider.max():.3f}" != "0.000"
+           else "matches it to three decimals there")
+    return (f"In {which} the two interval columns print the same (the seed × image interval {gap}): the "
+            f"test-image noise that all seeds share adds almost nothing "
             f"beyond the seed-to-seed spread, which already contains each seed's own draw of image-level luck.")
 
 

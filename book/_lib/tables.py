@@ -79,8 +79,12 @@ def power_reading(r, margin_pp: float = MARGIN_PP) -> str:
         return ("no gain can reach the margin here, so *equivalent* mainly says that MSVP does no harm; "
                 f"gains above {mde:.2f} pp would be detected")
     if mde > margin_pp:
-        return ("a gain as large as the margin would likely be missed: *inconclusive* is expected even if "
-                "one exists")
+        # power is 50 % where a true gain equals the test's critical distance, the interval's half-width
+        if margin_pp >= (float(r.hi_pp) - float(r.lo_pp)) / 2:
+            return ("power at the margin lies between 50 and 80 %: a gain as large as the margin would more often "
+                    "be detected than missed, but *inconclusive* would not be surprising")
+        return ("a gain as large as the margin would likely be missed (power below 50 %): *inconclusive* is "
+                "expected even if one exists")
     return "a gain as large as the margin would be detected (≥ 80 % power)"
 
 

@@ -268,7 +268,7 @@ PLAIN_VERDICTS = {
 }
 """A cell's verdict in words a student can read; the statistics behind it follow further down."""
 
-INCONCLUSIVE_BUT_APART = ("the runs point one way, but not clearly enough once the other comparisons of its family "
+INCONCLUSIVE_BUT_APART = ("the runs point to a {way}, but not clearly enough once the other comparisons of its family "
                           "are taken into account (Holm), so they cannot tell yet whether MSVP helps or hurts")
 """'Inconclusive' in plain words where the unadjusted interval excludes 0 but Holm's p does not pass."""
 
@@ -301,7 +301,7 @@ def plain_verdict(r, caveat: bool = True) -> str:
     """One cell's verdict in plain words, with the convergence caveat where the baseline still improved."""
     words = PLAIN_VERDICTS.get(str(r.verdict), "there are too few runs to tell yet")
     if str(r.verdict) == "inconclusive" and _interval_excludes_zero(r):
-        words = INCONCLUSIVE_BUT_APART
+        words = INCONCLUSIVE_BUT_APART.format(way="loss" if float(r.hi_pp) < 0 else "gain")
     elif str(r.verdict) in ("improves", "hurts") and _interval_within(r, MARGIN_PP):
         words += f", but by less than the {MARGIN_PP:g} pp fixed in advance as too small to matter"
     return words + (f" ({CAVEAT_WORDS})" if caveat and still_improving(r) else "")

@@ -1,0 +1,85 @@
+"""The sentences of the experiment chapters (3-5) on hand-made records: what they claim about seeds,
+prompts and saliency maps must follow from the numbers they are given."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from _lib import experiment
+
+
+def confusion_recs(shares_base, shares_msvp):
+    """Records of two classes whose 0 → 1 confusion is the given count (per 100 images) per seed."""
+    def rec(variant, seed, c01):
+        return {"variant": variant, "config": {"seed": seed}, "confusion": [[100 - c01, c01], [0, 100]]}
+    return ([rec("baseline", s, c) for s, c in enumerate(shares_base)]
+            + [rec("msvp-add-full", s, c) for s, c in enumerate(shares_msvp)])
+
+
+def test_a_seed_that_does_not_move_is_not_moving_the_same_way():
+    """MNIST 5 → 3: per-seed differences 0, +1, 0, 0, 0. Four unchanged seeds are not four seeds moving
+    'the same way', and the 1-in-16 chance of five seeds agreeing did not happen."""
+    s = experiment.confusion_shift(confusion_recs([2, 2, 2, 2, 2], [2, 3, 2, 2, 2]), ["a", "b"], top=1)
+    assert "every seed moves the same way" not in s and "one time in 16" not in s
+    assert "In a → b only 1 of the 5 seeds moves (the other 4 are unchanged), which is no evidence of a shift" in s
+
+
+def test_every_seed_moving_one_way_gets_its_chance():
+    s = experiment.confusion_shift(confusion_recs([2, 2, 2], [1, 1, 0]), ["a", "b"], top=1, who="CNN")
+    assert s.startswith("**CNN: does MSVP move them?**")
+    assert "In a → b every seed moves the same way, which with no effect at all happens by chance one time in 4" in s
+
+
+def test_how_seeds_move():
+    assert experiment.seeds_moved(np.array([-0.1, 0.0, 0.2])) == ("noise", 2)
+    assert experiment.seeds_moved(np.array([0.1, 0.2, 0.3])) == ("all", 3)
+    assert experiment.seeds_moved(np.array([0.0, 0.2, 0.3])) == ("some", 2)
+    assert experiment.seeds_moved(np.zeros(3)) == ("some", 0)
+
+
+def chapter_over(runs: pd.DataFrame):
+    chapter = experiment.ExperimentChapter.__new__(experiment.ExperimentChapter)
+    chapter.df = runs
+    return chapter
+
+
+def test_one_earlier_best_epoch_is_said_in_the_singular_once():
+    """Fashion-MNIST: one run's best epoch was 9, and it read 'In the other 1 ... by −0.29 to −0.29 pp'."""
+    runs = pd.DataFrame({"variant": ["baseline", "msvp-add-full"], "best_epoch": [9, 10], "epochs": [10, 10],
+                         "test_acc": [0.9251, 0.93], "test_acc_best_val": [0.9222, 0.93]})
+    s = chapter_over(runs)._checkpoint_sentence()
+    assert "In the other run its best epoch came earlier (epoch 9), and its test accuracy differs from the " \
+           "last epoch's by −0.29 pp." in s
+    assert "to −0.29" not in s
+
+
+def test_curve_sentence_names_the_backbone_and_says_one_seed():
+    hist = [{"val_acc": a} for a in (0.5, 0.55, 0.6)]
+    recs = [{"variant": v, "history": hist} for v in ("baseline", "msvp-add-full")]
+    s = chapter_over(pd.DataFrame())._curve_sentence(recs, "vit")
+    assert s.startswith("ViT-Tiny, final clean validation accuracy (one seed): baseline 60.00 %"), s
+    assert "mean over" not in s
+    s = chapter_over(pd.DataFrame())._curve_sentence(recs + recs, "cnn")
+    assert s.startswith("CNN, final clean validation accuracy (mean over the 2 seeds):"), s
+
+
+def test_the_added_image_is_the_mean_of_the_maps_not_the_largest_map():
+    """A global map of +0.3 and a mid map of −0.3 cancel: the image added to every input is 0 where the
+    local map is 0, though each of the two maps alone is 15 % of MNIST's span of 2."""
+    ds = experiment.DATASETS["mnist"]
+    lo, hi = experiment._input_bounds("mnist")
+    rec = {"config": {"dataset": "mnist", "prompt": "full"},
+           "prompts": {"global": np.full((1, 1, 1), 0.3).tolist(), "mid": np.full((1, 4, 4), -0.3).tolist(),
+                       "local": np.zeros((1, 8, 8)).tolist()}}
+    assert experiment.added_image(rec).shape == ds.shape
+    one, added = experiment.prompt_shares(rec)
+    assert np.isclose(one, 100 * 0.3 / (hi - lo)) and np.isclose(added, 0, atol=1e-6)
+
+
+def test_agreement_reading_compares_backbones_and_says_what_it_cannot():
+    agree = {"CNN": (0.91, "Grad-CAM"), "ViT-Tiny": (0.64, "attention rollout")}
+    s = experiment.agreement_reading(agree)
+    assert s.startswith("The ViT-Tiny maps agree less (r = 0.64) than the CNN maps (r = 0.91)")
+    assert "seed 0 alone" in s and "not on one scale" in s
+    assert "not on one scale" not in experiment.agreement_reading({"CNN": (0.9, "Grad-CAM"),
+                                                                   "ResNet-18": (0.7, "Grad-CAM")})
+    assert experiment.agreement_reading({"CNN": (0.91, "Grad-CAM")}) == ""
