@@ -184,12 +184,17 @@ def cmd_verify(a):
 
 
 def cmd_migrate(a):
-    from .migrate import restamp, verify_migration
+    from .migrate import record_same_sources, restamp, verify_migration
     if a.restamp:
         restamp(a.profile, a.results)
         return 0
+    if a.same_sources:
+        entry = record_same_sources(a.same_sources, a.python or sys.executable)
+        print(f"recorded: {entry['from']} (ast.unparse, Python {entry['python']}) -> {entry['to']}, same sources")
+        return 0
     if not a.from_fingerprint:
-        raise ValueError("migrate needs --from OLD_FINGERPRINT (to verify) or --restamp (to re-stamp verified records)")
+        raise ValueError("migrate needs --from OLD_FINGERPRINT (to verify), --same-sources OLD (to record a "
+                         "definition change) or --restamp (to re-stamp verified records)")
     ok = verify_migration(a.profile, a.from_fingerprint, only=a.only, results=a.results, data_root=a.data_root)
     print("every sampled run is bit-identical: add the old fingerprint to environment.VERIFIED_SAME, then "
           "run `python -m msvp migrate --restamp`" if ok else "the sample differs: the runs must be re-trained")
@@ -246,6 +251,9 @@ def add_migrate(sub):
     m.add_argument("--from", dest="from_fingerprint", metavar="OLD", help="re-train a sample stamped OLD and compare")
     m.add_argument("--only", help="the sample, e.g. dataset=cifar10,variant=msvp-concat-full,seed=1")
     m.add_argument("--restamp", action="store_true", help="re-stamp the records that environment.VERIFIED_SAME names")
+    m.add_argument("--same-sources", metavar="OLD", help="record that the sources on disk hash to OLD under the "
+                   "earlier (ast.unparse) definition: no re-training needed")
+    m.add_argument("--python", help="the interpreter for --same-sources (default: this one)")
 
 
 def add_accounting(sub):

@@ -69,25 +69,48 @@ def module_name(path: Path, root: Path = PACKAGE_DIR) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def code_of(source: str) -> str:
-    """The code of a module without comments, docstrings or layout: ``ast.unparse`` of its tree with
-    every docstring dropped. Comments never reach the tree; unparse normalises quotes and spacing."""
-    tree = ast.parse(source)
+def without_docstrings(tree: ast.AST) -> ast.AST:
+    """The tree with every module, class and function docstring dropped (in place)."""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
+    return tree
 
 
-def numerics_hash(patterns, root: Path = PACKAGE_DIR) -> str:
+def canonical_ast(node) -> str:
+    """A syntax tree as text that every Python from 3.9 writes alike: each node's type and its fields,
+    without positions and without empty fields. Not ``ast.unparse``: Python 3.12 picks other quotes
+    for an f-string with quotes inside it; not ``ast.dump``: 3.12 adds empty ``type_params`` fields."""
+    if isinstance(node, ast.AST):
+        fields = (f"{k}={canonical_ast(v)}" for k, v in ast.iter_fields(node)
+                  if v is not None and not (isinstance(v, list) and not v))
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return f"[{', '.join(map(canonical_ast, node))}]"
+    return repr(node)
+
+
+def code_of(source: str) -> str:
+    """The code of a module without comments, docstrings or layout: its syntax tree, docstrings
+    dropped, as ``canonical_ast`` writes it. Comments never reach the tree."""
+    return canonical_ast(without_docstrings(ast.parse(source)))
+
+
+def unparse_code(source: str) -> str:
+    """The fingerprint's earlier definition of a module's code: ``ast.unparse`` of the docstring-free
+    tree, whose text depends on the Python version (kept to prove that old stamps name this code)."""
+    return ast.unparse(without_docstrings(ast.parse(source)))
+
+
+def numerics_hash(patterns, root: Path = PACKAGE_DIR, code=code_of) -> str:
     """sha256 over (module name, code without comments and docstrings) of the named sources, first 16
     hex digits: a why-comment or a moved file keeps it; any change to what runs moves it."""
     h = hashlib.sha256()
-    for name, code in sorted((module_name(f, root), code_of(f.read_text())) for f in _files(patterns, root)):
-        h.update(name.encode() + b"\0" + code.encode() + b"\0")
+    for name, text in sorted((module_name(f, root), code(f.read_text())) for f in _files(patterns, root)):
+        h.update(name.encode() + b"\0" + text.encode() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -96,13 +119,18 @@ CODE_VERSION = {"git_commit": git_commit(), "code_sha": source_hash(["**/*.py"])
                 "fingerprint": numerics_hash(TRAINING_SOURCES)}
 FINGERPRINT = CODE_VERSION["fingerprint"]
 
-# Fingerprints of earlier training code that a verified re-training showed to give bit-identical
-# runs under the code of the fingerprint they map to (results/verify/migrations.json holds the
-# evidence). Records and checkpoints stamped with one of them count as current.
+# Fingerprints of earlier training code, or of the same code under an earlier definition of the
+# fingerprint, that count as the fingerprint they map to: each step is backed by evidence in
+# results/verify/migrations.json (a bit-identical re-training, or the same source bytes hashed
+# both ways). Records and checkpoints stamped with one of them count as current.
 VERIFIED_SAME = {
-    # the byte hash of the old sources -> the code hash, with the registry moved out of config.py:
-    # CIFAR-10 MSVP concat/full seed 1 re-trained bit-identical (2026-12-03)
-    "0090d345b0e77e7b": "0cecbfaa0e71e083",
+    # the byte hash of the old sources -> the ast.unparse hash (the registry moved out of config.py;
+    # CIFAR-10 MSVP concat/full seed 1 re-trained bit-identical, 2026-12-03) -> this definition
+    "0090d345b0e77e7b": "d7e3801117794336",
+    # the same source bytes hashed through ast.unparse, which Python 3.11 and 3.12 write differently
+    # (one f-string's quotes), so a GPU machine or Colab on 3.12 saw every committed run as stale
+    "0cecbfaa0e71e083": "d7e3801117794336",   # ast.unparse under Python 3.10 and 3.11
+    "3ec4364291320fa6": "d7e3801117794336",   # ast.unparse under Python 3.12 and 3.13
 }
 
 

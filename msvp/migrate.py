@@ -9,12 +9,14 @@ the same prediction for every test image). The evidence goes to ``results/verify
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from .config import RunConfig
 from .engine import run
-from .environment import CODE_VERSION, FINGERPRINT, VERIFIED_SAME, to_json
+from .environment import CODE_VERSION, FINGERPRINT, PACKAGE_DIR, VERIFIED_SAME, to_json
 from .grid import select
 from .results import checkpoint_path, load_records, read_record, result_path, results_root
 from .store import write_atomic
@@ -72,13 +74,70 @@ def retrained(cfg: RunConfig, path: Path, profile: str, data_root) -> dict:
                progress=False, explain=False)
 
 
+def proved(entry: dict) -> bool:
+    """Does a recorded step show that its two fingerprints name the same computation? Either every
+    re-trained run was bit-identical, or the same source bytes give both fingerprints."""
+    if entry.get("outcome") == "same sources":
+        return bool(entry.get("sources_sha"))
+    return bool(entry.get("rows")) and all(r["bit_identical"] for r in entry["rows"])
+
+
 def evidence_for(old: str, new: str, evidence=None) -> list[dict]:
-    """The recorded migrations from ``old`` to ``new`` whose every re-trained run was bit-identical."""
+    """The recorded, proved steps that lead from ``old`` to ``new`` (old -> a -> ... -> new), shortest
+    first found; [] when there is no such chain."""
     evidence = Path(evidence) if evidence else evidence_path()
     if not Path(evidence).exists():
         return []
-    return [e for e in json.loads(Path(evidence).read_text())
-            if e["from"] == old and e["to"] == new and e["rows"] and all(r["bit_identical"] for r in e["rows"])]
+    steps = [e for e in json.loads(Path(evidence).read_text()) if proved(e)]
+    paths = {old: []}
+    frontier = [old]
+    while frontier:
+        here = frontier.pop(0)
+        for e in steps:
+            if e["from"] == here and e["to"] not in paths:
+                paths[e["to"]] = paths[here] + [e]
+                frontier.append(e["to"])
+    return paths.get(new, []) if new != old else []
+
+
+# Run by another interpreter: environment.py alone, torch stubbed (hashing needs the standard library)
+HASHES_SCRIPT = """
+import importlib.util, json, platform, sys, types
+sys.modules.setdefault("torch", types.ModuleType("torch"))
+spec = importlib.util.spec_from_file_location("msvp_environment", sys.argv[1])
+env = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(env)
+src = env.TRAINING_SOURCES
+print(json.dumps({"python": platform.python_version(), "fingerprint": env.numerics_hash(src),
+                  "unparse": env.numerics_hash(src, code=env.unparse_code), "sources_sha": env.source_hash(src)}))
+"""
+
+
+def hashes_under(python: str) -> dict:
+    """Both definitions of the fingerprint of the sources on disk, computed by the interpreter
+    ``python``: its version, 'fingerprint' (this definition), 'unparse' (the earlier one), 'sources_sha'."""
+    try:
+        out = subprocess.run([python, "-c", HASHES_SCRIPT, str(PACKAGE_DIR / "environment.py")],
+                             capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise ValueError(f"could not hash the sources with {python}: {err}") from None
+    return json.loads(out.stdout)
+
+
+def record_same_sources(old: str, python: str = sys.executable, evidence=None) -> dict:
+    """Record a step that needs no re-training: the sources on disk give ``old`` under the earlier
+    definition on ``python`` and the current fingerprint under this one."""
+    h = hashes_under(python)
+    if h["unparse"] != old or h["fingerprint"] != FINGERPRINT:
+        raise ValueError(f"on Python {h['python']} the sources hash to {h['unparse']} (ast.unparse) and "
+                         f"{h['fingerprint']} (now), not {old} and {FINGERPRINT}: no same-sources step")
+    entry = {"from": old, "to": FINGERPRINT, "outcome": "same sources", "date": time.strftime("%Y-%m-%d"),
+             "python": h["python"], "git_commit": CODE_VERSION["git_commit"], "sources_sha": h["sources_sha"],
+             "rows": []}
+    evidence = Path(evidence) if evidence else evidence_path()
+    entries = json.loads(evidence.read_text()) if evidence.exists() else []
+    write_atomic(evidence, to_json(entries + [entry]))
+    return entry
 
 
 def restamp(profile: str, results=None, log=print) -> int:

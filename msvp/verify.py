@@ -19,7 +19,7 @@ import pandas as pd
 from .config import RunConfig
 from .engine import run
 from .environment import to_json
-from .results import current_records, result_path
+from .results import canonical, current_records, result_path
 from .stats import signed
 from .store import write_atomic
 
@@ -29,7 +29,7 @@ PROVENANCE = ("fingerprint", "device_class", "threads", "precision")
 
 def provenance(rec: dict) -> dict:
     env = rec.get("environment") or {}
-    return {"fingerprint": rec.get("fingerprint"), **{k: env.get(k) for k in PROVENANCE[1:]}}
+    return {"fingerprint": canonical(rec.get("fingerprint")), **{k: env.get(k) for k in PROVENANCE[1:]}}
 
 
 def sample(profile: str, root=None, *, per_cell: int = 1, seed: int = 0) -> list[dict]:

@@ -2,14 +2,18 @@
 any change to the code that runs moves it; migrations across its changes rest on recorded evidence."""
 from __future__ import annotations
 
+import glob
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from msvp import environment
 from msvp.environment import TRAINING_SOURCES, numerics_hash
-from msvp.migrate import evidence_for, evidence_path, restamp
+from msvp.migrate import evidence_for, evidence_path, hashes_under, restamp
 
 
 @pytest.fixture
@@ -59,11 +63,60 @@ def test_a_new_variant_in_the_registry_keeps_it(pkg):
     assert numerics_hash(TRAINING_SOURCES, pkg) == environment.FINGERPRINT
 
 
-def test_every_verified_same_fingerprint_has_bit_identical_evidence():
+def test_every_verified_same_fingerprint_has_evidence():
     """An entry of VERIFIED_SAME is a claim that old and new code compute the same runs: the claim
-    needs a recorded migration whose every re-trained run was bit-identical."""
+    needs a chain of recorded steps, each a bit-identical re-training or the same sources hashed both ways."""
     for old, new in environment.VERIFIED_SAME.items():
-        assert evidence_for(old, new), f"no bit-identical migration {old} -> {new} in {evidence_path()}"
+        assert evidence_for(old, new), f"no proved chain {old} -> {new} in {evidence_path()}"
+
+
+def test_a_chain_of_proved_steps_counts_and_a_broken_one_does_not(tmp_path):
+    ev = tmp_path / "m.json"
+    bit = {"from": "a", "to": "b", "rows": [{"bit_identical": True}]}
+    same = {"from": "b", "to": "c", "outcome": "same sources", "sources_sha": "x", "rows": []}
+    ev.write_text(json.dumps([bit, same]))
+    assert [e["to"] for e in evidence_for("a", "c", ev)] == ["b", "c"]
+    ev.write_text(json.dumps([bit, same | {"sources_sha": ""}]))
+    assert evidence_for("a", "c", ev) == []
+    assert evidence_for("c", "a", ev) == []
+
+
+def pythons() -> dict:
+    """The interpreters on this machine, Python 3.10 and later, one per minor version."""
+    candidates = [sys.executable, *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3"))),
+                  *filter(None, (shutil.which(f"python3.{m}") for m in range(10, 16)))]
+    found = {}
+    for exe in candidates:
+        out = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True)
+        if out.returncode == 0 and tuple(map(int, out.stdout.split())) >= (3, 10):
+            found.setdefault(tuple(map(int, out.stdout.split())), exe)
+    return found
+
+
+def test_the_fingerprint_is_the_same_on_every_python():
+    """Colab and the GPU machines run Python 3.12, CI 3.11: one code, one fingerprint on all of them."""
+    found = pythons()
+    if len(found) < 2:
+        pytest.skip("only one Python here")
+    seen = {version: hashes_under(exe)["fingerprint"] for version, exe in found.items()}
+    assert set(seen.values()) == {environment.FINGERPRINT}, seen
+
+
+def test_the_same_sources_steps_hold_for_the_sources_they_name():
+    """Each recorded 'same sources' step, re-computed: where the training sources are still the bytes
+    it names, its Python gives its old stamp under ast.unparse and its new one now."""
+    found, here = pythons(), hashes_under(sys.executable)
+    steps = [e for e in json.loads(evidence_path().read_text()) if e.get("outcome") == "same sources"]
+    checked = 0
+    for step in steps:
+        exe = found.get(tuple(map(int, step["python"].split(".")[:2])))
+        if step["sources_sha"] != here["sources_sha"] or exe is None:
+            continue
+        h = hashes_under(exe)
+        assert (h["unparse"], h["fingerprint"]) == (step["from"], step["to"]), step
+        checked += 1
+    if steps and any(s["sources_sha"] == here["sources_sha"] for s in steps):
+        assert checked, "no interpreter here to check the steps for the current sources"
 
 
 def test_evidence_that_differs_does_not_count(tmp_path):

@@ -24,7 +24,10 @@ RESULTS = ROOT / "results"
 BEGIN = "<!-- results-table:begin (written by tools/readme_table.py: make readme) -->"
 END = "<!-- results-table:end -->"
 PROFILES = ("cpu", "paper")
-WORKERS = 2          # the time left is given for `make reproduce JOBS=2`, one worker per core of a 2-core machine
+# The time left is given for the machine each profile is for: `make reproduce JOBS=2` on a 2-core
+# machine (one worker per core), and tools/gpu_paper.sh's 6 workers sharing one GPU
+WORKERS = {"cpu": 2, "paper": 6}
+HOW = {"cpu": "`make reproduce JOBS=2`", "paper": "`tools/gpu_paper.sh` on one GPU"}
 
 
 def command(profile: str, dataset: str, backbone: str, variant: str) -> str:
@@ -72,8 +75,8 @@ def progress_line(profile: str, root: Path = RESULTS) -> str:
     line = f"{done} of {len(view.states)} planned runs done"
     if not todo:
         return line + "."
-    left, _ = view_time_left(view, todo, WORKERS)
-    when = (f"about {duration(left)} of wall time with {WORKERS} workers (`make reproduce JOBS={WORKERS}`)"
+    left, _ = view_time_left(view, todo, WORKERS[profile])
+    when = (f"about {duration(left)} of wall time with {WORKERS[profile]} workers ({HOW[profile]})"
             if left == left else "a time that `python -m msvp grid --plan` estimates")
     hw = f" Finished runs: {hardware_label(view.df)}." if len(view.df) else ""
     return (f"{line}; the {len(todo)} left would take {when}, each run costed at the median time of "
