@@ -66,6 +66,19 @@ ch.results()
 # one-command GPU script and a SLURM recipe).
 
 # %% [markdown]
+# ## On a GPU
+#
+# The same cells from the `paper` profile's runs on one GPU: the only ResNet-18 and ViT-Tiny evidence
+# here until the CPU has trained those backbones. They are judged on their own, never paired with a
+# CPU run.
+
+# %% tags=["remove-input"]
+from _lib.gpu_runs import GpuRuns
+
+if PROFILE != "paper":   # a page of the paper profile already shows these runs above
+    GpuRuns(RESULTS_DIR, DATA_ROOT).cells()
+
+# %% [markdown]
 # ## What it cost
 
 # %% tags=["remove-input"]

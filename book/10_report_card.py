@@ -213,6 +213,20 @@ ch.cells()
 ch.contrasts()
 
 # %% [markdown]
+# ## The claims on the GPU runs
+#
+# The same rules applied to the `paper` profile's runs on one GPU, on their own: other hardware,
+# torch and thread count, so never pooled or paired with the CPU runs above. The parameter and
+# compute claims do not depend on the machine and are not repeated.
+
+# %% tags=["hide-input"]
+from _lib.gpu_runs import gpu_claims
+
+# (a card of the paper profile already judges these runs above)
+if PROFILE != "paper":
+    gpu_claims(RESULTS_DIR, DATA_ROOT)
+
+# %% [markdown]
 # The official code's flaws, and what this package does instead, are listed on the
 # [protocol](protocol.ipynb) page with every other deviation from the official code.
 #

@@ -56,6 +56,19 @@ page.answer()
 page.cells()
 
 # %% [markdown]
+# ## On a GPU
+#
+# The `paper` {term}`profile` runs the paper's protocol on one GPU, several runs sharing it at once
+# (`tools/gpu_paper.sh`). Its runs stand apart from the CPU runs above: the table gives their cells
+# and verdicts as they land.
+
+# %% tags=["remove-input"]
+from _lib.gpu_runs import GpuRuns
+
+if PROFILE != "paper":   # a page of the paper profile already shows these runs above
+    GpuRuns(RESULTS_DIR, DATA_ROOT).cells(figure=False)
+
+# %% [markdown]
 # ## The statistics behind the answer
 #
 # For readers who want the evidence: how the headline verdict was reached, on which runs, and with

@@ -2,11 +2,13 @@
 train each run exactly once, a killed worker's claim is taken over, the GPU script's CPU dry run."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 from collections import Counter
 from pathlib import Path
 
@@ -101,10 +103,20 @@ def test_gpu_script_dry_run_on_cpu(tmp_path, mirror_dir):
                        text=True, timeout=420)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 trained, 0 already done" in r.stdout and r.stdout.strip().endswith("2 done")
-    assert (tmp_path / "results.tgz").stat().st_size > 1000
+    assert packed(tmp_path) == {"smoke/mnist/cnn/baseline/seed0.json", "smoke/mnist/cnn/msvp-add-full/seed0.json"}
+    # a run cut off by the budget leaves a checkpoint: it must not travel back (16 MiB per file)
+    (results / "smoke" / "mnist" / "cnn" / "baseline" / "seed1.ckpt.pt").write_bytes(b"0" * 1000)
     r = subprocess.run(["bash", "tools/gpu_paper.sh", str(results)], cwd=REPO, env=env, capture_output=True,
                        text=True, timeout=420)
     assert "0 trained, 2 already done" in r.stdout
+    assert not any(name.endswith(".ckpt.pt") for name in packed(tmp_path))
+
+
+def packed(out: Path) -> set[str]:
+    """The files in the script's archive parts (out/results.tgz.part-aa, -ab, ...)."""
+    parts = b"".join(p.read_bytes() for p in sorted(out.glob("results.tgz.part-*")))
+    with tarfile.open(fileobj=io.BytesIO(parts), mode="r:gz") as tar:
+        return {m.name for m in tar.getmembers() if m.isfile()}
 
 
 @pytest.mark.timeout(300)   # a hang guard; make test runs a process-starting test beside it

@@ -18,6 +18,7 @@ from msvp.verdicts import (
 )
 
 from .chapter import Page, md, table
+from .gpu_runs import GPU_PROFILE, gpu_answer
 from .names import (
     BACKBONE_ORDER,
     CONCAT,
@@ -186,6 +187,9 @@ class FrontPage(Page):
 
     def answer(self) -> None:
         md(plain_answer(self.profile, self.df, self.paired, self.claim[0]) + concat_sentence(self.df))
+        gpu = gpu_answer(self.results_dir) if self.profile != GPU_PROFILE else ""
+        if gpu:     # its own paragraph: other hardware, never pooled with the answer above
+            md(gpu.strip())
         show_paired_figure(paired_rows(self.df), f"MSVP − baseline, profile {self.profile}: every cell with paired "
                                                  f"seeds")
         if len(self.paired):
