@@ -65,3 +65,10 @@ def test_the_gpu_claims_leave_out_the_hardware_free_claims(gpu_results, said):
     claims = " ".join(said[1].claim)
     assert "improves accuracy" in claims and "transformers" in claims
     assert "parameters" not in claims and "compute" not in claims
+
+
+def test_a_cells_gpu_paragraph_gives_no_verdict_on_one_pair(gpu_results):
+    text = gpu_runs.gpu_cell_md(gpu_results, "cifar10", "vit")
+    assert "**The same cell on one GPU**" in text and "never paired with the CPU runs" in text
+    assert "not enough pairs yet" in text and "Verdict" not in text
+    assert gpu_runs.gpu_cell_md(gpu_results, "cifar10", "cnn") == ""

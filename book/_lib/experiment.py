@@ -177,7 +177,7 @@ class ExperimentChapter(Page):
 
     def strongest_case(self) -> None:
         """ViT-Tiny on CIFAR-10, where the paper's claim is strongest (chapter 5 only)."""
-        md(strongest_case_md(self.profile, self.all, self.states))
+        md(strongest_case_md(self.profile, self.all, self.states, self.results_dir))
 
     def long_budget(self) -> None:
         """The long-budget check beside the protocol's verdicts (its runs are CIFAR-10 CNN runs)."""

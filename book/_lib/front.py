@@ -207,7 +207,7 @@ class FrontPage(Page):
            f"{LEVEL:.0%} interval. **add** is the official code's default fusion, **concat** the abstract's 1 × 1 "
            f"convolution. Each data set links to its chapter.")
         show_diverged(self.df)
-        md(strongest_case_md(self.profile, self.df, self.states))
+        md(strongest_case_md(self.profile, self.df, self.states, self.results_dir))
 
     def evidence(self) -> None:
         verdict, detail = self.claim

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msvp.experiments import get_profile
+from msvp.experiments import MAIN_VARIANTS, get_profile
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 
 from .card import ReportCard
 from .chapter import Page, md, table
-from .names import BACKBONE_ORDER, MAIN, backbone_title, cell_name, ordered
-from .sections import paired_rows, progress_md, results_table, show_paired_figure
+from .names import BACKBONE_ORDER, MAIN, backbone_title, cell_name, label, ordered
+from .sections import acc_text, effect_sentence, paired_rows, progress_md, results_table, show_paired_figure
 from .words import duration, hardware_label, join, short_verdict
 
 GPU_PROFILE = "paper"
@@ -95,3 +95,19 @@ def gpu_answer(results_dir) -> str:
         return ""
     return (f" **On one GPU** (the `{runs.profile}` profile, shown apart further down and never paired with the "
             f"CPU runs), " + pairs_words(runs.paired, "MSVP add/full − baseline was"))
+
+
+def gpu_cell_md(results_dir, dataset: str, backbone: str) -> str:
+    """One cell's GPU runs in a paragraph, for a page that discusses the same cell on the CPU: its
+    accuracies and its paired changes with their verdicts ('' where the GPU has no run of it)."""
+    runs = GpuRuns(results_dir)
+    df = runs.df
+    cell = df[(df.dataset == dataset) & (df.backbone == backbone)] if len(df) else df
+    if cell.empty:
+        return ""
+    accs = join([f"{label(v)} {acc_text(df, dataset, backbone, v)} %" for v in MAIN_VARIANTS
+                 if (cell.variant == v).any()])
+    p = runs.paired[(runs.paired.dataset == dataset) & (runs.paired.backbone == backbone)]
+    effects = " ".join(effect_sentence(p.iloc[i], f"GPU · {label(p.iloc[i].treatment)}") for i in range(len(p)))
+    return (f"**The same cell on one GPU** (`{runs.profile}` profile, {hardware_label(cell)}; other hardware and "
+            f"random streams, so never paired with the CPU runs above): {accs} test accuracy. {effects}").strip()

@@ -9,6 +9,7 @@ from msvp.experiments import MAIN_VARIANTS, get_profile, wall_time
 from msvp.stats import CONVERGENCE_TOL_PP, converged
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 
+from .gpu_runs import GPU_PROFILE, gpu_cell_md
 from .names import BASE, READINGS, label
 from .sections import acc_text, effect_sentence, paired_rows
 from .words import duration, join, plural
@@ -24,11 +25,18 @@ ABSORBED = ("Whatever these runs show, on a ViT an additive prompt is a constant
             "would come from easier optimisation, not from extra capacity.")
 
 
-def strongest_case_md(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> str:
+def strongest_case_md(profile: str, df: pd.DataFrame, states: pd.DataFrame, results_dir=None) -> str:
     """How many of the cell's planned runs are trained, the baseline beside the CNN's on the same data,
-    the paired gain per reading where pairs exist, and the time the rest would take."""
+    the paired gain per reading where pairs exist, and the time the rest would take; with
+    ``results_dir``, the same cell's GPU runs in a paragraph of their own."""
     if not any(c.dataset == DATASET and c.backbone == BACKBONE for c in get_profile(profile).configs()):
         return HEAD + f" The `{profile}` profile does not train it."
+    gpu = gpu_cell_md(results_dir, DATASET, BACKBONE) if results_dir is not None and profile != GPU_PROFILE else ""
+    return "\n\n".join(part for part in (_strongest_case(profile, df, states), gpu, ABSORBED) if part)
+
+
+def _strongest_case(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> str:
+    """The profile's own paragraph on the cell: progress, baseline, paired changes, time left."""
     planned = states[(states.dataset == DATASET) & (states.backbone == BACKBONE) & states.variant.isin(MAIN_VARIANTS)]
     cell = df[(df.dataset == DATASET) & (df.backbone == BACKBONE)]
     out = [HEAD, _progress(planned)]
@@ -49,7 +57,7 @@ def strongest_case_md(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> s
         out.append(f"The {plural(left, 'run')} left would take about {duration(left * median)} on one worker "
                    f"({duration(two)} on two workers) at this cell's measured "
                    f"{duration(median)} per run.")
-    return " ".join(out) + "\n\n" + ABSORBED
+    return " ".join(out)
 
 
 def _progress(planned: pd.DataFrame) -> str:
