@@ -7,7 +7,7 @@
 # (no run starts that the planner expects to end later), DEVICE (default: CUDA when present),
 # PYTHON (default .venv/bin/python when present, else python3), ONLY (a grid filter),
 # DATA=device_data (a git-ignored folder carried to the machine: *.npz files, or files split as
-# NAME.npz.part-aa, -ab, ... that are joined here). When $OUT is set (the device
+# NAME.npz.part-aa, -ab, ... that are joined here; either may lie in sub-folders one level down). When $OUT is set (the device
 # tool), the finished result files are also packed into $OUT/results.tgz.part-aa, -ab, ... to bring
 # back (`cat results.tgz.part-* | tar -xz -C results`) and commit.
 #
@@ -26,13 +26,21 @@ DATA=${DATA:-device_data}
 # the Makefile's environment when there is one, else the machine's python3
 if [ -x .venv/bin/python ]; then PY=${PYTHON:-.venv/bin/python}; else PY=${PYTHON:-python3}; fi
 
+# The data folder: whole *.npz files, or parts NAME.npz.part-aa, -ab, ..., in it or in its sub-folders
+# (one per call of the device tool, so that a later call keeps the parts an earlier one brought)
+parts_of() {  # the parts of $1 in suffix order, wherever they lie
+  find "$DATA" -maxdepth 2 -name "$1.part-*" | awk -F'part-' '{print $NF" "$0}' | sort | cut -d' ' -f2-
+}
 if [ -d "$DATA" ]; then
-  for first in "$DATA"/*.npz.part-aa; do
-    [ -e "$first" ] || continue
-    whole=${first%.part-aa}
-    if [ ! -e "$whole" ]; then cat "${whole}".part-* > "$whole.tmp.$$" && mv -f "$whole.tmp.$$" "$whole"; fi
+  DATA=$(cd "$DATA" && pwd)
+  for f in "$DATA"/*/*.npz; do [ -e "$f" ] && ln -sf "$f" "$DATA/"; done
+  for first in $(find "$DATA" -maxdepth 2 -name '*.npz.part-aa'); do
+    name=$(basename "${first%.part-aa}")
+    if [ ! -e "$DATA/$name" ]; then
+      parts_of "$name" | xargs cat > "$DATA/$name.tmp.$$" && mv -f "$DATA/$name.tmp.$$" "$DATA/$name"
+    fi
   done
-  export MSVP_DATA_MIRROR=${MSVP_DATA_MIRROR:-$(cd "$DATA" && pwd)}
+  export MSVP_DATA_MIRROR=${MSVP_DATA_MIRROR:-$DATA}
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 
