@@ -62,6 +62,7 @@ def test_the_landing_answer_names_the_gpu_cells_only_when_there_are_pairs(tmp_pa
 
 def test_the_gpu_claims_leave_out_the_hardware_free_claims(gpu_results, said):
     gpu_runs.gpu_claims(gpu_results)
+    assert "10_report_card.ipynb" not in said[0], "the report card links to itself"
     claims = " ".join(said[1].claim)
     assert "improves accuracy" in claims and "transformers" in claims
     assert "parameters" not in claims and "compute" not in claims

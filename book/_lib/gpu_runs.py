@@ -82,7 +82,7 @@ def gpu_claims(results_dir, data_root="../data") -> None:
     """The report card's accuracy claims judged on the GPU runs alone (the parameter and compute claims
     do not depend on the hardware: chapter 9 measures them once)."""
     runs = GpuRuns(results_dir, data_root)
-    md(runs.intro())
+    md(runs.intro().replace("the [report card](10_report_card.ipynb)", "this page, stated above"))
     if runs.done:
         card = ReportCard(runs.profile, results_dir, data_root).card
         table(card[~card.claim.str.contains("parameters|compute")].reset_index(drop=True), bold="verdict")
