@@ -568,3 +568,12 @@ def test_verify_line_names_the_cells_it_has_not_re_trained():
     recs = [rec("cifar10", "cnn"), rec("cifar10", "vit"), rec("cifar10", "vit"), rec("mnist", "vit", "diverged")]
     assert unverified_cells(report, recs) == "; not re-trained yet: CIFAR-10 · ViT-Tiny (2 committed runs)"
     assert unverified_cells(report, recs[:1]) == ""
+
+
+def test_a_profile_with_runs_left_is_never_called_all_done():
+    on = "2 workers"
+    assert reproduce.left_phrase({"done": 0, "planned runs": 33, "time left, " + on: "–"}, on).startswith(
+        "; the time the rest needs is not measured yet")
+    assert reproduce.left_phrase({"done": 21, "planned runs": 21, "time left, " + on: "none left"}, on) == "; all done"
+    assert reproduce.left_phrase({"done": 30, "planned runs": 90, "time left, " + on: "1.7 h"}, on) == (
+        "; the rest would take 1.7 h on 2 workers")

@@ -73,3 +73,4 @@ def test_a_cells_gpu_paragraph_gives_no_verdict_on_one_pair(gpu_results):
     assert "**The same cell on one GPU**" in text and "never paired with the CPU runs" in text
     assert "not enough pairs yet" in text and "Verdict" not in text
     assert gpu_runs.gpu_cell_md(gpu_results, "cifar10", "cnn") == ""
+

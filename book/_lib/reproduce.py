@@ -177,9 +177,18 @@ class ReproduceChapter(Page):
     def key_results(self, workers: int = 1) -> None:
         """Per profile, runs done of planned and the time the rest would take; the verify outcome."""
         t, on = profile_runs_table(self.results_dir, workers), workers_label(workers)
-        lines = [f"`{r['profile']}`: {r['done']:,} of {r['planned runs']:,} planned runs done"
-                 + (f"; the rest would take {r['time left, ' + on]} on {on}"
-                    if r["time left, " + on] not in ("–", "0 s", "none left") else "; all done") + "."
+        lines = [f"`{r['profile']}`: {r['done']:,} of {r['planned runs']:,} planned runs done{left_phrase(r, on)}."
                  for r in t.to_dict("records") if r["planned runs"]]
         _, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
         key_results(lines + [f"`make verify` ({self.profile}): {when}."])
+
+
+def left_phrase(row: dict, on: str) -> str:
+    """'; all done' only when every planned run is; else the time the rest would take, or that nothing
+    has measured it yet (a profile with no finished run and no saved estimate shows '–')."""
+    left = row["time left, " + on]
+    if row["done"] >= row["planned runs"]:
+        return "; all done"
+    if left in ("–", "0 s", "none left"):
+        return "; the time the rest needs is not measured yet (`grid --plan` measures it)"
+    return f"; the rest would take {left} on {on}"
