@@ -1,8 +1,24 @@
 """msvp: Multi-Scale Visual Prompting (Khazem, arXiv 2512.03663), re-implemented and checked."""
-from .config import RunConfig, variant_name
-from .models import build_model, count_params
-from .prompting import FUSIONS, PROMPT_SIZES, SCALE_SETS, MultiScalePrompt, PromptedModel
+import importlib
 
-__all__ = ["RunConfig", "build_model", "count_params", "variant_name", "MultiScalePrompt", "PromptedModel",
-           "FUSIONS", "PROMPT_SIZES", "SCALE_SETS"]
 __version__ = "0.1.0"
+
+# The public names, imported on first use (PEP 562) rather than with the package: `python -m msvp`
+# then reaches its command line before torch loads (seconds on a busy machine), so a Ctrl-C during
+# that load is its one line, not a traceback from this file.
+_EXPORTS = {"RunConfig": "config", "variant_name": "config", "build_model": "models", "count_params": "models",
+            "FUSIONS": "prompting", "PROMPT_SIZES": "prompting", "SCALE_SETS": "prompting",
+            "MultiScalePrompt": "prompting", "PromptedModel": "prompting"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'msvp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -6,9 +6,16 @@ import os
 import sys
 from dataclasses import fields
 
-from .backbones import BACKBONES
-from .datasets import DATASETS
-from .prompting import FUSIONS, SCALE_SETS
+INTERRUPTED = ("interrupted: finished runs are saved; an unfinished run resumes from its last checkpoint "
+               "when you run the same command again")
+
+try:    # torch takes seconds to import on a busy machine: a Ctrl-C then is the same one line
+    from .backbones import BACKBONES
+    from .datasets import DATASETS
+    from .prompting import FUSIONS, SCALE_SETS
+except KeyboardInterrupt:
+    print(INTERRUPTED, file=sys.stderr)
+    sys.exit(130)
 
 
 class OneLineErrors(argparse.ArgumentParser):
@@ -277,8 +284,17 @@ COMMANDS = {"train": cmd_train, "grid": cmd_grid, "verify": cmd_verify, "data": 
 
 
 def main(argv=None) -> int:
-    """Run one command; a user's mistake or a data fault is one line on stderr (exit 2), a diverged
-    run exit 1, unless --debug asks for the traceback."""
+    """Run one command; a Ctrl-C at any point (the lazy imports too) is one line and exit 130."""
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+
+
+def run(argv=None) -> int:
+    """A user's mistake or a data fault is one line on stderr (exit 2), a diverged run exit 1, unless
+    --debug asks for the traceback."""
     a = parser().parse_args(argv)
     from .data import DataError
     from .results import ResultsError
@@ -286,10 +302,6 @@ def main(argv=None) -> int:
     debug = a.debug or os.environ.get("MSVP_DEBUG") == "1"
     try:
         return COMMANDS[a.cmd](a) or 0
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are saved; an unfinished run resumes from its last checkpoint "
-              "when you run the same command again", file=sys.stderr)
-        return 130
     except (ValueError, DataError, ResultsError, TrainingDiverged, OSError) as e:
         if debug:
             raise

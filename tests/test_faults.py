@@ -180,3 +180,11 @@ def test_killing_a_two_worker_grid_at_random_moments_loses_nothing(tmp_path):
         assert [{k: v for k, v in h.items() if k not in drop} for h in ra["history"]] == \
                [{k: v for k, v in h.items() if k not in drop} for h in rb["history"]]
     assert not list(hit.rglob("*.tmp")) and not list(hit.rglob("*.claim"))
+
+
+def test_the_package_leaves_torch_to_the_command_line():
+    """`import msvp` loads no torch (its names load on first use), so `python -m msvp` catches a Ctrl-C
+    while torch loads and says it in one line."""
+    out = subprocess.run([sys.executable, "-c", "import msvp, sys; print('torch' in sys.modules); msvp.RunConfig; "
+                          "print('torch' in sys.modules)"], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.split() == ["False", "True"]
