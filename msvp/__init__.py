@@ -1,5 +1,6 @@
 """msvp: Multi-Scale Visual Prompting (Khazem, arXiv 2512.03663), re-implemented and checked."""
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
@@ -13,11 +14,13 @@ __all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'msvp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:   # msvp.models after a bare `import msvp`
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'msvp' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

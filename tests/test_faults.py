@@ -186,5 +186,7 @@ def test_the_package_leaves_torch_to_the_command_line():
     """`import msvp` loads no torch (its names load on first use), so `python -m msvp` catches a Ctrl-C
     while torch loads and says it in one line."""
     out = subprocess.run([sys.executable, "-c", "import msvp, sys; print('torch' in sys.modules); msvp.RunConfig; "
-                          "print('torch' in sys.modules)"], capture_output=True, text=True, cwd=REPO, check=True)
-    assert out.stdout.split() == ["False", "True"]
+                          "print('torch' in sys.modules); print(msvp.models.count_params is msvp.count_params)"],
+                         capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]     # a submodule is an attribute too, as before
+    assert not hasattr(__import__("msvp"), "nope")          # an unknown name stays an AttributeError
