@@ -71,7 +71,7 @@ ch.results()
 # for the paper's 10 epochs. A transformer lacks a convolution's built-in bias towards local
 # patterns and needs far more data or training to match a CNN on small images
 # {cite}`dosovitskiy2021vit`, so its lower accuracy in these tables is the protocol's, not a fault of
-# this re-implementation; its convergence caveat shows it was still learning when training stopped.
+# this re-implementation; its {term}`convergence caveat` shows it was still learning when training stopped.
 
 # %% [markdown]
 # ## On a GPU
