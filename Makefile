@@ -2,7 +2,7 @@
 #
 #   make reproduce            train what is missing for PROFILE, re-execute the notebooks, build the book
 #   make reproduce JOBS=2     ... with 2 worker processes (1 thread each; on the CPU, one per core)
-#   make test                 unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
+#   make test                 lint, unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
 #   make notebooks PROFILE=cpu
 #   make verify               re-train a sample of committed runs and compare (bit-identical when it can be)
 #   make smoke TEST_WORKERS=1 execute the smoke notebooks one at a time (default: 2, as make test)

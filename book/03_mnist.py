@@ -17,7 +17,7 @@
 # MNIST {cite}`lecun1998mnist` holds 70,000 grey 28 × 28 images of handwritten digits. It is the
 # easiest of the three data sets: a small CNN gets almost every test image right (the baseline's
 # error is on this page), so there is little room for any method to help, and a real gain must be
-# told apart from seed-to-seed noise of a fraction of a percentage point.
+# told apart from seed-to-seed noise of a fraction of a {term}`percentage point (pp) <percentage point>`.
 #
 # **What you will learn**
 # - how large the prompt's effect is on MNIST, measured as a *paired* difference over seeds

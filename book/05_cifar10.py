@@ -117,7 +117,7 @@ ch.curves()
 # for three times the paper's epochs, with the cosine schedule stretched over them: baseline, MSVP
 # add and concat, 3 {term}`paired seeds`. Once its runs are in, each comparison is shown at both budgets
 # (until then the line below counts them); the verdict at
-# the paper's budget stays the book's. Two differences besides the budget: the long runs are in bf16
+# the paper's budget stays the book's. Two differences besides the budget: the long runs are in {term}`bf16`
 # and the paper's-budget runs of the CNN in fp32 (the precision check on the protocol page compares
 # the two on this CNN), and each budget's verdict comes from its own {term}`Holm` family (at the
 # paper's budget every cell of the `cpu` profile where the comparison ran, at the long budget its

@@ -24,12 +24,15 @@
 #
 # ```bash
 # make reproduce  # train what is missing, re-execute the chapters, build
-# make test       # unit tests, smoke run of every chapter, nbval, build
+# make test       # lint, unit tests, release checks, smoke, nbval, build
 # ```
 #
 # `make reproduce` trains the `paper` profile on a CUDA machine and the `cpu` profile elsewhere
 # (`PROFILE=cpu` overrides it, for `make notebooks` and `make verify` too); `make reproduce JOBS=2`
-# trains with two worker processes of one thread each. The `python -m msvp` commands below run in the
+# trains with two worker processes, of one thread each in the CPU profiles (a `paper` run takes two).
+# `make test` runs, in order: ruff, the unit tests, the release checks, `make smoke` (the seconds-long
+# `smoke` and `smoke-scarce` profiles into build/results, then every chapter on them), nbval on the
+# committed notebooks, and the book build. The `python -m msvp` commands below run in the
 # environment `make` built: `source .venv/bin/activate` first.
 #
 # Offline? Point `MSVP_DATA_MIRROR` at a folder holding `mnist.npz`, `fashion_mnist.npz` and
@@ -69,8 +72,9 @@ ch.parts()
 #
 # Counted from the result files: the runs that count for the current training code, the median wall
 # time of one run (training, validation after every epoch, the test passes), the compute time the
-# finished runs took together, the wall time the runs still missing would take on `WORKERS` grid
-# workers that each take the next run when free, and the hardware recorded with them. As `grid --plan`
+# finished runs took together, the wall time the runs still missing would take on the grid workers
+# the column names, each taking the next run when free (the line under the table says how many, and
+# how `make reproduce JOBS=` changes it), and the hardware recorded with them. As `grid --plan`
 # does, a run left is costed at the median of the profile's finished runs alike in data set,
 # backbone, precision, epochs and training-set size; a cell with none yet at the estimate that
 # `grid --plan` saved for it (`results/plans/`, from a short warm-up of real training steps); the note
@@ -109,11 +113,13 @@ ch.verify()
 #
 # The script uses `.venv/bin/python` when it exists (`PYTHON=` overrides it) and prints the wall
 # time. On a SLURM cluster, a job array of grid workers shares one results folder (each run
-# is claimed by exactly one live worker; resubmitting resumes):
+# is claimed by exactly one live worker; resubmitting resumes). The second way submits through
+# submitit, which `make install` installs; elsewhere install it with `pip install 'msvp[cluster]'`
+# (from a clone: `pip install -e '.[cluster]'`):
 #
 # ```bash
 # sbatch --array=0-7 tools/slurm/grid_array.sbatch paper
-# # the same, via submitit:
+# # the same, via submitit (the cluster extra):
 # python -m msvp grid --profile paper --executor slurm --jobs 8
 # ```
 #
@@ -146,7 +152,8 @@ ch.verify()
 # `msvp.grid.run_grid` in plain sight, and runs that are missing show as *not run yet*.
 # `make notebooks` executes each chapter with papermill from `book/` (so `import _lib` works) into
 # the committed `.ipynb`, and `make book` renders those executed notebooks with Jupyter Book;
-# `make smoke` first trains the seconds-long `smoke` profile, then executes every chapter on it.
+# `make smoke` first trains the seconds-long `smoke` and `smoke-scarce` profiles into build/results
+# (never committed), then executes every chapter on them into build/smoke.
 
 # %% [markdown]
 # ## Key results

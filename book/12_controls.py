@@ -159,8 +159,9 @@ ch.comparisons()
 # baseline, with the 95 % interval as a bar, against the trainable parameters it adds (measured on
 # the trained model). The MSVP scale sets share a colour, fusions a marker shape; controls have
 # their own (the global-only prompt is "MSVP add · global"). Points closer than a marker's width
-# are spread sideways so that none hides another; their exact parameter counts are in the table
-# above.
+# are spread sideways so that none hides another. Exact parameter counts: the controls' and MSVP
+# add/full's in the table at the top of this page, every MSVP scale set and fusion's in
+# [chapter 9](09_accounting.ipynb).
 
 # %% tags=["hide-input"]
 ch.gains()

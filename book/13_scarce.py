@@ -20,7 +20,8 @@
 # give the CNN's verdicts at that protocol, and the full-split rows of the table below repeat them. This chapter
 # asks the next question: **does MSVP help when the CNN sees 1 % or 10 % of the training images?**
 #
-# **What you will learn**
+# **What you will learn** (the curve and the gains per size appear once the runs of the `scarce`
+# {term}`profile` are in; the first line below says whether they are)
 # - how the CNN's accuracy grows with the number of training images, with and without MSVP;
 # - whether MSVP's paired gain changes with the training-set size, under the report card's rules;
 # - how a learning curve is built so that its points can be compared: nested subsets, the same
@@ -65,9 +66,10 @@ ch.answer()
 # Each subset is drawn once from the official 90 % training split, class by class (every class keeps
 # its share), and the 1 % subset lies inside the 10 % one; every seed and both variants train on the
 # same images, and validation and test sets are those of the full protocol. Ten epochs on 1 % of the
-# data would be about 40 optimiser steps, so a subset run trains for min(100, 10 × full split ÷
-# subset) epochs with the cosine schedule over them: 100 epochs at 1 % and 10 %. The [protocol](protocol.ipynb) page lists this rule among the
-# deviations.
+# data would be only 40 (CIFAR-10) to 50 (Fashion-MNIST) optimiser steps of 128 images, so a subset
+# run trains for min(100, 10 × full split ÷ subset size) epochs with the cosine schedule over them:
+# 100 epochs at 1 % and 10 %. At 10 % that matches a full run's steps; at 1 % the cap leaves about an
+# eighth of them. The [protocol](protocol.ipynb) page lists this rule among the deviations.
 
 # %% tags=["remove-input"]
 ch.status()
@@ -77,7 +79,7 @@ ch.status()
 #
 # Top row: test accuracy of the baseline and of MSVP add/full for each training-set size (log
 # scale), with 95 % intervals over seeds; the rightmost point is the full split of the `cpu`
-# {term}`profile`. Bottom row: the paired gain (MSVP − baseline, same seed) with its interval, against the
+# profile. Bottom row: the paired gain (MSVP − baseline, same seed) with its interval, against the
 # grey ±0.5 pp band that the report card treats as too small to matter.
 
 # %% tags=["remove-input"]
@@ -89,9 +91,10 @@ ch.plot()
 # The verdicts follow the report card's rules ([chapter 10](10_report_card.ipynb)). The subset sizes
 # form one {term}`Holm` family of their own (training on 1 % or 10 % is a question the paper did not ask);
 # the full-split rows carry the verdict the report card gives them, so that one comparison has one
-# verdict in the whole book. The subset runs train in bf16 autocast and the full-split CNN runs in
-# fp32: the [protocol](protocol.ipynb) page compares the CNN's gain in the two precisions, with the
-# interval of their difference (mind its width: it says how large a change the check could miss).
+# verdict in the whole book. The subset runs train in {term}`bf16` {term}`autocast` and the
+# full-split CNN runs in fp32: the [protocol](protocol.ipynb) page compares the CNN's gain in the two
+# precisions, with the interval of their difference (mind its width: it says how large a change the
+# check could miss).
 
 # %% tags=["remove-input"]
 ch.gain_table()

@@ -75,7 +75,10 @@ if PROFILE != "paper":   # a page of the paper profile already shows these runs 
 # which tests. Each rule is explained in [chapter 10](10_report_card.ipynb) and each term in the
 # {doc}`glossary`: the verdicts use {term}`paired seeds`, the {term}`seed × image interval`, an
 # {term}`equivalence margin` tested by {term}`TOST`, and {term}`Holm`'s correction over every cell
-# of the {term}`profile` where a comparison ran.
+# of the {term}`profile` where a comparison ran. The headline is the *fixed-effect* mean: the cells'
+# gains averaged with equal weights, a claim about the cells that were run. The *random-effects* mean
+# beside it asks what a data set or backbone not run here would gain, and the *between-cell SD* is
+# its estimate of how far the cells' true gains differ.
 
 # %% tags=["remove-input"]
 page.evidence()
@@ -134,7 +137,7 @@ page.evidence()
 # Profiles decide what is trained: `paper` is the official protocol for every data set and
 # backbone (a GPU job); `cpu` is the same protocol for what two CPU cores can train (the CNN first,
 # then ResNet-18 and ViT-Tiny); `smoke` is a seconds-long run for the tests and is never shown as a
-# result. Three more check the choices made on the way: `bf16` (may the CPU train in bf16?), `long`
+# result. Three more check the choices made on the way: `bf16` (may the CPU train in {term}`bf16`?), `long`
 # (would a longer budget change a verdict?) and `scarce` (the learning curve of chapter 13);
 # [chapter 11](11_reproduce.ipynb) lists them all.
 #

@@ -69,7 +69,9 @@ ch.backbones()
 # never shown as a result; `cpu` is the official protocol for what two CPU cores can train (the CNN,
 # then ResNet-18 and ViT-Tiny); `paper` is the official
 # protocol for every backbone. "per run" marks the fields that vary between the runs of a profile (see
-# the parts in [chapter 11](11_reproduce.ipynb)).
+# the parts in [chapter 11](11_reproduce.ipynb)). Two settings concern the arithmetic rather than the
+# method: `precision` (fp32, or {term}`bf16` under {term}`autocast`) and `memory_format`
+# (PyTorch's default layout, or {term}`channels_last`).
 
 # %% tags=["nbval-check-output", "hide-input"]
 ch.settings()
@@ -100,7 +102,7 @@ ch.step_times()
 #
 # 1. **Baseline accuracy.** Two samples (a seed does not pair runs across precisions: after a few
 #    hundred steps two runs part whatever their arithmetic), compared by {term}`TOST`: bf16 counts as
-#    equivalent when the 90 % Welch interval of mean(bf16) − mean(fp32) lies inside ±0.5 pp. Planned:
+#    equivalent when the 90 % {term}`Welch interval` of mean(bf16) − mean(fp32) lies inside ±0.5 pp. Planned:
 #    5 bf16 baselines per data set.
 # 2. **The MSVP gain.** The per-seed gains (MSVP add/full − baseline, same seed and precision) in bf16
 #    against those in fp32; a 95 % Welch interval of their difference that contains 0 means no change

@@ -52,13 +52,13 @@ def prose(path: Path) -> str:
     return re.sub(r"^( *)```.*?^\1```", "", text, flags=re.M | re.S)
 
 
-def unlinked_first_uses(text: str) -> list[str]:
+def unlinked_first_uses(text: str, terms: dict = TERMS) -> list[str]:
     """Glossary terms whose first mention in ``text`` is not inside a {term} role (inline code, such as
     `PROFILE`, is not a mention)."""
     roles = [m.span() for m in ROLE.finditer(text)]
     code = [m.span() for m in re.finditer(r"(?<!\})`[^`\n]*`", text) if not any(a <= m.start() < b for a, b in roles)]
     out = []
-    for term, pattern in TERMS.items():
+    for term, pattern in terms.items():
         first = next((m for m in re.finditer(pattern, text) if not any(a <= m.start() < b for a, b in code)), None)
         if first and not any(a <= first.start() < b for a, b in roles):
             out.append(f"{term} ({text[max(0, first.start() - 30):first.end() + 10]!r})")
@@ -86,6 +86,22 @@ def test_every_term_link_points_to_a_defined_term():
 def test_first_use_of_each_term_links_the_glossary(path):
     bad = unlinked_first_uses(prose(path))
     assert not bad, f"{path.name}: first use not linked to the glossary: {bad}"
+
+
+# terms checked on the pages that introduce them (other pages name bf16 in passing, or a profile `bf16`)
+PAGE_TERMS = {
+    "protocol.py": {"bf16": r"\bbf16\b", "autocast": r"\bautocast\b", "channels_last": r"\bchannels_last\b",
+                    "Welch interval": r"\bWelch\b"},
+    "13_scarce.py": {"bf16": r"\bbf16\b", "autocast": r"\bautocast\b"},
+    "03_mnist.py": {"percentage point": r"percentage points?|\bpp\b"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_TERMS))
+def test_pages_link_the_terms_they_introduce(name):
+    assert set(PAGE_TERMS[name]) <= glossary_terms()
+    bad = unlinked_first_uses(prose(BOOK / name), PAGE_TERMS[name])
+    assert not bad, f"{name}: first use not linked to the glossary: {bad}"
 
 
 def test_the_link_check_finds_an_unlinked_term():

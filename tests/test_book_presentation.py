@@ -190,6 +190,21 @@ def test_config_table_covers_every_setting():
     assert t.loc["`epochs`", "smoke"] == "1"
 
 
+def test_settings_count_differs_only_where_a_profile_departs_from_the_official_value():
+    # the data subsets have a reason (smoke, scarce) but are the official 'all' in cpu and paper
+    cpu = protocol.differing_settings("cpu")
+    assert "train_subset" not in cpu and "test_subset" not in cpu and {"precision", "threads"} <= set(cpu)
+    assert {"train_subset", "val_subset", "test_subset"} <= set(protocol.differing_settings(*protocol.PROFILES))
+
+
+def test_training_length_states_the_scarce_rule_and_what_it_gives():
+    text = protocol.training_length()
+    assert "min(100, 10 × full split ÷ subset size) epochs" in text
+    # 1 %: 540 Fashion-MNIST images, 5 batches × 100 epochs = 500 of a full run's 422 × 10 steps
+    assert "1 %: 100 epochs (the cap), 12 % of a full run's optimiser steps on Fashion-MNIST and 11 % on CIFAR-10" in text
+    assert "10 %: 100 epochs, 102 % of a full run's optimiser steps on Fashion-MNIST" in text
+
+
 def test_backbone_table_measures_parameters_and_inputs():
     t = protocol.backbone_table().set_index("backbone")
     assert t.loc["CNN", "params, 1×28×28"] == 1207786 and t.loc["ResNet-18", "params, 3×32×32"] == 11173962
@@ -225,8 +240,8 @@ def test_verify_table_reads_the_report(tmp_path):
     (tmp_path / "cpu.json").write_text(json.dumps({"profile": "cpu", "date": "2026-11-29", "rows": [row, other]}))
     table, when = reproduce.verify_table(tmp_path / "cpu.json")
     assert list(table["Δ (pp)"]) == ["+0.00", "−0.17"] and table["seed SD of the cell now (pp)"][0] == "–"
-    assert ("2 runs re-trained on cpu x, gpu y; 1 of them had the committed run's training code, hardware and "
-            "thread count, and it came out bit-identical") in when
+    assert ("2 runs re-trained on cpu x, gpu y; 1 of them had the committed run's training code, hardware, "
+            "thread count and precision, and it came out bit-identical") in when
     # tmp_path holds no committed runs, so the report speaks of runs that are gone
     assert "2 of the re-trained runs are no longer the committed ones" in when
     assert table.outcome[0] == "bit-identical (the committed run has since been replaced: run `make verify` again)"
@@ -343,11 +358,18 @@ def test_one_wording_of_a_verdict_across_the_book():
     lib = ROOT_RESULTS.parent / "book" / "_lib"
     own = [p.name for p in lib.glob("*.py") if p.name != "words.py" and "def verdict_label" in p.read_text()]
     assert not own and "verdict_label" in (lib / "control_family.py").read_text()
-    assert words.verdict_label(row(verdict="equivalent")) == "equivalent (within ±0.5 pp)"
+    assert words.verdict_label(row(verdict="equivalent", hi_pp=0.4)) == "equivalent (within ±0.5 pp)"
     rising = words.verdict_label(row(verdict="inconclusive", converged=False, val_rise_pp=1.644))
     assert rising == "inconclusive; caveat: baseline still improving (val. acc. +1.64 pp over its last 2 epochs)"
     assert words.verdict_label(row(verdict="improves", n_pairs=1)) == stats.NOT_ENOUGH_PAIRS
-    assert control_family.judged_text(row(verdict="equivalent"), 0.5) == "+0.30 [−0.10, +0.70] pp (equivalent within ±0.5 pp)"
+    assert control_family.judged_text(row(verdict="equivalent", hi_pp=0.4), 0.5) == (
+        "+0.30 [−0.10, +0.40] pp (equivalent — within ±0.5 pp)")
+    # nested brackets read as clauses inside the sentence's bracket, the caveat after its semicolon
+    assert control_family.judged_text(row(verdict="inconclusive", converged=False, val_rise_pp=1.49, lr_last=2.4e-5)) == (
+        "+0.30 [−0.10, +0.70] pp (inconclusive; caveat: baseline still improving — val. acc. +1.49 pp over its last "
+        "2 epochs, last learning rate 2.4e-05)")
+    small = control_family.judged_text(row(verdict="improves", diff_pp=0.19, lo_pp=0.05, hi_pp=0.32))
+    assert small.endswith("pp (improves, by less than the margin — its 95 % interval lies within ±0.5 pp)")
 
 
 def test_checkpoint_sentence_counts_the_runs_of_its_table():
@@ -363,8 +385,11 @@ def test_checkpoint_sentence_counts_the_runs_of_its_table():
 
 def test_equivalent_shows_the_test_that_decided_it():
     """Beside a 95 % interval that may reach past ±0.5 pp, 'equivalent' names the Holm-adjusted TOST p."""
-    assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123)) == \
+    assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123, hi_pp=0.4)) == \
         "equivalent (within ±0.5 pp, Holm TOST p = 0.012)"
+    # 2 pairs on the GPU: 95 % interval [−0.81, +0.84] pp beside 'equivalent'; the label says why
+    assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.047, lo_pp=-0.81, hi_pp=0.84)) == \
+        "equivalent (within ±0.5 pp by TOST, which reads a 90 % interval, Holm TOST p = 0.047)"
 
 
 def test_inconclusive_with_an_interval_apart_from_zero_says_why():
@@ -400,6 +425,11 @@ def test_front_page_names_the_runs_the_pooled_gain_rests_on():
     assert front.pooled_basis(judged) == (" The pooled gain rests on 9 seed pairs (18 runs) of MSVP add/full and "
                                          "the baseline on MNIST and Fashion-MNIST.")
     assert front.pooled_basis(judged.iloc[:0]) == ""
+    # two backbones: the reader is told how many of the pairs are the ViT's (CIFAR-10 has 3 CNN, 2 ViT)
+    mixed = pd.DataFrame({"dataset": ["mnist", "cifar10", "cifar10"], "backbone": ["cnn", "cnn", "vit"],
+                          "n_pairs": [5, 3, 2]})
+    assert front.pooled_basis(mixed) == (" The pooled gain rests on 10 seed pairs (20 runs; 8 CNN and 2 ViT-Tiny) "
+                                         "of MSVP add/full and the baseline on MNIST and CIFAR-10.")
 
 
 def test_confusion_shift_compares_all_paired_seeds():
@@ -506,7 +536,7 @@ def test_strongest_case_counts_its_runs_and_gives_no_verdict_without_pairs():
     text = strongest_case_md("cpu", df, states)
     assert "1 of 9 planned runs is trained (baseline: seed 0; MSVP add, full: none; MSVP concat, full: none)" in text
     assert "56.77 %" in text and "26.9 pp below the CNN's 83.71 %" in text
-    assert "still rose 7.0 pp over the last two epochs" in text   # 0.57 − 0.50: epochs 2 to 4 of the curve
+    assert "still rose 7.00 pp over the last two epochs" in text   # 0.57 − 0.50: epochs 2 to 4 of the curve
     assert "**no verdict yet**" in text
     assert "The 8 runs left would take about 40.0 h on one worker (20.0 h on two" in text
     # a profile that does not plan the cell says so instead of counting (bf16 trains the CNN only)
@@ -531,6 +561,9 @@ def test_backbones_page_reads_its_numbers_without_repeating_them():
                         "diff_pp": [0.17, -0.45], "n_pairs": [3, 3], "verdict": ["inconclusive"] * 2})
     assert backbones.reading_words(two, runs).startswith("MSVP concat − baseline from −0.45 pp on CIFAR-10 (offline "
                                                          "copy) to +0.17 pp on Fashion-MNIST over 2 data sets")
+    assert backbones.reading_words(two, runs).endswith("over 2 data sets (both inconclusive)")
+    mixed = two.assign(verdict=["equivalent", "inconclusive"])
+    assert backbones.reading_words(mixed, runs).endswith("(1 equivalent, 1 inconclusive)")
     bars = two.assign(backbone="cnn", lo_pp=[-0.03, -0.87], hi_pp=[0.37, -0.02], diff_std_pp=[0.1, 0.2])
     s = backbones.figure_words(pd.concat([bars, one.assign(backbone="vit", lo_pp=np.nan, hi_pp=np.nan,
                                                            diff_std_pp=np.nan)], ignore_index=True))
@@ -570,6 +603,28 @@ def test_verify_line_names_the_cells_it_has_not_re_trained():
     assert unverified_cells(report, recs[:1]) == ""
 
 
+def test_ci_only_profiles_are_said_to_be_never_committed(tmp_path):
+    """smoke and smoke-scarce train into build/results (make smoke) and are never committed: with none of
+    their runs in the folder read, the page says so instead of 'not run yet' or 'not measured yet'."""
+    import re
+    from pathlib import Path
+
+    assert reproduce.CI_ONLY == ("smoke", "smoke-scarce")
+    # make smoke trains exactly these profiles (its grid lines), so the page's claim holds
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    smoke = makefile.split("\nsmoke:", 1)[1].split("\n\n", 1)[0]
+    assert set(reproduce.CI_ONLY) == set(re.findall(r"grid --profile (\S+)", smoke))
+    t = reproduce.profile_runs_table(tmp_path, workers=2)
+    rows = t.set_index("profile")
+    assert rows.loc["smoke", "hardware"] == "none committed: CI only" and rows.loc["cpu", "hardware"] == "not run yet"
+    assert t.attrs["ci"] == ["smoke", "smoke-scarce"] and "smoke" not in t.attrs["unknown"]
+    line = reproduce.profile_line(t.to_dict("records")[0], "2 workers")
+    assert line == ("`smoke`: CI only — `make smoke` (part of `make test`) trains its 33 runs into build/results; "
+                    "they are never committed.")
+    assert reproduce.profile_line({"profile": "smoke", "done": 33, "planned runs": 33,
+                                   "time left, 2 workers": "none left"}, "2 workers").endswith("33 planned runs done; all done.")
+
+
 def test_a_profile_with_runs_left_is_never_called_all_done():
     on = "2 workers"
     assert reproduce.left_phrase({"done": 0, "planned runs": 33, "time left, " + on: "–"}, on).startswith(
@@ -577,3 +632,14 @@ def test_a_profile_with_runs_left_is_never_called_all_done():
     assert reproduce.left_phrase({"done": 21, "planned runs": 21, "time left, " + on: "none left"}, on) == "; all done"
     assert reproduce.left_phrase({"done": 30, "planned runs": 90, "time left, " + on: "1.7 h"}, on) == (
         "; the rest would take 1.7 h on 2 workers")
+
+
+def test_harder_data_is_judged_on_the_cnn_else_the_convolutional_backbone_with_runs():
+    from _lib.tables import harder_data_backbone
+
+    p = pd.DataFrame({"backbone": ["cnn", "cnn", "resnet18", "resnet18", "resnet18"],
+                      "dataset": ["mnist", "cifar10", "mnist", "cifar10", "fashion_mnist"]})
+    assert harder_data_backbone(p) == "cnn"                             # the paper's main table
+    assert harder_data_backbone(p[p.backbone == "resnet18"]) == "resnet18"   # the GPU runs: no CNN yet
+    assert harder_data_backbone(p.iloc[1:]) == "resnet18"               # one CNN data set cannot rank
+    assert harder_data_backbone(p.iloc[:0]) == "cnn"

@@ -206,7 +206,7 @@ def test_no_results(columns, tmp_path):
     assert effect_figures.plot_gain_vs_params(control_family.gain_table(df), df) is None
     assert control_family.format_family(fam).empty
     assert "plans no control runs" not in control_answers.answers_markdown(items, "cpu")
-    assert "no cell of the 'paper' profile" in control_answers.answers_markdown(control_answers.answers(df, fam, "paper"), "paper").lower()
+    assert "no cell of the `paper` profile" in control_answers.answers_markdown(control_answers.answers(df, fam, "paper"), "paper").lower()
 
 
 def test_partial_results_controls_without_msvp(columns):
@@ -376,7 +376,7 @@ def test_the_chapter_trains_nothing_and_says_what_is_missing(tmp_path):
     assert "plans no control runs" in control_arms.needed_line("paper", tmp_path, View("paper", tmp_path).states)
     part = get_profile("cpu").part("controls")
     assert control_arms.plan_line("cpu") == (
-        "The 'cpu' profile runs the controls (pad prompt, full-resolution prompt, frozen random prompt) on "
+        "The `cpu` profile runs the controls (pad prompt, full-resolution prompt, frozen random prompt) on "
         + ", ".join(names.cell_name(*c) for c in part.cells) + f", {len(part.seeds)} seeds each.")
 
 
@@ -406,8 +406,9 @@ def test_the_chapter_gives_its_answer_first(columns, monkeypatch):
     ch.__dict__.update(profile=None, family=fam, answers=control_answers.answers(df, fam))
     ch.in_short()
     assert said[0].startswith("**In short.** On Fashion-MNIST · CNN: no MSVP gain to explain; but the global-only")
-    assert "This page tests 3 comparisons, each corrected in its own family at 0.05, so even with no real effect" in said[0]
-    assert "at least one of them shows a change is up to 14 %" in said[0]
+    assert ("This page tests 3 comparisons in 3 Holm families, each family corrected at 0.05, so even with no "
+            "real effect" in said[0])
+    assert "shows a change is at most 15 % (about 14 % if the families were independent)" in said[0]
     src = (names.__file__.rsplit("/", 2)[0] + "/12_controls.py")
     text = open(src, encoding="utf-8").read()
     assert text.index("ch.in_short()") < text.index("## The controls")

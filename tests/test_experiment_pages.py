@@ -83,3 +83,30 @@ def test_agreement_reading_compares_backbones_and_says_what_it_cannot():
     assert "not on one scale" not in experiment.agreement_reading({"CNN": (0.9, "Grad-CAM"),
                                                                    "ResNet-18": (0.7, "Grad-CAM")})
     assert experiment.agreement_reading({"CNN": (0.91, "Grad-CAM")}) == ""
+
+
+def test_agreement_reading_measures_against_two_baseline_seeds():
+    # the yardstick: how alike two prompt-free runs' maps are; MSVP's maps are judged against it
+    agree = {"CNN": (0.91, "Grad-CAM", 0.90), "ViT-Tiny": (0.64, "attention rollout", 0.47)}
+    s = experiment.agreement_reading(agree)
+    assert "agree at r = 0.47" in s and "no more than a change of seed" in s and "seed 0 alone" not in s
+    moved = experiment.agreement_reading({"CNN": (0.91, "Grad-CAM", 0.90), "ViT-Tiny": (0.64, "rollout", 0.80)})
+    assert "moves the maps more than a change of seed" in moved
+
+
+def _explained(variant, seed, maps, positions=(0, 1)):
+    return {"variant": variant, "config": {"seed": seed},
+            "explanations": {"maps": maps, "test_positions": list(positions)}}
+
+
+def test_baseline_reference_correlates_two_baseline_seeds_on_the_same_images():
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(2, 4, 4)).tolist()
+    same = [_explained("baseline", 0, m), _explained("baseline", 1, m), _explained("msvp-add-full", 1, m)]
+    assert np.isclose(experiment.baseline_reference(same), 1.0)
+    flipped = [_explained("baseline", 0, m), _explained("baseline", 1, (-np.asarray(m)).tolist())]
+    assert np.isclose(experiment.baseline_reference(flipped), -1.0)
+    assert experiment.baseline_reference(same[:1] + same[2:]) is None           # no second baseline seed
+    other = [_explained("baseline", 0, m), _explained("baseline", 1, m, positions=(5, 6))]
+    assert experiment.baseline_reference(other) is None                          # other images explained
+    assert "r = 1.00" in experiment.reference_words(1.0) and experiment.reference_words(None) == ""

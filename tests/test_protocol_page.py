@@ -85,3 +85,19 @@ def test_the_largest_msvp_effect_is_the_one_farthest_from_zero():
     size, cell = precision_check.largest_msvp_gain(pd.DataFrame(rows))
     assert round(size, 6) == -0.4 and "CIFAR-10" in cell and "concat" in cell   # controls are no MSVP effect
     assert precision_check.largest_msvp_gain(pd.DataFrame(columns=["dataset", "backbone", "variant"])) is None
+
+
+def test_a_slower_bf16_cnn_is_said_not_to_bear_on_the_choice():
+    base = pd.DataFrame([dict(dataset="mnist", speedup=1.0), dict(dataset="fashion_mnist", speedup=0.86)])
+    text = precision_check.speed_words(base, "1.6–2.4×")
+    assert "Fashion-MNIST 0.86×" in text and "On Fashion-MNIST bf16 trained the CNN more slowly" in text
+    assert "On MNIST" not in text and "and MNIST" not in text            # 1.00× is not slower
+    assert "measured 1.6–2.4× as fast in bf16" in text and "CNN stays in fp32" in text
+    assert "more slowly" not in precision_check.speed_words(base.assign(speedup=1.2))
+    assert precision_check.speed_words(pd.DataFrame()) == ""
+
+
+def test_the_bench_range_is_read_from_the_bench_output(tmp_path):
+    bench_csv(tmp_path / "backbones-pt100-cpu.csv", 3.2, 2.0)
+    assert protocol.bench_speedup_range(tmp_path) == "1.6×"
+    assert protocol.bench_speedup_range(tmp_path / "none") == ""

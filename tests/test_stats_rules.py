@@ -295,3 +295,20 @@ def test_pooled_effect_never_narrower_than_dersimonian_laird():
 def test_pooled_effect_one_cell_is_that_cell():
     e = Estimate(0.4, 0.01, 2, 0.002)
     assert pooled_effect([e, Estimate(math.nan, math.nan, math.nan)]).estimate == e
+
+
+def test_cautious_check_keeps_a_verdict_only_if_the_smallest_df_agrees():
+    from msvp import stats
+    from msvp.verdicts import cautious_check
+    # a 2-pair cell (1 df) beside a 5-pair cell (4 df); the pooled gain: +0.6 pp, seed variance 0.01
+    parts = [stats.Estimate(0.5, 0.01, 1.0), stats.Estimate(0.7, 0.01, 4.0)]
+    pooled = stats.Estimate(0.6, 0.005, 2.5)
+    assert stats.contrast_verdict(pooled) == "supported"           # t(2.5) interval: +0.6 ± 0.21
+    verdict, text = cautious_check(pooled, parts, "supported")
+    assert verdict == "inconclusive" and "smallest cell's 1 degree of freedom" in text and "*inconclusive*" in text
+    tight = stats.Estimate(0.6, 0.0004, 2.5)                       # ±0.25 even on 1 df: still supported
+    verdict, text = cautious_check(tight, parts, "supported")
+    assert verdict == "supported" and text.endswith("the same verdict")
+    # equal pair counts: Welch–Satterthwaite is at nominal there (test_stats_pooling), no check
+    same = [stats.Estimate(0.5, 0.01, 4.0), stats.Estimate(0.7, 0.01, 4.0)]
+    assert cautious_check(pooled, same, "supported") == ("supported", "")

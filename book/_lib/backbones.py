@@ -9,6 +9,7 @@ from msvp.stats import MARGIN_PP
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 
 from .chapter import Page, key_results, md, table
+from .gpu_runs import GPU_PROFILE, gpu_line
 from .names import (
     BACKBONE_ORDER,
     DATASET_ORDER,
@@ -67,6 +68,8 @@ class BackbonesChapter(Page):
             if len(runs):
                 parts.append(f"{duration(runs.wall_time_s.mean())} per run on {hardware_label(runs)}")
             lines.append("; ".join(parts) + ".")
+        if self.profile != GPU_PROFILE and (gpu := gpu_line(self.results_dir)):
+            lines.append(gpu)   # the page's GPU section, which holds the only ResNet-18 verdicts so far
         key_results(lines)
 
 
@@ -79,11 +82,14 @@ def data_md(df: pd.DataFrame) -> str:
 
 def reading_words(rows: pd.DataFrame, runs: pd.DataFrame) -> str:
     """One reading of one backbone over its data sets: 'MSVP concat − baseline from −0.45 pp on CIFAR-10
-    (offline copy) to +0.17 pp on Fashion-MNIST over 3 data sets (equivalent and inconclusive)', or,
+    (offline copy) to +0.17 pp on Fashion-MNIST over 3 data sets (1 equivalent, 2 inconclusive)', or,
     where one value stands for all, '−0.10 pp on CIFAR-10 (offline copy), from 1 pair: ...'."""
     name = f"MSVP {fusion_of(rows.treatment.iloc[0])} − baseline"
     lo, hi = rows.loc[rows.diff_pp.astype(float).idxmin()], rows.loc[rows.diff_pp.astype(float).idxmax()]
-    verdicts = join(sorted(set(rows.verdict.astype(str))))
+    counts = rows.verdict.astype(str).value_counts()
+    every = "both" if len(rows) == 2 else f"all {len(rows)}"
+    verdicts = (f"{every} {counts.index[0]}" if len(counts) == 1 and len(rows) > 1 else
+                ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) if len(rows) > 1 else counts.index[0])
     if pp(lo.diff_pp) == pp(hi.diff_pp):       # one cell, or several that print the same: say it once
         pairs = plural(int(rows.n_pairs.min()), "pair") if rows.n_pairs.nunique() == 1 else \
             f"{int(rows.n_pairs.min())}–{int(rows.n_pairs.max())} pairs"
@@ -158,4 +164,5 @@ def run_costs(df: pd.DataFrame) -> None:
         cost = cost.drop(columns="hardware")
     table(cost)
     md("Wall-clock time per run as recorded in each result file: training, validation after every epoch, "
-       "the final test passes and the saliency examples.")
+       "the final test passes and the saliency examples. *Runs* counts every finished run of the cell, its "
+       "ablation and control runs included.")

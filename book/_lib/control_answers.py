@@ -14,7 +14,7 @@ from msvp.verdicts import still_improving
 from .control_arms import ARMS, BASE, REFERENCE, UNSTRUCTURED, chapter_cells, coverage
 from .control_family import find, judged_text, short_interval
 from .names import BACKBONE_TITLES, cell_name, short
-from .words import caveat_detail, short_verdict
+from .words import caveat_detail, plural, short_verdict
 
 NOT_RUN = "not run yet"
 
@@ -223,18 +223,24 @@ def answers(df: pd.DataFrame, fam: pd.DataFrame, profile: str | None = None) -> 
 
 def answers_markdown(items: list[Answer], profile: str | None = None) -> str:
     if not items:
-        return (f"No cell of the {profile!r} profile runs the controls, and no control results were found: "
+        return (f"No cell of the `{profile}` profile runs the controls, and no control results were found: "
                 "nothing to answer yet. The `cpu` profile runs them (CNN on Fashion-MNIST and CIFAR-10, "
                 "3 paired seeds)." if profile else "No control results were found: nothing to answer yet.")
     return "\n\n".join(a.text for a in items)
 
 
 def chance_note(fam: pd.DataFrame, level: float = LEVEL) -> str:
-    """How many of the page's Holm families could show a change by chance alone: each comparison is
-    corrected in its own family, never across comparisons (``msvp.stats.comparison_family``)."""
+    """How likely the page's Holm families are to show a change by chance alone. Each comparison
+    (treatment − control) is one family over the cells where it ran, corrected at 1 − ``level``
+    (``msvp.stats.comparison_family``), never across families: so across k families the chance of at
+    least one false change is at most k × (1 − level), and 1 − level^k if the families were independent."""
     tested = fam[fam.n_pairs >= 2] if not fam.empty else fam
-    k = len(set(zip(tested.treatment, tested.control))) if not tested.empty else 0
+    n = len(tested)
+    k = len(set(zip(tested.treatment, tested.control))) if n else 0
+    if not k:
+        return ""
     alpha = 1 - level
-    return (f"This page tests {k} comparisons, each corrected in its own family at {alpha:g}, so even with no "
-            f"real effect anywhere the chance that at least one of them shows a change is up to "
-            f"{100 * (1 - level ** k):.0f} %: one such result is weak evidence on its own.") if k else ""
+    return (f"This page tests {plural(n, 'comparison')} in {plural(k, 'Holm family', 'Holm families')}, each "
+            f"family corrected at {alpha:g}, so even with no real effect anywhere the chance that at least one of "
+            f"them shows a change is at most {min(100, 100 * k * alpha):.0f} % (about {100 * (1 - level ** k):.0f} % "
+            "if the families were independent): one such result is weak evidence on its own.")

@@ -47,9 +47,9 @@ def plan_line(profile: str) -> str:
     """One sentence: where and with how many seeds the profile runs the controls."""
     part = get_profile(profile).part("controls")
     if part is None:
-        return f"The {profile!r} profile runs no controls (the 'cpu' profile does)."
+        return f"The `{profile}` profile runs no controls (the `cpu` profile does)."
     cells = ", ".join(cell_name(d, b) for d, b in part.cells)
-    return (f"The {profile!r} profile runs the controls ({', '.join(short(v) for v in part.variants)}) on "
+    return (f"The `{profile}` profile runs the controls ({', '.join(short(v) for v in part.variants)}) on "
             f"{cells}, {len(part.seeds)} seed{'s' if len(part.seeds) != 1 else ''} each.")
 
 
@@ -143,7 +143,7 @@ def needed_line(profile: str, results_dir, states: pd.DataFrame) -> str:
     """How many of the runs this chapter's comparisons use have a current result."""
     cells = set(planned_cells(profile))
     if not cells:
-        return (f"The {profile!r} profile plans no control runs (the 'cpu' profile runs them); "
+        return (f"The `{profile}` profile plans no control runs (the `cpu` profile runs them); "
                 "this page shows whatever results exist.")
     mine = states[[(d, b) in cells and v in CHAPTER_VARIANTS
                    for d, b, v in zip(states.dataset, states.backbone, states.variant)]]

@@ -2,6 +2,8 @@
 add/full, each in its own Holm family over the cells where it ran, and the gain of every prompt."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -60,11 +62,17 @@ def interval_text(r) -> str:
 
 def judged_text(r, margin_pp: float = MARGIN_PP) -> str:
     """'+0.12 [−0.05, +0.29] pp (inconclusive)', or '+0.78 pp (not enough pairs yet: 1 seed pair)':
-    the verdict's wording from ``verdict_label``, its brackets flattened to fit inside ours."""
+    the verdict's wording from ``verdict_label`` inside our brackets (``unbracketed``)."""
     if not np.isfinite(r.lo_pp):
         return f"{signed(r.diff_pp)} pp ({NOT_ENOUGH_PAIRS}: {r.n_pairs} seed pair{'s' if r.n_pairs != 1 else ''})"
-    v = verdict_label(r, margin_pp).replace(" (", " ").replace(")", "")
-    return f"{interval_text(r)} ({v})"
+    return f"{interval_text(r)} ({unbracketed(verdict_label(r, margin_pp))})"
+
+
+def unbracketed(label: str) -> str:
+    """``label`` with each bracketed aside turned into a dash clause, so that it reads inside another
+    bracket: 'improves, by less than the margin — its 95 % interval lies within ±0.5 pp'. Inside an
+    aside '; ' becomes ', ', so a semicolon still separates the verdict from its caveat."""
+    return re.sub(r" \(([^()]*)\)", lambda m: " — " + m.group(1).replace("; ", ", "), label)
 
 
 def format_family(fam: pd.DataFrame) -> pd.DataFrame:

@@ -363,10 +363,11 @@ class ExperimentChapter(Page):
                                      f"{self._name(b)}: {ex['method']}, seed 0"))
             right = "; ".join(f"{k} {sum(p == y for p, y in zip(r['explanations']['pred'], r['explanations']['labels']))}"
                               f" of {len(r['explanations']['labels'])} right" for k, r in pair.items())
+            ref = baseline_reference(self._recs(b, variants=("baseline",)))
             md(f"{backbone_title(b)}, on these example images: {right}. ✓ marks an image the model got right, ✗ "
-               f"names its wrong prediction. " + map_agreement(pair))
+               f"names its wrong prediction. " + map_agreement(pair) + reference_words(ref))
             if rs := map_rs(pair):
-                agree[backbone_title(b)] = (float(np.mean(rs)), ex["method"])
+                agree[backbone_title(b)] = (float(np.mean(rs)), ex["method"], ref)
             shown = True
         md(agreement_reading(agree))
         md("The first row of each block shows the first test image of each class; the rows below overlay each "
@@ -384,9 +385,11 @@ class ExperimentChapter(Page):
             return
         lines = []
         for r in self.paired.itertuples():
-            base, msvp = (acc_text(self.df, self.dataset, r.backbone, v) for v in ("baseline", r.treatment))
+            # both arms over the paired seeds only, so that they subtract to the paired difference
+            base, msvp = (acc_text(self.df, self.dataset, r.backbone, v, r.seeds) for v in ("baseline", r.treatment))
             lines.append(f"{backbone_title(r.backbone)}, {label(r.treatment)}: baseline {base} %, MSVP "
-                         f"{msvp} %; paired difference {pp(r.diff_pp)} pp over {plural(int(r.n_pairs), 'seed')}: "
+                         f"{msvp} % on the same {plural(int(r.n_pairs), 'seed')}; paired difference "
+                         f"{pp(r.diff_pp)} pp: "
                          f"{plain_verdict(r)}.")
         d = self.df[self.df.variant.isin(MAIN_VARIANTS)].dropna(subset=["best_epoch"])
         if len(d):
@@ -457,6 +460,14 @@ def map_agreement(pair: dict) -> str:
             f"(range {_r(min(rs))} to {_r(max(rs))}; 1 means the same map).")
 
 
+def reference_words(ref: float | None) -> str:
+    """The yardstick beside the MSVP-vs-baseline correlation (``baseline_reference``)."""
+    if ref is None:
+        return ""
+    return (f" For scale: the baseline's seeds 0 and 1, neither with a prompt, correlate at r = {_r(ref)} on "
+            f"the same images.")
+
+
 def map_rs(pair: dict) -> list[float]:
     """The Pearson correlation of the two models' maps on each example image (flat maps left out)."""
     maps = [np.asarray(r["explanations"]["maps"], float) for r in pair.values()]
@@ -466,20 +477,41 @@ def map_rs(pair: dict) -> list[float]:
     return [float(np.corrcoef(x, y)[0, 1]) for x, y in zip(a, b) if x.std() > 0 and y.std() > 0]
 
 
-def agreement_reading(agree: dict[str, tuple[float, str]]) -> str:
+def agreement_reading(agree: dict[str, tuple]) -> str:
     """What a lower map correlation on one backbone can and cannot say. ``agree``: backbone -> (mean r,
-    saliency method). The maps are of seed 0 alone, so no second baseline seed shows how far two runs'
-    maps drift apart without any prompt; and maps of two methods are not on one scale."""
+    saliency method[, mean r of two baseline seeds]). Two baseline runs without a prompt give the
+    yardstick: how far maps drift with the seed alone; without it the reading says it has none. Maps
+    of two methods are not on one scale."""
     if len(agree) < 2:
         return ""
     lo, hi = min(agree, key=lambda k: agree[k][0]), max(agree, key=lambda k: agree[k][0])
-    (r_lo, m_lo), (r_hi, m_hi) = agree[lo], agree[hi]
+    (r_lo, m_lo, *_), (r_hi, m_hi, *_) = agree[lo], agree[hi]
     scale = (f"; and {m_lo} and {m_hi} maps are computed differently, so their r values are not on one scale"
              if m_lo != m_hi else "")
-    return (f"The {lo} maps agree less (r = {_r(r_lo)}) than the {hi} maps (r = {_r(r_hi)}): on these images "
-            f"the {lo} trained with MSVP puts its evidence in partly different places from its baseline. That "
-            f"does not show the prompt moved it: the maps are of seed 0 alone, with no second baseline seed to show "
-            f"how far two runs' maps differ without any prompt{scale}.")
+    head = (f"The {lo} maps agree less (r = {_r(r_lo)}) than the {hi} maps (r = {_r(r_hi)}): on these images "
+            f"the {lo} trained with MSVP puts its evidence in partly different places from its baseline. ")
+    refs = {k: v[2] for k, v in agree.items() if len(v) > 2 and v[2] is not None and np.isfinite(v[2])}
+    if lo not in refs:
+        return (head + f"That does not show the prompt moved it: the maps are of seed 0 alone, with no second "
+                f"baseline seed to show how far two runs' maps differ without any prompt{scale}.")
+    moved = r_lo < refs[lo]
+    return (head + f"Two {lo} baselines without a prompt (seeds 0 and 1) agree at r = {_r(refs[lo])} on the same "
+            f"images, so the prompt moves the maps {'more' if moved else 'no more'} than a change of seed does"
+            f" (one pair of seeds and a few example images: a hint, not a test){scale}.")
+
+
+def baseline_reference(records: list[dict]) -> float | None:
+    """Mean map correlation of the baseline's seeds 0 and 1 on the same example images (None if either
+    is missing or they explain other images): how alike two runs' maps are with no prompt at all."""
+    base = {r["config"]["seed"]: r for r in records if r["variant"] == "baseline"
+            and "maps" in r.get("explanations", {})}
+    if 0 not in base or 1 not in base:
+        return None
+    ex0, ex1 = base[0]["explanations"], base[1]["explanations"]
+    if ex0.get("test_positions") != ex1.get("test_positions"):
+        return None
+    rs = map_rs({"seed 0": base[0], "seed 1": base[1]})
+    return float(np.mean(rs)) if rs else None
 
 
 def _r(x: float) -> str:

@@ -72,8 +72,11 @@ def pooled_basis(judged: pd.DataFrame) -> str:
     if judged.empty:
         return ""
     n = int(judged.n_pairs.sum())
-    where = " and ".join(DATASETS[d].title for d in DATASET_ORDER if d in set(judged.dataset))
-    return f" The pooled gain rests on {plural(n, 'seed pair')} ({2 * n} runs) of MSVP add/full and the baseline on {where}."
+    where = join([DATASETS[d].title for d in DATASET_ORDER if d in set(judged.dataset)])
+    per = ("; " + join([f"{int(g.n_pairs.sum())} {backbone_title(b)}" for b, g in judged.groupby("backbone", sort=False)])
+           if "backbone" in judged and judged.backbone.nunique() > 1 else "")
+    return (f" The pooled gain rests on {plural(n, 'seed pair')} ({2 * n} runs{per}) of MSVP add/full and the "
+            f"baseline on {where}.")
 
 
 def ceiling_note(df: pd.DataFrame, judged: pd.DataFrame) -> str:
@@ -223,6 +226,7 @@ class FrontPage(Page):
            + f"- **Runs.** {done:,} of the {len(self.states):,} runs that the `{self.profile}` profile plans are "
              f"finished." + interim)
         md(f"*Equivalent* means a Holm-corrected TOST test puts the difference within ±{MARGIN_PP:g} pp (for one "
-           f"cell: its {2 * LEVEL - 1:.0%} interval lies inside; Holm widens that interval with more cells). "
+           f"cell: its {2 * LEVEL - 1:.0%} interval lies inside; Holm widens that interval with more cells), so the "
+           f"{LEVEL:.0%} interval printed beside it may reach past ±{MARGIN_PP:g} pp. "
            + (f"Data: {'; '.join(dataset_label(self.df, d) for d in DATASET_ORDER if d in set(self.df.dataset))}. "
               f"Hardware: {hardware_label(self.df)}." if not self.df.empty else "No runs yet."))

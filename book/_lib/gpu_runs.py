@@ -97,6 +97,15 @@ def gpu_answer(results_dir) -> str:
             f"CPU runs), " + pairs_words(runs.paired, "MSVP add/full − baseline was"))
 
 
+def gpu_line(results_dir) -> str:
+    """The GPU cells as one key-results line of a CPU page ('' without runs)."""
+    runs = GpuRuns(results_dir)
+    if not runs.done or runs.paired.empty:
+        return ""
+    return (f"On one GPU (`{runs.profile}` profile, never paired with the CPU runs), "
+            + pairs_words(runs.paired, "MSVP add/full − baseline was"))
+
+
 def gpu_cell_md(results_dir, dataset: str, backbone: str) -> str:
     """One cell's GPU runs in a paragraph, for a page that discusses the same cell on the CPU: its
     accuracies and its paired changes with their verdicts ('' where the GPU has no run of it)."""

@@ -96,6 +96,18 @@ def config_table(profiles=TABLE_PROFILES) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def differing_settings(*profiles: str) -> list[str]:
+    """The fields of RunConfig whose value in at least one of ``profiles`` is not the official code's
+    (or that the official code lacks): a field with a reason in ``OFFICIAL`` but the official value in
+    every profile named (the data subsets in `cpu`) does not count."""
+    out = []
+    for f in dataclasses.fields(RunConfig):
+        official, why = OFFICIAL.get(f.name, ("?", ""))
+        if why and any(_value(p, f.name, f.default) != official for p in profiles):
+            out.append(f.name)
+    return out
+
+
 def other_profiles_md(base: str = "cpu") -> str:
     """The profiles left out of the settings table, each with the settings in which it differs from
     ``base`` (its parts may change more: chapter 11 lists them)."""
@@ -239,23 +251,45 @@ def precision_words(profile: str, df: pd.DataFrame, results_dir) -> str:
 BENCH_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"   # the checkout: book/_lib/protocol.py
 
 
-def step_times_md(bench_dir=BENCH_RESULTS) -> str:
-    """How much longer a fp32 training step of ResNet-18 and ViT-Tiny takes than a bf16 one, read from
-    the committed output of bench/backbones.py (never typed); a pointer to the script if there is none."""
+def bench_steps(bench_dir=BENCH_RESULTS) -> tuple[pd.DataFrame, Path] | None:
+    """The newest committed output of bench/backbones.py: per (backbone, dataset), the eager step time
+    in fp32 and in bf16 (s), its rounds, hardware and torch; and its path. None without one."""
     files = sorted(Path(bench_dir).glob("backbones-*.csv"))
     if not files:
-        return ("No timing of the backbones is committed yet: `bench/backbones.py` measures how much longer a "
-                "fp32 step takes than a bf16 one.")
+        return None
     # one file per torch version and device: the newest measurement speaks for the code as it is
     t, path = max(((pd.read_csv(f), f) for f in files), key=lambda tf: (str(tf[0].date.max()), tf[1].name))
     eager = t[t.setting.isin(["fp32", "bf16"])].pivot_table(index=["backbone", "dataset"], columns="setting",
                                                             values="step_s")
+    eager.attrs.update(rounds=int(t["rounds"].min()), hardware=t.hardware.iloc[0], torch=t.torch.iloc[0])
+    return eager.sort_index(), path
+
+
+def step_times_md(bench_dir=BENCH_RESULTS) -> str:
+    """How much longer a fp32 training step of ResNet-18 and ViT-Tiny takes than a bf16 one, read from
+    the committed output of bench/backbones.py (never typed); a pointer to the script if there is none."""
+    found = bench_steps(bench_dir)
+    if found is None:
+        return ("No timing of the backbones is committed yet: `bench/backbones.py` measures how much longer a "
+                "fp32 step takes than a bf16 one.")
+    eager, path = found
     ratios = ", ".join(f"{backbone_title(b)} {r.fp32 / r.bf16:.2f}× ({DATASETS[d].title} input)"
-                       for (b, d), r in eager.sort_index().iterrows())
+                       for (b, d), r in eager.iterrows())
     return (f"Time per training step, fp32 over bf16 autocast with channels_last: {ratios}. Each is the "
-            f"median of {int(t['rounds'].min())} interleaved rounds on {t.hardware.iloc[0]}, "
-            f"torch {t.torch.iloc[0]} (`bench/backbones.py`, committed output "
+            f"median of {eager.attrs['rounds']} interleaved rounds on {eager.attrs['hardware']}, "
+            f"torch {eager.attrs['torch']} (`bench/backbones.py`, committed output "
             f"`{path.relative_to(path.parents[2]).as_posix()}`).")
+
+
+def bench_speedup_range(bench_dir=BENCH_RESULTS) -> str:
+    """'1.6–2.4×': the smallest and largest fp32 / bf16 step-time ratio of the backbones that bench
+    measured ('' without a bench output), for the precision outcome's sentence on run times."""
+    found = bench_steps(bench_dir)
+    if found is None:
+        return ""
+    r = found[0].fp32 / found[0].bf16
+    lo, hi = f"{r.min():.1f}", f"{r.max():.1f}"
+    return f"{lo}×" if lo == hi else f"{lo}–{hi}×"
 
 
 def cifar_copy(profile: str, df: pd.DataFrame) -> str:
@@ -266,16 +300,33 @@ def cifar_copy(profile: str, df: pd.DataFrame) -> str:
 
 
 def training_length() -> str:
-    """The epochs of each profile that departs from 10, computed from msvp.experiments."""
-    from msvp.experiments import OFFICIAL_TRAIN, SCARCE_FRACTIONS, scarce_epochs
+    """The epochs of each profile that departs from 10, computed from msvp.experiments: the scarce
+    rule, and what it gives per subset (``subset_steps``)."""
+    from msvp.experiments import SCARCE_FRACTIONS
 
-    epochs = {f: sorted({scarce_epochs(full, round(f * full)) for full in OFFICIAL_TRAIN.values()})
-              for f in SCARCE_FRACTIONS}
-    sizes = ", ".join(f"{100 * f:g} %: {' or '.join(map(str, e))}" for f, e in epochs.items())
-    return (f"10 in `cpu` and `paper`; the long-budget check (`long`) trains {PROFILES['long'].epochs} epochs with "
-            "the cosine schedule over them; the learning curve (`scarce`, chapter 13) trains on class-balanced, "
-            "nested subsets of the split for min(100, 10 × full split ÷ subset) epochs, the number of optimiser "
-            f"steps of a full run up to 100 epochs (epochs per subset, {sizes})")
+    e = RunConfig().epochs
+    return (f"{e} in `cpu` and `paper`; the long-budget check (`long`) trains {PROFILES['long'].epochs} "
+            "epochs with the cosine schedule over them; the learning curve (`scarce`, chapter 13) trains on "
+            f"class-balanced, nested subsets of the split for min(100, {e} × full split ÷ subset size) epochs: "
+            f"as many optimiser steps as a full {e}-epoch run, unless the cap of 100 epochs binds. Per subset: "
+            + "; ".join(subset_steps(f) for f in SCARCE_FRACTIONS))
+
+
+def subset_steps(fraction: float) -> str:
+    """'1 %: 100 epochs (the cap), 12 % of a full run's optimiser steps on Fashion-MNIST and 11 % on
+    CIFAR-10', from the scarce rule and the batch size (the last, smaller batch of an epoch counts)."""
+    from msvp.experiments import OFFICIAL_TRAIN, scarce_epochs
+
+    c = RunConfig()
+    steps = lambda n, epochs: math.ceil(n / c.batch_size) * epochs  # noqa: E731
+    sizes = {d: round(fraction * full) for d, full in OFFICIAL_TRAIN.items()}
+    epochs = {d: scarce_epochs(OFFICIAL_TRAIN[d], n) for d, n in sizes.items()}
+    capped = any(c.epochs * OFFICIAL_TRAIN[d] / n > epochs[d] for d, n in sizes.items())
+    shares = [f"{100 * steps(n, epochs[d]) / steps(OFFICIAL_TRAIN[d], c.epochs):.0f} %" for d, n in sizes.items()]
+    where = [f"{share} on {DATASETS[d].title}" for share, d in zip(shares, sizes)]
+    where[0] = where[0].replace(" %", " % of a full run's optimiser steps", 1)
+    e = " or ".join(map(str, sorted(set(epochs.values()))))
+    return f"{100 * fraction:g} %: {e} epochs{' (the cap)' if capped else ''}, " + " and ".join(where)
 
 
 FLAWS = pd.DataFrame([
@@ -320,7 +371,7 @@ class ProtocolPage(Page):
     def precision(self) -> None:
         from .precision_check import report
 
-        tables, outcome = report(self.results_dir)
+        tables, outcome = report(self.results_dir, bench_speedup_range())
         for title, shown in tables:
             md(title)
             table(shown)
@@ -334,12 +385,13 @@ class ProtocolPage(Page):
         """The protocol page: the backbones' sizes, how many settings differ from the official code, and the
         runs each profile plans."""
         sizes = backbone_table().set_index("backbone")
-        cfg = config_table()
+        n = len(dataclasses.fields(RunConfig))
         runs = {name: len(p.configs()) for name, p in PROFILES.items()}   # a run in two parts counts once
         key_results([
             "Trainable parameters, grey / colour input: " + "; ".join(
                 f"{b} {int(r['params, 1×28×28']):,} / {int(r['params, 3×32×32']):,}" for b, r in sizes.iterrows()) + ".",
-            f"{int((cfg['why ours differs'] != '–').sum())} of the {len(cfg)} settings of a run differ from the official "
-            f"code or do not exist there; the table above says why for each.",
+            f"{len(differing_settings('cpu'))} of the {n} settings of a `cpu` run differ from the official "
+            f"code or do not exist there, {len(differing_settings(*PROFILES))} counting every profile; the table "
+            "above says why for each.",
             "Runs per profile: " + "; ".join(f"`{k}` {int(v):,}" for k, v in runs.items()) + ".",
         ])

@@ -28,16 +28,25 @@ from .words import (
     plural,
 )
 
+CI_ONLY = tuple(name for name, p in PROFILES.items() if p.description.startswith("CI only"))
+"""The profiles `make smoke` (and so `make test`) trains into build/results: never committed, so the
+committed results/ hold none of their runs by design, not because they are still to train."""
+
 
 def workers_label(workers: int) -> str:
     return "one worker" if workers == 1 else f"{workers} workers"
+
+
+def uncommitted(name: str, done: int) -> bool:
+    """A CI-only profile with no run in the results folder read (the committed one)."""
+    return name in CI_ONLY and not done
 
 
 def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
     """Per profile: runs planned and done, wall time per run (recorded), the wall time the runs still
     to train would take on ``workers`` workers taking them in plan order (costed as `grid --plan` does:
     ``time_left``), hardware."""
-    rows, left_col, how = [], f"time left, {workers_label(workers)}", {}
+    rows, left_col, how, ci = [], f"time left, {workers_label(workers)}", {}, []
     for name in PROFILES:
         view = View(name, results_dir)
         df, states = view.df, view.states
@@ -46,14 +55,19 @@ def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
         todo = todo_configs(view)
         left, how[name] = view_time_left(view, todo, workers)
         w = df.wall_time_s.astype(float)
+        ci += [name] if uncommitted(name, len(df)) else []
         row.update({"time per run (median)": duration(w.median()), "compute time of finished runs":
-                    duration(w.sum()) if len(w) else "–", left_col: duration(left) if todo else "none left",
-                    "hardware": hardware_label(df) if len(df) else "not run yet"})
+                    duration(w.sum()) if len(w) else "–",
+                    left_col: "–" if name in ci else duration(left) if todo else "none left",
+                    "hardware": hardware_label(df) if len(df) else
+                    "none committed: CI only" if name in ci else "not run yet"})
         rows.append(row)
     out = pd.DataFrame(rows)
-    # per profile, the runs costed at a saved estimate, at the profile's median, and not at all
+    # per profile, the runs costed at a saved estimate, at the profile's median, and not at all; a
+    # CI-only profile's runs are not left to train here (they are never committed): ``ci`` names them
     for way in ("saved", "guessed", "unknown"):
-        out.attrs[way] = {k: h[way] for k, h in how.items() if h[way]}
+        out.attrs[way] = {k: h[way] for k, h in how.items() if h[way] and k not in ci}
+    out.attrs["ci"] = ci
     return out
 
 
@@ -123,8 +137,8 @@ def verify_table(path) -> tuple[pd.DataFrame, str]:
     alike = f"all {n}" if n == len(df) else f"{n} of them"
     which = ("it" if n == 1 else f"all {k}") if k == n else f"{k} of these {n}"
     summary = (f"{plural(len(df), 'run')} re-trained on {', '.join(sorted(set(df.fresh_hardware.astype(str))))}; "
-               f"{alike} had the committed run's training code, hardware and thread count, and {which} came out "
-               f"bit-identical (history and every test prediction)")
+               f"{alike} had the committed run's training code, hardware, thread count and precision, and {which} "
+               "came out bit-identical (history and every test prediction)")
     if not all(current):
         summary += f"; {len(df) - sum(current)} of the re-trained runs are no longer the committed ones"
     summary += unverified_cells(df, recs)
@@ -153,7 +167,15 @@ class ReproduceChapter(Page):
     def runs(self, workers: int = 1) -> None:
         t = profile_runs_table(self.results_dir, workers)
         table(t)
-        notes = []
+        notes = [f"Time left is for {workers_label(workers)} taking the runs in plan order, as `make reproduce "
+                 f"JOBS={workers}` would train them; another `JOBS=` gives another time (`python -m msvp grid "
+                 "--profile <name> --jobs N --plan` prints it)."]
+        ci = t.attrs["ci"]
+        if ci:
+            one = len(ci) == 1
+            notes.append(" and ".join(f"`{k}`" for k in ci) + f" {'runs' if one else 'run'} in CI only: `make smoke` "
+                         f"(part of `make test`) trains {'it' if one else 'them'} into build/results and never "
+                         f"commits the runs, so none is done here by design, and none is left to train.")
         if t.attrs["saved"]:
             notes.append("Runs of a cell with no finished run yet are costed at the estimate `grid --plan` saved for "
                          "it (`results/plans/`: a short warm-up of real training steps, or the cell's runs when it saved): "
@@ -165,8 +187,7 @@ class ReproduceChapter(Page):
         if t.attrs["unknown"]:
             notes.append("A profile with nothing finished and no saved estimate has no time left to show (–) until "
                          "`grid --plan` measures it: " + _counts(t.attrs["unknown"]))
-        if notes:
-            md(" ".join(notes))
+        md(" ".join(notes))
 
     def verify(self) -> None:
         verify, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
@@ -177,10 +198,19 @@ class ReproduceChapter(Page):
     def key_results(self, workers: int = 1) -> None:
         """Per profile, runs done of planned and the time the rest would take; the verify outcome."""
         t, on = profile_runs_table(self.results_dir, workers), workers_label(workers)
-        lines = [f"`{r['profile']}`: {r['done']:,} of {r['planned runs']:,} planned runs done{left_phrase(r, on)}."
-                 for r in t.to_dict("records") if r["planned runs"]]
+        lines = [profile_line(r, on) for r in t.to_dict("records") if r["planned runs"]]
         _, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
         key_results(lines + [f"`make verify` ({self.profile}): {when}."])
+
+
+def profile_line(row: dict, on: str) -> str:
+    """'`cpu`: 70 of 108 planned runs done; the rest would take 66.3 h on 2 workers.', or for a CI-only
+    profile with nothing here, that `make smoke` trains its runs and never commits them."""
+    name, planned = row["profile"], row["planned runs"]
+    if uncommitted(name, row["done"]):
+        return (f"`{name}`: CI only — `make smoke` (part of `make test`) trains its {planned:,} runs into "
+                "build/results; they are never committed.")
+    return f"`{name}`: {row['done']:,} of {planned:,} planned runs done{left_phrase(row, on)}."
 
 
 def left_phrase(row: dict, on: str) -> str:

@@ -43,8 +43,10 @@ class ScarceChapter(Page):
                               or [self.df])
 
     def answer(self) -> None:
-        """The chapter's answer first: one computed sentence per data set."""
-        md("\n".join(f"- {answer_line(self.gains, self.runs, d)}" for d in DATASETS))
+        """The chapter's answer first: how many of the learning curve's runs are in, then one computed
+        sentence per data set."""
+        md(progress_line(self.scarce_name, self.scarce.states) + "\n\n"
+           + "\n".join(f"- {answer_line(self.gains, self.runs, d)}" for d in DATASETS))
 
     def status(self) -> None:
         md(status_md(self.scarce_name, self.scarce.df, self.scarce.states,
@@ -71,6 +73,17 @@ class ScarceChapter(Page):
         done = int((self.scarce.states.state == "done").sum())
         lines.append(f"{done} of {len(self.scarce.states)} planned runs of the `{self.scarce_name}` profile are in.")
         key_results(lines)
+
+
+def progress_line(name: str, states: pd.DataFrame) -> str:
+    """'0 of 40 planned runs of the `scarce` profile are in: ...', saying, while none is, that the
+    curve and the gains per size appear once they are (the page's learning goals promise them)."""
+    done, planned = int((states.state == "done").sum()), len(states)
+    text = f"{done} of {planned} planned runs of the `{name}` profile are in"
+    if done:
+        return text + "."
+    return (text + ": the learning curve and the gains per training-set size appear once they are; until "
+            "then only the full-split rows below have results.")
 
 
 def sizes_md(profile: str, runs: pd.DataFrame) -> str:

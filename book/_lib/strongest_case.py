@@ -55,8 +55,8 @@ def _strongest_case(profile: str, df: pd.DataFrame, states: pd.DataFrame) -> str
         median = cell.wall_time_s.astype(float).median()
         two = wall_time([median] * left, 2)
         out.append(f"The {plural(left, 'run')} left would take about {duration(left * median)} on one worker "
-                   f"({duration(two)} on two workers) at this cell's measured "
-                   f"{duration(median)} per run.")
+                   f"({duration(two)} on two workers) at the median time of this cell's "
+                   f"{plural(len(cell), 'finished run')}, {duration(median)} per run.")
     return " ".join(out)
 
 
@@ -86,7 +86,7 @@ def _baseline(df: pd.DataFrame, cell: pd.DataFrame) -> str:
     done, rise = converged(base.val_acc_curve) if "val_acc_curve" in base else (None, float("nan"))
     if done is False and np.isfinite(rise):
         over = "mean over seeds" if len(base) > 1 else "one seed so far"
-        s += (f"; its validation accuracy ({over}) still rose {rise:.1f} pp over the last two epochs, more "
+        s += (f"; its validation accuracy ({over}) still rose {rise:.2f} pp over the last two epochs, more "
               f"than the {CONVERGENCE_TOL_PP:g} pp of the convergence rule, so the transformer is still learning when "
               f"the paper's budget ends and a gain here would be a gain in how fast it learns")
     elif done:

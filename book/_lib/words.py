@@ -53,8 +53,10 @@ def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
     if row.verdict == "equivalent":
         # the Holm-adjusted TOST p decided it: shown, since the 95 % interval beside it may reach past ±m
         p_tost = float(getattr(row, "p_tost_holm", np.nan))
-        text = (f"equivalent (within ±{margin_pp:g} pp" + (f", Holm TOST p = {p_tost:.2g})" if np.isfinite(p_tost)
-                                                             else ")"))
+        # TOST reads a 90 % interval; where the 95 % one printed beside it reaches past ±m, say so
+        wider = "" if _interval_within(row, margin_pp) else " by TOST, which reads a 90 % interval"
+        p_text = f", Holm TOST p = {p_tost:.2g}" if np.isfinite(p_tost) else ""
+        text = f"equivalent (within ±{margin_pp:g} pp{wider}{p_text})"
     elif row.verdict == "inconclusive" and _interval_excludes_zero(row):
         # the interval beside it is not corrected for the family; the verdict is, so say why they differ
         text = (f"inconclusive (the unadjusted 95 % interval excludes 0, but the difference does not survive "
