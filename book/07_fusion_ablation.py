@@ -20,9 +20,10 @@
 # prompts, never the image, so `gated`, like `add`, ends up as one fixed image added to every input;
 # the gate only changes which fixed images it can reach (the maps' mean, scaled element-wise by a gate
 # computed from it, rather than the mean itself), not whether the shift can depend on the input.
-# `concat` can, since it mixes the image's channels with the prompts, but it starts from a
-# Kaiming-initialised mix rather than the identity: the backbone first sees a randomly scaled mix of
-# the image and the maps, not the image itself, which may be why it can hurt (the head-to-head
+# `concat` adds a fixed image too (its 1 × 1 convolution applied to the maps), but first rescales and
+# mixes the image's own channels, and it starts from a Kaiming-initialised mix rather than the
+# identity: the backbone first sees a randomly scaled (on a grey image, possibly sign-flipped) copy of
+# the image plus the maps, not the image itself, which may be why it can hurt (the head-to-head
 # section below measures it).
 # The official chart of this ablation plots hard-coded parameter bars; here they are counted.
 #
@@ -39,7 +40,7 @@ import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
     sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
-from _lib.colab import setup; setup()
+from _lib.colab import setup; _ = setup()  # the book folder; not printed
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper

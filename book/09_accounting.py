@@ -31,7 +31,7 @@ import os, subprocess, sys; REPO = "/content/msvp-book"
 if "google.colab" in sys.modules:
     os.path.isdir(REPO) or subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "main", "https://github.com/msvp-book/msvp-book", REPO], check=True)
     sys.path[:0] = [p for p in (REPO, REPO + "/book") if p not in sys.path]
-from _lib.colab import setup; setup()
+from _lib.colab import setup; _ = setup()  # the book folder; not printed
 
 # %% tags=["parameters"]
 PROFILE = "cpu"          # smoke | cpu | paper

@@ -484,11 +484,11 @@ def test_landing_answer_gives_concat_its_own_sentence(monkeypatch):
     monkeypatch.setattr(front, "paired_rows", lambda df: rows)
     s = front.concat_sentence(pd.DataFrame())
     assert s == (" The abstract's own fusion, a 1 × 1 convolution (*concat*), is judged apart, over 3 pairs: "
-                 "+0.06 pp on MNIST (too small to matter); +0.17 pp on Fashion-MNIST (not yet decided).")
+                 "+0.06 pp on MNIST (too small to matter); +0.17 pp on Fashion-MNIST (undecided).")
     monkeypatch.setattr(front, "paired_rows", lambda df: rows.iloc[2:])
     assert front.concat_sentence(pd.DataFrame()) == ""
     monkeypatch.setattr(front, "paired_rows", lambda df: rows.assign(backbone=["cnn", "vit", "cnn", "cnn"]))
-    assert "+0.17 pp on Fashion-MNIST · ViT-Tiny (not yet decided)" in front.concat_sentence(pd.DataFrame())
+    assert "+0.17 pp on Fashion-MNIST · ViT-Tiny (undecided)" in front.concat_sentence(pd.DataFrame())
 
 
 def test_paired_tables_have_seven_columns_to_fit_a_page():
@@ -581,7 +581,8 @@ def test_fusion_head_to_head_reads_every_cell_in_book_order():
                         "p_holm": [0.13, 0.37], "verdict": ["inconclusive", "equivalent"]})
     s = ablation.versus_sentence(ablation.in_order(fam))
     assert s == ("Head to head, MSVP concat/full − MSVP add/full: +0.04 [−0.05, +0.13] pp on MNIST · CNN (3 pairs: too "
-                 "small to matter); −0.44 [−0.85, −0.03] pp on CIFAR-10 · CNN (3 pairs: not yet decided).")
+                 "small to matter); −0.44 [−0.85, −0.03] pp on CIFAR-10 · CNN (3 pairs: undecided — its interval "
+                 "excludes 0, but not after Holm's correction).")
     src = (ROOT_RESULTS.parent / "book" / "07_fusion_ablation.py").read_text(encoding="utf-8")
     assert 'versus=("msvp-concat-full", "msvp-add-full")' in src and "ch.head_to_head()" in src
 
@@ -643,3 +644,19 @@ def test_harder_data_is_judged_on_the_cnn_else_the_convolutional_backbone_with_r
     assert harder_data_backbone(p[p.backbone == "resnet18"]) == "resnet18"   # the GPU runs: no CNN yet
     assert harder_data_backbone(p.iloc[1:]) == "resnet18"               # one CNN data set cannot rank
     assert harder_data_backbone(p.iloc[:0]) == "cnn"
+
+
+def test_ablation_baseline_row_also_gives_the_seeds_the_short_variants_paired_on():
+    from _lib.tables import _paired_baseline_note
+
+    base = pd.DataFrame({"seed": [0, 1, 2, 3, 4], "test_acc": [0.90, 0.92, 0.94, 0.80, 0.80]})
+    fam = pd.DataFrame({"dataset": ["mnist"] * 2, "backbone": ["cnn"] * 2,
+                        "seeds": [(0, 1, 2), (0, 1, 2, 3, 4)]})
+    note = _paired_baseline_note(base, fam, "mnist", "cnn")
+    assert note == "; 92.00 ± 2.00 on seeds 0, 1, 2 (the pairs of the 3-seed variants)"
+    assert _paired_baseline_note(base, fam.iloc[1:], "mnist", "cnn") == ""     # every variant has all 5
+
+
+def test_machine_label_reads_threads_from_older_hardware_strings():
+    assert words.machine_label({"hardware": "AMD EPYC (2 threads)", "torch": "2.14.1+cu130"}) == \
+        "AMD EPYC CPU, 2 threads; torch 2.14.1"

@@ -53,7 +53,7 @@ def cell_source(url: str, branch: str, dest: str | None = None) -> str:
         'if "google.colab" in sys.modules:',
         "    os.path.isdir(REPO) or subprocess.run([" + ", ".join(f'"{a}"' for a in clone) + ", REPO], check=True)",
         "    sys.path[:0] = [p for p in (REPO, REPO + \"/book\") if p not in sys.path]",
-        "from _lib.colab import setup; setup()",
+        "from _lib.colab import setup; _ = setup()  # the book folder; not printed",
     ])
 
 

@@ -188,6 +188,6 @@ class AccountingChapter(Page):
             f"MSVP add/full costs {main.overhead_pct.min():.4f} % to {main.overhead_pct.max():.4f} % of a backbone's "
             f"parameters; the claim *fewer than 0.02 %*: {params_verdict_words(params)}.",
             f"The claim *negligible compute*: {PLAIN_CLAIMS.get(claim_compute(compute)[0], '–')}"
-            + (f"; measured forward latency with MSVP is {lat.min():.2f}× to {lat.max():.2f}× the baseline's."
-               if len(lat) else "."),
+            + (f"; measured forward latency with MSVP add/full is {lat.min():.2f}× to {lat.max():.2f}× the "
+               f"baseline's (on {machine_label(self.env)})." if len(lat) else "."),
         ])

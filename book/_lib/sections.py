@@ -85,7 +85,8 @@ def rules_md() -> str:
     """The verdict rules in a paragraph (chapter 10 explains each one and links to its code)."""
     return (
         f"Seed *k* of the baseline and seed *k* of MSVP share their backbone weights, batch order, "
-        f"augmentation and dropout, so each per-seed difference isolates the prompt. Each cell gets two "
+        f"augmentation and dropout, so each per-seed difference cancels the luck both runs share; what is "
+        f"left still varies with the seed, hence intervals over several pairs. Each cell gets two "
         f"{LEVEL:.0%} intervals: the **t-interval** over the paired seeds, and the **seed × image** interval, "
         f"which also counts the luck of the draw of test images shared by all seeds; the verdict uses the "
         f"second where every run stored its per-image results. **McNemar's test** per seed is shown as a "

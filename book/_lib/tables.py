@@ -305,6 +305,23 @@ def report_card(paired_df: pd.DataFrame, params: pd.DataFrame, compute: pd.DataF
                          for c, (v, m), s, e in claims])
 
 
+def _paired_baseline_note(base: pd.DataFrame, fam: pd.DataFrame, dataset: str, backbone: str) -> str:
+    """'; 92.51 ± 0.16 on seeds 0, 1, 2 (the pairs of the 3-seed variants)': the baseline over the
+    seeds a variant was paired on, where those are fewer than the baseline's, so that each row's
+    accuracy minus this one gives its Δ (the baseline has 5 seeds, most ablation variants 3)."""
+    if fam.empty or base.empty:
+        return ""
+    rows = fam[(fam.dataset == dataset) & (fam.backbone == backbone)]
+    every = set(base.seed.astype(int))
+    notes = []
+    for seeds in sorted({tuple(sorted(int(x) for x in r.seeds)) for r in rows.itertuples()} - {tuple(sorted(every))}):
+        a = base[base.seed.astype(int).isin(seeds)].test_acc.astype(float)
+        std = a.std(ddof=1) if len(a) > 1 else None
+        notes.append(f"{fmt_pct(a.mean(), std)} on seeds {', '.join(map(str, seeds))} (the pairs of the "
+                     f"{len(seeds)}-seed variants)")
+    return "; " + "; ".join(notes) if notes else ""
+
+
 def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list[str],
                    family: pd.DataFrame | None = None) -> pd.DataFrame:
     """One cell: per variant, seeds, test accuracy mean ± std, measured prompt parameters, paired Δ vs
@@ -321,6 +338,7 @@ def ablation_table(df: pd.DataFrame, dataset: str, backbone: str, variants: list
         row = {"variant": v, "seeds": int(s.loc[v, "n"]), "test acc (%)": fmt_pct(s.loc[v, "mean"], s.loc[v, "std"]),
                "prompt params (measured)": f"{int(cell.params_prompt.iloc[0]):,}"}
         if v == "baseline":
+            row["test acc (%)"] += _paired_baseline_note(d[d.variant == v], fam, dataset, backbone)
             row["Δ vs baseline, pp [95 % CI]"], row["verdict"] = "reference", "–"
         else:
             p = fam[(fam.dataset == dataset) & (fam.backbone == backbone) & (fam.treatment == v)] if len(fam) else fam

@@ -2,6 +2,8 @@
 reader meets one phrase for one thing on every page."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -237,8 +239,11 @@ def grid_command(profile: str, **only) -> str:
 
 def machine_label(env: dict) -> str:
     """'AMD EPYC CPU, 2 threads; torch 2.14.1' from a record's environment."""
-    threads = env.get("threads")
-    name = str(env.get("hardware", "?")).split(" (")[0]
+    hardware = str(env.get("hardware", "?"))
+    # older records name the threads only inside the hardware string: 'AMD EPYC (2 threads)'
+    found = re.search(r"\((\d+) threads?\)", hardware)
+    threads = env.get("threads") or (int(found.group(1)) if found else None)
+    name = hardware.split(" (")[0]
     if env.get("device_class", "cpu") == "cpu":
         name += " CPU" + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
     return name + f"; torch {str(env.get('torch', '?')).split('+')[0]}"
@@ -275,7 +280,7 @@ INCONCLUSIVE_BUT_APART = ("the runs point to a {way}, but not clearly enough onc
 """'Inconclusive' in plain words where the unadjusted interval excludes 0 but Holm's p does not pass."""
 
 SHORT_VERDICTS = {"improves": "better, beyond noise", "hurts": "worse, beyond noise",
-                  "equivalent": "too small to matter", "inconclusive": "not yet decided"}
+                  "equivalent": "too small to matter", "inconclusive": "undecided"}
 """A cell's verdict in two or three words, for a list of cells in one sentence."""
 
 
@@ -283,6 +288,8 @@ def short_verdict(r) -> str:
     """``SHORT_VERDICTS`` for one row, saying so where a change beyond noise is still inside the margin."""
     words = SHORT_VERDICTS.get(str(r.verdict), str(r.verdict))
     small = str(r.verdict) in ("improves", "hurts") and _interval_within(r, MARGIN_PP)
+    if str(r.verdict) == "inconclusive" and _interval_excludes_zero(r):
+        return f"{words} — its interval excludes 0, but not after Holm's correction"
     return f"{words}, but too small to matter" if small else words
 
 
