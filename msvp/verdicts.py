@@ -115,7 +115,7 @@ def equivalence_note(est: Estimate, margin_pp: float = MARGIN_PP) -> str:
             f"lies within ±{margin_pp:g} pp (TOST)")
 
 
-def cautious_check(est: Estimate, parts, verdict: str, margin_pp: float = MARGIN_PP) -> tuple[str, str]:
+def cautious_check(est: Estimate, parts, margin_pp: float = MARGIN_PP) -> tuple[str, str]:
     """Rule: where the cells behind a pooled gain or contrast have different numbers of pairs, its
     verdict must also hold on the smallest cell's degrees of freedom, else it is 'inconclusive'.
     Why: Welch–Satterthwaite degrees of freedom are computed from the cells' noisy seed variances, and
@@ -124,6 +124,7 @@ def cautious_check(est: Estimate, parts, verdict: str, margin_pp: float = MARGIN
     89-94 % (tests/test_stats_pooling.py), while the smallest df is conservative (Mickey & Brown).
     With equal pair counts the simulations put Welch–Satterthwaite at nominal, so no check is made.
     Returns the verdict and the sentence that reports the check ('' when none is made)."""
+    verdict = contrast_verdict(est, margin_pp)
     dfs = {float(e.df) for e in parts}
     if len(dfs) < 2 or not np.isfinite(est.se):
         return verdict, ""
@@ -150,10 +151,12 @@ def single_pair_detail(p: pd.DataFrame) -> str:
 def pooled_readings(cells: pd.DataFrame, margin_pp: float = MARGIN_PP) -> dict:
     """Both pooled readings of a family's cells (those with an interval): the fixed-effect mean,
     which decides a claim (``stats.fixed_effect``), and the random-effects mean beside it
-    (``stats.pooled_effect``), each with its verdict by ``contrast_verdict``."""
+    (``stats.pooled_effect``), each with its verdict by ``contrast_verdict``; the deciding one after
+    ``cautious_check``, so that the claims and pooling tables give it one verdict."""
     est = [row_estimate(r) for r in cells.itertuples()]
     fixed, rand = fixed_effect(est), pooled_effect(est)
-    return {"k": len(est), "fixed": fixed, "fixed_verdict": contrast_verdict(fixed, margin_pp),
+    fixed_verdict, check = cautious_check(fixed, est, margin_pp)
+    return {"k": len(est), "fixed": fixed, "fixed_verdict": fixed_verdict, "check": check,
             "random": rand.estimate, "random_verdict": contrast_verdict(rand.estimate, margin_pp),
             "tau": float(np.sqrt(rand.tau2)) if np.isfinite(rand.tau2) else np.nan}
 
@@ -190,12 +193,10 @@ def claim_accuracy(p: pd.DataFrame, margin_pp: float = MARGIN_PP) -> tuple[str, 
                 f"{equivalence_note(one, margin_pp)}; {detail}")
     r = pooled_readings(cells, margin_pp)
     among = "" if r["k"] == len(p) else f" (of {len(p)} with a pair)"
-    verdict, check = cautious_check(r["fixed"], [row_estimate(c) for c in cells.itertuples()],
-                                    r["fixed_verdict"], margin_pp)
     text = (f"mean gain over the {r['k']} cells with ≥ 2 pairs{among} {fmt_estimate(r['fixed'])} (fixed effect, "
-            f"decides){equivalence_note(r['fixed'], margin_pp)}{check}; random effects {fmt_estimate(r['random'])} "
+            f"decides){equivalence_note(r['fixed'], margin_pp)}{r['check']}; random effects {fmt_estimate(r['random'])} "
             f"(between-cell SD {r['tau']:.2f} pp){disagreement(r)}; {detail}")
-    return verdict, text
+    return r["fixed_verdict"], text
 
 
 def setting(backbone: str, shape: str) -> str:
@@ -278,7 +279,8 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
         title = BACKBONE_TITLES.get(backbone, backbone)
         return v, single_pair_detail(d) if v == NOT_ENOUGH_PAIRS else f"fewer than 2 {title} cells with ≥ 2 pairs"
     weights = rank_weights(list(ok.dataset))
-    est = combine([row_estimate(r) for r in ok.itertuples()], weights)
+    parts = [row_estimate(r) for r in ok.itertuples()]
+    est = combine(parts, weights)
     name = lambda r: f"{DATASETS[r.dataset].title} (baseline error {r.baseline_err_pp:.2f} %)"  # noqa: E731
     text = (f"{BACKBONE_TITLES.get(backbone, backbone)}, easiest first: {_fmt_cells(ok, name)}; harder − easier "
             f"({contrast_terms(weights, ok.dataset)}) {fmt_estimate(est)}")
@@ -289,8 +291,7 @@ def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float =
         left = ", ".join(f"{name(r)}, which has a single pair" for r in harder.sort_values("baseline_err_pp").itertuples())
         return "inconclusive", (f"{text}; left out, harder than every cell judged: {left}; "
                                 f"so the ordering is not judged")
-    verdict, check = cautious_check(est, [row_estimate(r) for r in ok.itertuples()],
-                                    contrast_verdict(est, margin_pp), margin_pp)
+    verdict, check = cautious_check(est, parts, margin_pp)
     return verdict, text + equivalence_note(est, margin_pp) + check
 
 
@@ -330,7 +331,7 @@ def claim_transformers(p: pd.DataFrame, margin_pp: float = MARGIN_PP, plan: dict
     parts = [row_estimate(r) for r in use.itertuples()]
     est = combine(parts, w[w != 0])
     cells = _fmt_cells(use, lambda r: f"{DATASETS[r.dataset].title} · {BACKBONE_TITLES.get(r.backbone, r.backbone)}")
-    verdict, check = cautious_check(est, parts, contrast_verdict(est, margin_pp), margin_pp)
+    verdict, check = cautious_check(est, parts, margin_pp)
     return verdict, f"{cells}; ViT − others {fmt_estimate(est)}{equivalence_note(est, margin_pp)}{check}"
 
 

@@ -649,7 +649,8 @@ def test_harder_data_is_judged_on_the_cnn_else_the_convolutional_backbone_with_r
 def test_ablation_baseline_row_also_gives_the_seeds_the_short_variants_paired_on():
     from _lib.tables import _paired_baseline_note
 
-    base = pd.DataFrame({"seed": [0, 1, 2, 3, 4], "test_acc": [0.90, 0.92, 0.94, 0.80, 0.80]})
+    base = pd.DataFrame({"dataset": "mnist", "backbone": "cnn", "variant": "baseline", "seed": [0, 1, 2, 3, 4],
+                         "test_acc": [0.90, 0.92, 0.94, 0.80, 0.80]})
     fam = pd.DataFrame({"dataset": ["mnist"] * 2, "backbone": ["cnn"] * 2,
                         "seeds": [(0, 1, 2), (0, 1, 2, 3, 4)]})
     note = _paired_baseline_note(base, fam, "mnist", "cnn")

@@ -304,11 +304,11 @@ def test_cautious_check_keeps_a_verdict_only_if_the_smallest_df_agrees():
     parts = [stats.Estimate(0.5, 0.01, 1.0), stats.Estimate(0.7, 0.01, 4.0)]
     pooled = stats.Estimate(0.6, 0.005, 2.5)
     assert stats.contrast_verdict(pooled) == "supported"           # t(2.5) interval: +0.6 ± 0.21
-    verdict, text = cautious_check(pooled, parts, "supported")
+    verdict, text = cautious_check(pooled, parts)
     assert verdict == "inconclusive" and "smallest cell's 1 degree of freedom" in text and "*inconclusive*" in text
     tight = stats.Estimate(0.6, 0.0004, 2.5)                       # ±0.25 even on 1 df: still supported
-    verdict, text = cautious_check(tight, parts, "supported")
+    verdict, text = cautious_check(tight, parts)
     assert verdict == "supported" and text.endswith("the same verdict")
     # equal pair counts: Welch–Satterthwaite is at nominal there (test_stats_pooling), no check
     same = [stats.Estimate(0.5, 0.01, 4.0), stats.Estimate(0.7, 0.01, 4.0)]
-    assert cautious_check(pooled, same, "supported") == ("supported", "")
+    assert cautious_check(pooled, same) == ("supported", "")

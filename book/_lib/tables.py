@@ -37,6 +37,7 @@ from .names import (
     cell_name,
     label,
 )
+from .sections import acc_text
 from .words import (
     caveat_detail,
     data_title,
@@ -315,10 +316,8 @@ def _paired_baseline_note(base: pd.DataFrame, fam: pd.DataFrame, dataset: str, b
     every = set(base.seed.astype(int))
     notes = []
     for seeds in sorted({tuple(sorted(int(x) for x in r.seeds)) for r in rows.itertuples()} - {tuple(sorted(every))}):
-        a = base[base.seed.astype(int).isin(seeds)].test_acc.astype(float)
-        std = a.std(ddof=1) if len(a) > 1 else None
-        notes.append(f"{fmt_pct(a.mean(), std)} on seeds {', '.join(map(str, seeds))} (the pairs of the "
-                     f"{len(seeds)}-seed variants)")
+        notes.append(f"{acc_text(base, dataset, backbone, 'baseline', seeds)} on seeds {', '.join(map(str, seeds))} "
+                     f"(the pairs of the {len(seeds)}-seed variants)")
     return "; " + "; ".join(notes) if notes else ""
 
 
