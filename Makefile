@@ -1,7 +1,7 @@
 # The book's build: make install | test | smoke | book | reproduce | notebooks | sync | clean
 #
 #   make reproduce            train what is missing for PROFILE, re-execute the notebooks, build the book
-#   make reproduce JOBS=2     ... with 2 worker processes (1 thread each; on the CPU, one per core)
+#   make reproduce JOBS=2     ... with 2 worker processes (1 thread each, ResNet-18 runs 2; on the CPU, one per core)
 #   make test                 lint, unit tests, release checks, smoke run of the grid and every notebook, nbval, book build
 #   make notebooks PROFILE=cpu
 #   make verify               re-train a sample of committed runs and compare (bit-identical when it can be)

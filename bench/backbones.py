@@ -2,8 +2,8 @@
 """Which arithmetic should train ResNet-18 and ViT-Tiny on this CPU? (issue 23, item 2)
 
 For each backbone and input (CIFAR-10 3x32x32 and MNIST 1x28x28), one training step (forward,
-backward, Adam(1e-3, wd 1e-4)) of batch 128 at 1 intra-op thread, timed for four settings on the
-engine's own ``RunParts`` (the real model, optimiser and ``msvp.training.train_step``):
+backward, Adam(1e-3, wd 1e-4)) of batch 128 at ``--threads`` intra-op threads (default 1), timed
+for four settings on the engine's own ``RunParts`` (the real model, optimiser and ``msvp.training.train_step``):
 
     fp32           eager, contiguous: the arithmetic of the official code (the baseline)
     bf16           eager bf16 autocast + channels_last: what the cpu profile uses for these backbones
@@ -21,6 +21,7 @@ below ``--tol``). Evaluation passes and the loader are the same for every settin
     OMP_NUM_THREADS=1 python bench/backbones.py                 # all four, both inputs, 5 rounds
     python bench/backbones.py --backbones vit --inputs cifar10 --rounds 3
     python bench/backbones.py --quick                           # smoke: tiny rounds, no compile
+    python bench/backbones.py --backbones resnet18 --threads 2  # the thread count ResNet-18 runs use
 """
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ SETTINGS = ("fp32", "bf16", "fp32-compile", "bf16-compile")
 TRAIN_IMAGES = {"cifar10": 44_923, "mnist": 54_000}   # the cpu protocol's 90 % split (offline CIFAR-10 copy)
 
 
-def parts_for(backbone: str, dataset: str, setting: str, batches: int):
+def parts_for(backbone: str, dataset: str, setting: str, batches: int, threads: int = 1):
     """RunParts of the engine for one setting; compiled settings wrap the model in torch.compile."""
     precision = setting.split("-")[0]
-    cfg = RunConfig(dataset=dataset, backbone=backbone, precision=precision, device="cpu", threads=1,
+    cfg = RunConfig(dataset=dataset, backbone=backbone, precision=precision, device="cpu", threads=threads,
                     train_subset=batches * 128, val_subset=128, test_subset=128)
     parts = build_run(cfg)
     if setting.endswith("compile"):
@@ -66,11 +67,11 @@ def step_seconds(parts, batch) -> tuple[float, float]:
     return time.perf_counter() - t0, value
 
 
-def bench_cell(backbone: str, dataset: str, settings, rounds: int, log) -> list[dict]:
+def bench_cell(backbone: str, dataset: str, settings, rounds: int, log, threads: int = 1) -> list[dict]:
     """Interleaved rounds of one step per setting; compile time and first-batch loss per setting."""
     prepared, first, compile_s = {}, {}, {}
     for s in settings:
-        parts, batches = parts_for(backbone, dataset, s, batches=2)
+        parts, batches = parts_for(backbone, dataset, s, batches=2, threads=threads)
         t_first, first[s] = step_seconds(parts, batches[0])    # the first step compiles, if at all
         t_next, _ = step_seconds(parts, batches[1])
         compile_s[s] = max(t_first - t_next, 0.0) if s.endswith("compile") else 0.0
@@ -108,21 +109,23 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tol", type=float, default=2e-2, help="relative loss difference allowed vs eager")
     ap.add_argument("--quick", action="store_true", help="2 rounds, eager settings only")
+    ap.add_argument("--threads", type=int, default=1, help="intra-op threads (the cpu profile: 1, ResNet-18 2)")
     ap.add_argument("--out", default=str(REPO / "bench" / "results"))
     a = ap.parse_args(argv)
     os.environ.setdefault(MIRROR_ENV, str(REPO.parent / "shared" / "datasets"))
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     settings = SETTINGS[:2] if a.quick else SETTINGS
     rounds = 2 if a.quick else a.rounds
     load = os.getloadavg()
     rows = []
     for b in a.backbones:
         for d in a.inputs:
-            rows += bench_cell(b, d, settings, rounds, log=lambda m: print(m, flush=True))
-    df = pd.DataFrame(rows).assign(hardware=hardware("cpu"), torch=torch.__version__, threads=1,
+            rows += bench_cell(b, d, settings, rounds, log=lambda m: print(m, flush=True), threads=a.threads)
+    df = pd.DataFrame(rows).assign(hardware=hardware("cpu"), torch=torch.__version__, threads=a.threads,
                                    load_at_start=" ".join(f"{x:.2f}" for x in load),
                                    date=datetime.now(timezone.utc).date().isoformat())
-    tag = f"pt{torch.__version__.split('+')[0].replace('.', '')}-cpu" + ("-quick" if a.quick else "")
+    tag = (f"pt{torch.__version__.split('+')[0].replace('.', '')}-cpu" + (f"-t{a.threads}" if a.threads != 1 else "")
+           + ("-quick" if a.quick else ""))
     out = Path(a.out) / f"backbones-{tag}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False)

@@ -156,7 +156,7 @@ def print_estimate(a, todo) -> None:
 
     from .environment import hardware
     from .estimates import save_estimates
-    from .experiments import cost_key, wall_time
+    from .experiments import core_shares, cost_key, wall_time
     from .plan import per_cell
     from .results import results_root
     rows = per_cell(todo, a.data_root, a.results, a.profile)
@@ -166,7 +166,7 @@ def print_estimate(a, todo) -> None:
               f"{row['runs']} run(s) x {row['min_per_run']:.0f} min ({row['source']})")
     minutes = {cost_key(r): r["min_per_run"] for r in rows}
     costs = [minutes[cost_key(c)] for c in todo]          # per run, in plan order
-    wall, jobs = wall_time(costs, a.jobs), max(a.jobs, 1)
+    wall, jobs = wall_time(costs, a.jobs, core_shares(a.profile, todo)), max(a.jobs, 1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"estimated time: {sum(costs):.0f} min of run time on "
           f"{hardware(device)}, about {wall:.0f} min of wall time with {jobs} worker(s) taking the runs in "

@@ -29,13 +29,21 @@ def load_estimates(results, profile: str) -> dict[tuple, dict]:
     return {cost_key(r): r for r in rows if isinstance(r, dict) and all(f in r for f in COST_FIELDS)}
 
 
+def with_threads(hardware: str, threads: int) -> str:
+    """'AMD EPYC (1 thread)' -> 'AMD EPYC (2 threads)' for a row measured on 2: the planning process's
+    own thread count is whichever cell it measured last. A GPU's name has no count and stays."""
+    if " (" not in hardware:
+        return hardware
+    return f"{hardware.split(' (')[0]} ({threads} thread{'s' if threads != 1 else ''})"
+
+
 def save_estimates(results, profile: str, rows: list[dict], hardware: str) -> Path:
     """Merge ``rows`` (``plan.per_cell``) into the profile's file, each stamped with hardware and date."""
     today = datetime.date.today().isoformat()
     cells = load_estimates(results, profile)
     for r in rows:
         cells[cost_key(r)] = {**{f: r[f] for f in COST_FIELDS}, "min_per_run": round(float(r["min_per_run"]), 2),
-                              "source": r["source"], "hardware": hardware, "date": today}
+                              "source": r["source"], "hardware": with_threads(hardware, r["threads"]), "date": today}
     path = estimates_path(results, profile)
     write_atomic(path, json.dumps({"profile": profile, "cells": list(cells.values())}, indent=1) + "\n")
     return path

@@ -128,6 +128,14 @@ CNN_CELLS = tuple((d, "cnn") for d in ALL)
 # per cell so that each cell completes its pairs before the next starts, seed-major inside a cell
 BACKBONE_CELLS = (("cifar10", "vit"), ("cifar10", "resnet18"), ("fashion_mnist", "vit"), ("mnist", "vit"),
                   ("fashion_mnist", "resnet18"), ("mnist", "resnet18"))
+# Intra-op threads per backbone run on the CPU. ResNet-18 takes 2 threads and runs one at a time:
+# measured 2026-12-05 (bf16 + channels_last, batch 128, nothing else running), a second thread makes
+# its training step 1.81x faster on CIFAR-10 (55 -> 100 img/s) and 1.93x on MNIST, so a 2-thread run
+# of the protocol takes about 80 min, while two 1-thread runs side by side took about 17 min per
+# epoch each (about 3 h per run): longer than a working stretch, whose checkpoints may not survive
+# to the next. ViT-Tiny gains only 1.33x from a second thread and keeps 1 thread per run, two runs
+# side by side. Results differ between thread counts, so a cell's runs all use its count.
+BACKBONE_THREADS = {"resnet18": 2, "vit": 1}
 # The precision of every CPU run added after the fp32 CNN column: bf16 autocast + channels_last
 # (memory_format "auto"), as the bf16 profile checks on the CNN (msvp.precision states the rule)
 BF16 = dict(precision="bf16")
@@ -165,7 +173,7 @@ PROFILES = {
         settings=dict(epochs=1, val_subset=128, test_subset=256), train_subset={d: 256 for d in ALL}),
     "cpu": Profile(
         "cpu", "The official protocol (full 90 % training split, 10 epochs, batch 128, full validation and "
-               "test sets) on all three data sets, 1 thread per run. The CNN in fp32: 3 paired seeds for "
+               "test sets) on all three data sets, 1 thread per run (ResNet-18: 2). The CNN in fp32: 3 paired seeds for "
                "baseline, MSVP add/full and MSVP concat/full, 2 more for baseline and add/full; the ablation on "
                "Fashion-MNIST and the controls on Fashion-MNIST "
                "and CIFAR-10 at 3 seeds. ResNet-18 and ViT-Tiny at the same protocol in bf16 autocast with "
@@ -177,10 +185,10 @@ PROFILES = {
                Part("ablation", (("fashion_mnist", "cnn"),), ABLATION_EXTRA, (0, 1, 2)),
                Part("controls", (("fashion_mnist", "cnn"), ("cifar10", "cnn")), CONTROL_VARIANTS, (0, 1, 2)),
                Part("main-more-seeds", CNN_CELLS, ("baseline", "msvp-add-full"), (3, 4)),
-               *(Part(f"backbones-{d}-{b}", ((d, b),), ("baseline", "msvp-add-full"), (0, 1, 2), BF16)
-                 for d, b in BACKBONE_CELLS),
-               *(Part(f"backbones-concat-{d}-{b}", ((d, b),), ("msvp-concat-full",), (0, 1, 2), BF16)
-                 for d, b in BACKBONE_CELLS if d == "cifar10")),
+               *(Part(f"backbones-{d}-{b}", ((d, b),), ("baseline", "msvp-add-full"), (0, 1, 2),
+                      dict(threads=BACKBONE_THREADS[b], **BF16)) for d, b in BACKBONE_CELLS),
+               *(Part(f"backbones-concat-{d}-{b}", ((d, b),), ("msvp-concat-full",), (0, 1, 2),
+                      dict(threads=BACKBONE_THREADS[b], **BF16)) for d, b in BACKBONE_CELLS if d == "cifar10")),
         settings=dict(threads=1)),
     "paper": Profile(
         "paper", "The official protocol: full training split, 10 epochs, all data sets and backbones "
@@ -218,7 +226,7 @@ PROFILES = {
 }
 
 
-COST_FIELDS = ("dataset", "backbone", "precision", "epochs", "train_subset")   # runs alike in these cost alike
+COST_FIELDS = ("dataset", "backbone", "precision", "epochs", "train_subset", "threads")   # runs alike in these cost alike
 
 
 def cost_key(c) -> tuple:
@@ -227,16 +235,26 @@ def cost_key(c) -> tuple:
     return tuple(get(f) for f in COST_FIELDS)
 
 
-def wall_time(costs: list[float], workers: int) -> float:
+def wall_time(costs: list[float], workers: int, shares: list[float] | None = None) -> float:
     """Wall time of runs taken in the given order by ``workers`` workers, each starting the next run
     as soon as it is free (as grid workers claim them): not ``sum / workers`` when few long runs are
-    left, e.g. one 4-hour run keeps one worker busy for 4 hours whatever the others do."""
+    left, e.g. one 4-hour run keeps one worker busy for 4 hours whatever the others do. ``shares`` (per
+    run, from ``core_shares``): a run taking s workers' cores slows the others, so it counts s times."""
     if not all(math.isfinite(c) for c in costs):
         return math.nan                   # an unknown cost: unknown wall time (a NaN would break the heap)
+    if shares is not None:
+        costs = [c * max(1.0, min(s, workers)) for c, s in zip(costs, shares, strict=True)]
     free = [0.0] * max(workers, 1)        # when each worker is next free; a heap
     for cost in costs:
         heapq.heapreplace(free, free[0] + cost)
     return max(free)
+
+
+def core_shares(profile: str, configs: list[RunConfig]) -> list[float]:
+    """How many workers' cores each run takes: its threads over the profile's threads per worker. In the
+    cpu profile a worker has one core, so a 2-thread ResNet-18 run takes two workers' cores."""
+    base = get_profile(profile).settings.get("threads", 1)
+    return [c.threads / base for c in configs]
 
 
 def get_profile(name: str) -> Profile:

@@ -315,6 +315,26 @@ def test_time_left_costs_each_run_as_grid_plan_does():
     assert math.isnan(left) and how == {"saved": 1, "guessed": 0, "unknown": 2}
 
 
+def test_time_left_counts_a_two_thread_run_once_per_core_it_takes():
+    """A 2-thread ResNet-18 run costs only its own thread count's finished runs, and on 2 workers (one
+    per core, the cpu profile) it holds both cores: two such 1-hour runs take 2 h on 2 workers, as on
+    1. In the paper profile (2 threads per worker) the same runs do not slow each other."""
+    from msvp.config import RunConfig
+    from msvp.experiments import core_shares
+
+    def cfg(threads, seed=0):
+        return RunConfig(dataset="cifar10", backbone="resnet18", precision="bf16", threads=threads, seed=seed)
+    records = [{"status": "done", "wall_time_s": 3600.0, "config": cfg(2).to_dict()},
+               {"status": "done", "wall_time_s": 9000.0, "config": cfg(1).to_dict()}]
+    todo = [cfg(2, 1), cfg(2, 2)]
+    assert core_shares("cpu", todo) == [2.0, 2.0] and core_shares("paper", todo) == [1.0, 1.0]
+    assert reproduce.time_left(records, todo, {}, 1, core_shares("cpu", todo))[0] == 7200
+    assert reproduce.time_left(records, todo, {}, 2, core_shares("cpu", todo))[0] == 7200
+    assert reproduce.time_left(records, todo, {}, 2, core_shares("paper", todo))[0] == 3600
+    ones = [cfg(1, 1), cfg(1, 2)]
+    assert reproduce.time_left(records, ones, {}, 2, core_shares("cpu", ones))[0] == 9000
+
+
 def test_chapter_11_table_reads_the_saved_estimates(tmp_path):
     """The wiring: a profile with no finished run but a saved `grid --plan` estimate gets a time left
     (and the note's count); without the file it shows '–' and counts its runs as unknown."""

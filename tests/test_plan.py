@@ -27,6 +27,8 @@ def test_measured_time_is_per_precision_and_size(tmp_path):
     assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", precision="bf16"), tmp_path, "cpu") is None
     assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", train_subset=450), tmp_path, "cpu") is None
     assert measured_seconds(RunConfig(dataset="mnist", backbone="cnn"), tmp_path, "cpu") is None
+    # runs on another thread count take another time (ResNet-18 runs on 2 threads)
+    assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", threads=2), tmp_path, "cpu") is None
 
 
 def test_per_cell_groups_runs_and_says_where_the_time_came_from(tmp_path, monkeypatch):
@@ -56,13 +58,13 @@ def test_saved_estimates_merge_by_cell_and_a_bad_file_reads_as_none(tmp_path):
     """`grid --plan` saves its per-cell minutes for chapter 11; a later plan of other cells keeps the
     earlier rows and replaces the ones it measured again; an unreadable file is no estimate, not a crash."""
     from msvp.estimates import estimates_path, load_estimates, save_estimates
-    from msvp.experiments import cost_key
+    from msvp.experiments import COST_FIELDS, cost_key
 
     vit = RunConfig(dataset="cifar10", backbone="vit", precision="bf16")
     cnn = RunConfig(dataset="mnist", backbone="cnn", train_subset=540)
 
     def row(cfg, minutes, source="warm-up"):
-        return {**{f: getattr(cfg, f) for f in ("dataset", "backbone", "precision", "epochs", "train_subset")},
+        return {**{f: getattr(cfg, f) for f in COST_FIELDS},
                 "runs": 3, "min_per_run": minutes, "source": source}
     save_estimates(tmp_path, "cpu", [row(vit, 330.0)], "AMD EPYC (1 thread)")
     save_estimates(tmp_path, "cpu", [row(cnn, 9.5)], "AMD EPYC (1 thread)")
@@ -72,5 +74,9 @@ def test_saved_estimates_merge_by_cell_and_a_bad_file_reads_as_none(tmp_path):
     assert (got[cost_key(vit)]["min_per_run"], got[cost_key(vit)]["source"]) == (300.0, "measured")
     assert got[cost_key(cnn)]["min_per_run"] == 9.5 and got[cost_key(cnn)]["hardware"] == "AMD EPYC (1 thread)"
     assert load_estimates(tmp_path, "long") == {}
+    # a row names its own thread count, not the one the planning process was left with
+    resnet = RunConfig(dataset="cifar10", backbone="resnet18", precision="bf16", threads=2)
+    save_estimates(tmp_path, "cpu", [row(resnet, 75.0)], "AMD EPYC (1 thread)")
+    assert load_estimates(tmp_path, "cpu")[cost_key(resnet)]["hardware"] == "AMD EPYC (2 threads)"
     estimates_path(tmp_path, "cpu").write_text("{not json")
     assert load_estimates(tmp_path, "cpu") == {}

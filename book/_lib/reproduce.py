@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from msvp.estimates import load_estimates
-from msvp.experiments import PROFILES, cost_key, get_profile, wall_time
+from msvp.experiments import PROFILES, core_shares, cost_key, get_profile, wall_time
 from msvp.results import current_records, results_root
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verify import load_report, seed_spread_pp, still_current
@@ -83,15 +83,18 @@ def todo_configs(view: View) -> list:
 
 def view_time_left(view: View, todo: list, workers: int) -> tuple[float, dict[str, int]]:
     """``time_left`` of a profile's view: its records and the estimates `grid --plan` saved beside them."""
-    return time_left(view.records, todo, load_estimates(results_root(view.results_dir), view.profile), workers)
+    return time_left(view.records, todo, load_estimates(results_root(view.results_dir), view.profile), workers,
+                     core_shares(view.profile, todo))
 
 
-def time_left(records: list[dict], todo: list, saved: dict, workers: int) -> tuple[float, dict[str, int]]:
+def time_left(records: list[dict], todo: list, saved: dict, workers: int,
+              shares: list[float] | None = None) -> tuple[float, dict[str, int]]:
     """Wall time of the runs ``todo`` on ``workers`` workers in plan order, and how many runs were
     costed which way. As `grid --plan`, a run is costed at the median wall time of the finished
-    ``records`` alike in ``COST_FIELDS`` (data set, backbone, precision, epochs, training-set size); a
-    cell with none yet at the estimate `grid --plan` saved for it (``saved``), else at the median of
-    all finished runs; a run with none of these is 'unknown' and makes the total NaN."""
+    ``records`` alike in ``COST_FIELDS`` (data set, backbone, precision, epochs, training-set size,
+    threads); a cell with none yet at the estimate `grid --plan` saved for it (``saved``), else at the
+    median of all finished runs; a run with none of these is 'unknown' and makes the total NaN.
+    ``shares``: the workers' cores each run takes (``core_shares``)."""
     done: dict[tuple, list[float]] = {}
     for r in records:
         if r["status"] == "done" and r.get("wall_time_s"):
@@ -99,16 +102,18 @@ def time_left(records: list[dict], todo: list, saved: dict, workers: int) -> tup
     every = [t for ts in done.values() for t in ts]
     fallback = float(np.median(every)) if every else math.nan
     costs, how = [], {"saved": 0, "guessed": 0, "unknown": 0}
-    for k in map(cost_key, todo):
+    for cfg in todo:
+        k = cost_key(cfg)
         if k in done:
-            costs.append(float(np.median(done[k])))
+            cost = float(np.median(done[k]))
         elif k in saved:
-            costs.append(60 * float(saved[k]["min_per_run"]))
+            cost = 60 * float(saved[k]["min_per_run"])
             how["saved"] += 1
         else:
-            costs.append(fallback)
+            cost = fallback
             how["guessed" if math.isfinite(fallback) else "unknown"] += 1
-    return wall_time(costs, workers), how
+        costs.append(cost)
+    return wall_time(costs, workers, shares), how
 
 
 def verify_table(path) -> tuple[pd.DataFrame, str]:
