@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -116,6 +118,22 @@ ch.step_times()
 
 # %% tags=["hide-input"]
 ch.precision()
+
+# %% [markdown]
+# ## Threads: one or two per run?
+#
+# Results differ between thread counts (the sums inside a step are split differently), so every run
+# of a cell uses the same count, recorded with the hardware. The grid's workers share this machine's
+# two cores: a pair of runs can train side by side on one thread each, or one after the other on two
+# threads each. **Rule.** A backbone takes the thread count that finishes a pair sooner, provided a
+# single run still ends within one working stretch of about 3 hours (a run's checkpoint need not
+# survive to the next stretch, and a run cut off there starts again). `bench/threads.py` times the
+# three settings on the real training step, with a second run busy on the other core for "beside".
+# A cell keeps the thread count its first runs used: ViT-Tiny · CIFAR-10 had its baseline and add/full
+# pairs on 1 thread before this was measured, so its concat/full runs pair with them on 1 thread too.
+
+# %% tags=["hide-input"]
+ch.threads()
 
 # %% [markdown]
 # ## The official code's flaws, and what this package does instead

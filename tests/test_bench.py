@@ -46,3 +46,19 @@ def test_train_bench_quick_writes_tagged_csvs(tmp_path, data_root, mirror_dir):
     assert list(ov.backbone) == ["cnn", "resnet18", "vit"]
     assert (ov.step_overhead_q1_pct <= ov.step_overhead_pct).all()
     assert (ov.step_overhead_pct <= ov.step_overhead_q3_pct).all()
+
+
+@PROCESSES
+@pytest.mark.timeout(300)
+def test_threads_bench_times_three_settings_with_a_real_neighbour(tmp_path, mirror_dir):
+    """bench/threads.py on the cheapest cell: three settings, a pair time for the two that make pairs,
+    and the speed-up column relative to 1 thread alone."""
+    env = {**os.environ, "MSVP_DATA_MIRROR": str(mirror_dir)}
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "threads.py"), "--backbones", "cnn", "--inputs",
+                           "mnist", "--rounds", "1", "--out", str(tmp_path)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=280)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    t = pd.read_csv(next(tmp_path.glob("threads-*-cpu.csv")))
+    assert list(t.setting) == ["1-alone", "1-beside", "2-alone"] and (t.images_per_s > 0).all()
+    assert t.pair_min.isna().tolist() == [True, False, False]
+    assert t.loc[t.setting == "1-alone", "speedup_vs_1_alone"].item() == 1.0

@@ -30,6 +30,33 @@ def test_step_times_are_read_from_the_bench_output_and_name_it(tmp_path):
     assert "99" not in text                      # a compiled setting is not the bf16 the profile uses
 
 
+def threads_csv(path: Path, minutes: dict) -> Path:
+    """bench/threads.py's columns; ``minutes``: (backbone, dataset, setting) -> projected run minutes."""
+    rows = [dict(backbone=b, dataset=d, setting=s, images_per_s=6000 / m, run_min=m,
+                 pair_min={"1-beside": m, "2-alone": 2 * m}.get(s), rounds=3, hardware="AMD EPYC",
+                 torch="2.14.1+cpu", cores=2, date="2026-12-05") for (b, d, s), m in minutes.items()]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_threads_section_reads_the_bench_and_flags_runs_that_outlast_a_stretch(tmp_path):
+    """The table shows the pair times both ways beside the count the profile uses; the reading names
+    the inputs whose run, on the chosen count, outlasts a working stretch (and only those)."""
+    threads_csv(tmp_path / "threads-pt2141-cpu.csv", {
+        ("resnet18", "cifar10", "1-alone"): 130, ("resnet18", "cifar10", "1-beside"): 154,
+        ("resnet18", "cifar10", "2-alone"): 72, ("vit", "cifar10", "1-alone"): 191,
+        ("vit", "cifar10", "1-beside"): 202, ("vit", "cifar10", "2-alone"): 128,
+        ("vit", "mnist", "1-alone"): 57, ("vit", "mnist", "1-beside"): 60, ("vit", "mnist", "2-alone"): 41})
+    shown, text = protocol.threads_md(tmp_path)
+    resnet = shown.set_index("backbone · input").loc["ResNet-18 · CIFAR-10"]
+    assert (resnet["a pair side by side (min)"], resnet["a pair one after the other (min)"]) == ("154", "144")
+    assert resnet["threads per run (cpu profile)"] == 2
+    assert "ResNet-18 runs on 2 threads: a pair takes 144 min one after the other (runs of up to 72 min)" in text
+    assert "ViT-Tiny runs on 1 thread" in text and "its CIFAR-10 runs outlast a stretch" in text
+    assert "MNIST runs outlast" not in text and "threads-pt2141-cpu.csv" in text
+    assert protocol.threads_md(tmp_path / "none")[0] is None
+
+
 def test_without_a_bench_output_the_page_points_to_the_script(tmp_path):
     text = protocol.step_times_md(tmp_path)
     assert "`bench/backbones.py`" in text and "×" not in text

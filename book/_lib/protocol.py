@@ -292,6 +292,68 @@ def bench_speedup_range(bench_dir=BENCH_RESULTS) -> str:
     return f"{lo}×" if lo == hi else f"{lo}–{hi}×"
 
 
+def bench_threads(bench_dir=BENCH_RESULTS) -> tuple[pd.DataFrame, Path] | None:
+    """The newest committed output of bench/threads.py and its path; None without one."""
+    files = sorted(Path(bench_dir).glob("threads-*.csv"))
+    if not files:
+        return None
+    return max(((pd.read_csv(f), f) for f in files), key=lambda tf: (str(tf[0].date.max()), tf[1].name))
+
+
+def threads_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Per backbone and input: images/s of each setting and the minutes a pair of runs takes each way,
+    beside the thread count the cpu profile gives that backbone (msvp.experiments.BACKBONE_THREADS)."""
+    from msvp.experiments import BACKBONE_THREADS
+
+    rows = []
+    for (b, d), g in t.groupby(["backbone", "dataset"], sort=False):
+        s = g.set_index("setting")
+        rows.append({"backbone · input": f"{backbone_title(b)} · {DATASETS[d].title}",
+                     "img/s, 1 thread beside another run": f"{s.images_per_s['1-beside']:.0f}",
+                     "img/s, 2 threads": f"{s.images_per_s['2-alone']:.0f}",
+                     "a pair side by side (min)": f"{s.pair_min['1-beside']:.0f}",
+                     "a pair one after the other (min)": f"{s.pair_min['2-alone']:.0f}",
+                     "threads per run (cpu profile)": BACKBONE_THREADS.get(b, 1)})
+    return pd.DataFrame(rows)
+
+
+STRETCH_MIN = 180     # a working stretch of this project, in minutes: the longest run that surely ends
+
+
+def threads_reading(t: pd.DataFrame, backbone: str) -> str:
+    """'ResNet-18 runs on 2 threads: a pair takes 143–145 min one after the other (runs of up to 72 min),
+    130–154 min side by side (runs of up to 154 min).' for one backbone of bench/threads.py's output."""
+    from msvp.experiments import BACKBONE_THREADS
+
+    g = t[t.backbone == backbone].set_index("setting")
+
+    def span(col: str, setting: str) -> str:
+        lo, hi = (f"{v:.0f}" for v in (g.loc[[setting], col].min(), g.loc[[setting], col].max()))
+        return lo if lo == hi else f"{lo}–{hi}"
+    n = BACKBONE_THREADS.get(backbone, 1)
+    chosen = g.loc[["2-alone" if n == 2 else "1-beside"]]
+    too_long = [DATASETS[d].title for d in chosen[chosen.run_min > STRETCH_MIN].dataset]
+    return (f"{backbone_title(backbone)} runs on {n} thread{'s' if n != 1 else ''}: a pair takes "
+            f"{span('pair_min', '2-alone')} min one after the other (runs of up to "
+            f"{g.loc[['2-alone'], 'run_min'].max():.0f} min), {span('pair_min', '1-beside')} min side by side "
+            f"(runs of up to {g.loc[['1-beside'], 'run_min'].max():.0f} min)"
+            + (f"; its {' and '.join(too_long)} runs outlast a stretch and finish only where a checkpoint "
+               f"survives to the next." if too_long else "."))
+
+
+def threads_md(bench_dir=BENCH_RESULTS) -> tuple[pd.DataFrame | None, str]:
+    """The thread-count table and the sentence that reads it, from bench/threads.py's committed output."""
+    found = bench_threads(bench_dir)
+    if found is None:
+        return None, "No timing of thread counts is committed yet: `bench/threads.py` measures it."
+    t, path = found
+    return threads_table(t), " ".join(threads_reading(t, b) for b in t.backbone.unique()) + (
+        f" Projected training time of the cpu protocol (10 epochs, training steps only; evaluation and other "
+        f"jobs make a real run longer), from the median of {int(t['rounds'].min())} interleaved "
+        f"rounds on {t.hardware.iloc[0]} with {int(t.cores.iloc[0])} cores, torch {t.torch.iloc[0].split('+')[0]} "
+        f"(`bench/threads.py`, committed output `{path.relative_to(path.parents[2]).as_posix()}`).")
+
+
 def cifar_copy(profile: str, df: pd.DataFrame) -> str:
     """Which CIFAR-10 copies the runs recorded, with their image counts (computed, never typed)."""
     if df.empty or not (df.dataset == "cifar10").any():
@@ -367,6 +429,13 @@ class ProtocolPage(Page):
     @staticmethod
     def step_times() -> None:
         md(step_times_md())
+
+    @staticmethod
+    def threads() -> None:
+        shown, note = threads_md()
+        if shown is not None:
+            table(shown)
+        md(note)
 
     def precision(self) -> None:
         from .precision_check import report
