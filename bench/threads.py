@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from backbones import TRAIN_IMAGES, parts_for, step_seconds  # bench/backbones.py, beside this file
 
-from backbones import TRAIN_IMAGES, parts_for, step_seconds   # bench/backbones.py, beside this file
 from msvp.data import MIRROR_ENV
 from msvp.environment import cpu_name
 
