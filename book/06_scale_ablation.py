@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -20,7 +22,7 @@
 #
 # **What you will learn**
 # - how test accuracy changes as scales are added, within one data set and backbone;
-# - how many parameters each scale set costs (counted on the trained models);
+# - how many parameters each {term}`scale set` costs (counted on the trained models);
 # - whether any step is distinguishable from seed noise, with paired intervals and verdicts.
 #
 # One fact to keep in mind: a global-only add prompt is a constant per channel, which the first layer

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,7 +16,7 @@
 # %% [markdown]
 # # 7. How should the prompt be fused?
 #
-# Three fusions exist in the official code: `add` (y = x + P̄, the default: no parameters beyond the
+# Three {term}`fusions <fusion>` exist in the official code: `add` (y = x + P̄, the default: no parameters beyond the
 # prompts), `concat` (a 1 × 1 convolution over the image and the K upsampled maps, without a residual
 # path: the abstract's reading) and `gated` (y = x + σ(W P̄ + b) ⊙ P̄). The gate sees only the
 # prompts, never the image, so `gated`, like `add`, ends up as one fixed image added to every input;

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -20,7 +22,7 @@
 # **What you will learn**
 # - analytic vs measured prompt parameters for every scale set and fusion (they must match exactly);
 # - the overhead relative to each backbone, against the "< 0.02 %" claim;
-# - the FLOPs MSVP adds, counted by hand and by `torch.utils.flop_counter`, and the forward latency
+# - the {term}`FLOPs` MSVP adds, counted by hand and by `torch.utils.flop_counter`, and the forward latency
 #   measured on this machine.
 
 # %% tags=["remove-cell", "colab-setup"]

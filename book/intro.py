@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -47,7 +49,7 @@ page.answer()
 # %% [markdown]
 # ## Every cell, and what is still training
 #
-# One row per data set and backbone with finished runs, for both readings of the fusion; the table
+# One row per {term}`cell` (data set and backbone) with finished runs, for both readings of the fusion; the table
 # grows as runs land. Below it, how far the cell where the paper's claim should show most clearly,
 # ViT-Tiny on CIFAR-10, has come. Computed from the result files of this repository when the page was
 # last executed (`make notebooks`).

@@ -228,6 +228,18 @@ def test_pages_cope_with_no_results(tmp_path):
     assert "**Hardware.** No runs yet." in sections.status_md("cpu", empty, View("cpu", tmp_path).states)
 
 
+def test_brief_setting_gives_the_protocol_sentence_only(tmp_path):
+    """Pages about one part of a profile (the ablations) show its protocol, not its whole run plan."""
+    from msvp.experiments import get_profile
+    from msvp.results import load
+
+    empty, states = load("cpu", tmp_path), View("cpu", tmp_path).states
+    full, brief = (sections.status_md("cpu", empty, states, brief=b).split("\n\n")[0] for b in (False, True))
+    first = get_profile("cpu").description.split(". ")[0]
+    assert first in brief and "ablation" in full and "ablation" not in brief
+    assert brief.endswith("Every setting is on the protocol page.") and len(brief) < len(full) / 2
+
+
 def test_verify_table_reads_the_report(tmp_path):
     import json
 

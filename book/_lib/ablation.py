@@ -81,8 +81,9 @@ class AblationChapter(Page):
     def setting(self) -> None:
         sel = self.states[self.states.variant.isin(self.variants)
                           & self.states.apply(lambda r: (r.dataset, r.backbone) in self.planned, axis=1)]
-        md(status_md(self.profile, self.df, sel, datasets=sorted({d for d, _ in self.planned}, key=DATASET_ORDER.index),
-                     what=" of this ablation"))
+        cells = self.df[[(d, b) in self.planned for d, b in zip(self.df.dataset, self.df.backbone)]]
+        md(status_md(self.profile, cells, sel, datasets=sorted({d for d, _ in self.planned}, key=DATASET_ORDER.index),
+                     what=" of this ablation", brief=True))
         paper = get_profile("paper").ablation
         md("Ablation cells of this profile: " + (", ".join(cell_name(*c) for c in self.planned) or "none")
            + "; the paper profile runs it on " + ", ".join(cell_name(*c) for c in paper) + ".")

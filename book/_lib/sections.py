@@ -40,14 +40,18 @@ from .words import (
 )
 
 
-def status_md(profile: str, df: pd.DataFrame, states: pd.DataFrame, *, datasets=None, what: str = "") -> str:
+def status_md(profile: str, df: pd.DataFrame, states: pd.DataFrame, *, datasets=None, what: str = "",
+              brief: bool = False) -> str:
     """The setting of a page: profile (and how it deviates from the paper), data actually trained on,
-    hardware, how many planned runs are done, diverged runs and files not counted."""
+    hardware, how many planned runs are done, diverged runs and files not counted. ``brief``: only the
+    profile description's first sentence (its protocol), for pages about one part of the profile."""
     p = get_profile(profile)
+    about = p.description.split(". ")[0].rstrip(".") + ". Every setting is on the protocol page." if brief \
+        else p.description
     sel = states if datasets is None else states[states.dataset.isin(datasets)]
     counts = sel.state.value_counts()
     done, total = int(counts.get("done", 0)), len(sel)
-    lines = [f"**Profile `{profile}`.** {p.description}"]
+    lines = [f"**Profile `{profile}`.** {about}"]
     if datasets:
         lines.append("**Data.** " + "; ".join(training_label(df, d) for d in datasets) + ".")
     lines.append("**Hardware.** " + (hardware_label(df) if not df.empty else "No runs yet") + ".")
