@@ -67,8 +67,8 @@ def compare(committed: dict, fresh: dict) -> dict:
     return {"same_provenance": same, "bit_identical": identical,
             "committed_acc_pct": 100 * committed["test_acc"], "fresh_acc_pct": 100 * fresh["test_acc"],
             "diff_pp": 100 * (fresh["test_acc"] - committed["test_acc"]),
-            "outcome": ("bit-identical" if identical else "DIFFERS (same code, hardware and threads)") if same
-            else "compared with the seed spread (other code, hardware or threads)"}
+            "outcome": ("bit-identical" if identical else "DIFFERS (same code, device class, threads and precision)") if same
+            else "compared with the seed spread (other code, device class, threads or precision)"}
 
 
 def verify(profile: str, *, results=None, out="build/verify", per_cell: int = 1, seed: int = 0, data_root=None,

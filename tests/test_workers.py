@@ -166,5 +166,5 @@ def test_verify_retrains_and_finds_bit_identical_runs(tmp_path, data_root):
     rec = json.loads(path.read_text())
     path.write_text(json.dumps({**rec, "test_acc": rec["test_acc"] + 0.01}))
     df = verify("smoke", results=committed, out=tmp_path / "fresh2", data_root=data_root, log=print)
-    assert df.outcome.tolist() == ["DIFFERS (same code, hardware and threads)"]
+    assert df.outcome.tolist() == ["DIFFERS (same code, device class, threads and precision)"]
     assert df.diff_pp.iloc[0] == pytest.approx(-1.0)
