@@ -128,3 +128,12 @@ def test_the_bench_range_is_read_from_the_bench_output(tmp_path):
     bench_csv(tmp_path / "backbones-pt100-cpu.csv", 3.2, 2.0)
     assert protocol.bench_speedup_range(tmp_path) == "1.6×"
     assert protocol.bench_speedup_range(tmp_path / "none") == ""
+
+
+def test_thread_row_follows_the_profile():
+    """The deviations table's thread row is computed from the cpu profile's runs, so a backbone given
+    another count there shows here without an edit."""
+    from msvp.experiments import BACKBONE_THREADS
+
+    text = protocol.cpu_threads()
+    assert f"{BACKBONE_THREADS['resnet18']} (ResNet-18)" in text and "ViT-Tiny" in text and "CNN" in text

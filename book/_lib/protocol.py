@@ -224,7 +224,8 @@ def deviations_table(profile: str, df: pd.DataFrame, results_dir) -> pd.DataFram
         ("data loading and augmentation", "torchvision transforms on PIL images in DataLoader workers",
          "the whole split as one uint8 tensor; crop, rotation and flip applied to a batch at once "
          "(one resampling, nearest neighbour, zero fill)"),
-        ("CPU threads", "–", "1 per run in the cpu profile, recorded; runs with other thread counts are never paired"),
+        ("CPU threads", "–", f"per run in the cpu profile: {cpu_threads()}; recorded, and runs with other thread "
+         "counts are never paired"),
         ("CIFAR-10 copy", "torchvision download", "an offline copy where there is no internet, labelled on every "
          f"page; torchvision's complete set otherwise; {cifar_copy(profile, df)}"),
     ]
@@ -290,6 +291,15 @@ def bench_speedup_range(bench_dir=BENCH_RESULTS) -> str:
     r = found[0].fp32 / found[0].bf16
     lo, hi = f"{r.min():.1f}", f"{r.max():.1f}"
     return f"{lo}×" if lo == hi else f"{lo}–{hi}×"
+
+
+def cpu_threads() -> str:
+    """'1 (CNN, ViT-Tiny), 2 (ResNet-18)': the cpu profile's thread count per backbone, from its runs' configs."""
+    by = {}
+    for c in get_profile("cpu").configs():
+        by.setdefault(c.threads, set()).add(c.backbone)
+    return ", ".join(f"{t} ({', '.join(backbone_title(b) for b in BACKBONE_ORDER if b in bs)})"
+                     for t, bs in sorted(by.items()))
 
 
 def bench_threads(bench_dir=BENCH_RESULTS) -> tuple[pd.DataFrame, Path] | None:
