@@ -3,7 +3,9 @@
 Every run writes its result file when it finishes and checkpoints beside it, so an interrupted grid
 restarts where it stopped. Workers (``jobs``), shards (``shard=(i, n)``), several grids on one
 folder and SLURM array tasks can all share one results folder: each run is claimed by exactly one
-live worker (``msvp.claims``), and a claim left by a dead worker is taken over.
+live worker (``msvp.claims``), and a claim left by a dead worker is taken over. On the CPU a run
+also holds as many of the machine's cores as it has threads (``msvp.cores``), so the workers of one
+results folder on one machine never run more threads than it has cores.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import functools
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -20,11 +23,13 @@ from tqdm import tqdm
 from .claims import claim_path, try_claim
 from .cluster import submit
 from .config import RunConfig
+from .cores import cores, slot_folder
 from .data import resolve_data_root
 from .engine import TrainingDiverged, run
 from .experiments import get_profile
 from .plan import expected_seconds
-from .results import ResultsError, checkpoint_path, read_record, result_path, staleness
+from .results import ResultsError, checkpoint_path, read_record, result_path, results_root, staleness
+from .training import resolve_device
 
 LOG = functools.partial(print, flush=True)
 
@@ -114,6 +119,15 @@ def run_name(job: Job, cfg: RunConfig) -> str:
     return f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}{extra}"
 
 
+def train_one(job: Job, cfg: RunConfig, path: Path, log) -> dict:
+    """Train one claimed run; on the CPU, while holding as many of the machine's cores as it has threads."""
+    cpu = resolve_device(cfg).type == "cpu"
+    held = cores(cfg.threads, folder=slot_folder(results_root(job.results)), log=log) if cpu else nullcontext()
+    with held:
+        return run(cfg, out_path=path, checkpoint_path=checkpoint_path(path), data_root=job.data_root,
+                   profile=job.profile, progress=job.progress, explain=job.explain)
+
+
 def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
     """One worker: claim each run in turn, train it unless it is done by now, release it."""
     summary = {"done": [], "failed": [], "left": [], "elsewhere": []}
@@ -134,8 +148,7 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
                     f"(pid {claim.previous.get('pid')} on {claim.previous.get('host')})")
             t0 = time.perf_counter()
             try:
-                rec = run(cfg, out_path=path, checkpoint_path=checkpoint_path(path), data_root=job.data_root,
-                          profile=job.profile, progress=job.progress, explain=job.explain)
+                rec = train_one(job, cfg, path, log)
             except TrainingDiverged as e:
                 log(f"diverged: {e}")
                 summary["failed"].append(path)
