@@ -71,8 +71,9 @@ ch.results()
 # for the paper's 10 epochs. A transformer lacks a convolution's built-in bias towards local
 # patterns and needs far more data or training to match a CNN on small images
 # {cite}`dosovitskiy2021vit`. So a low accuracy is what this protocol gives a ViT-Tiny rather than a
-# sign of a fault here (the paper's own ViT numbers could not be read to compare; the GPU runs below,
-# on other hardware and another torch, land close to the CPU's); its {term}`convergence caveat` shows
+# sign of a fault here (the paper's own ViT numbers could not be read to compare; the GPU runs below
+# are on other hardware and another torch, so their accuracies are not paired with these); its
+# {term}`convergence caveat` shows
 # it was still learning when training stopped.
 
 # %% [markdown]

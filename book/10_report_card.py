@@ -190,8 +190,8 @@ ch.power()
 # to gain. A simulation test (`tests/test_stats_pooling.py`) checks that the deciding interval
 # covers the cells' mean gain at its nominal 95 % with two and three cells of equal pair counts.
 # Its degrees of freedom are the Welch–Satterthwaite ones, computed from the cells' own seed
-# variances. When the cells have different numbers of pairs (a 2-pair ViT-Tiny cell beside 5-pair
-# CNN cells) that count is unreliable: the same test measures the interval covering only about
+# variances. When the cells have different numbers of pairs (a ViT-Tiny cell of 2 or 3 pairs beside
+# 5-pair CNN cells) that count is unreliable: the same test measures the interval covering only about
 # 89–94 %. So there a verdict must also hold on the smallest cell's degrees of freedom (a wider,
 # conservative interval), or it becomes *inconclusive*; the claims table prints that check. Where the
 # two pooled estimates disagree, the pooling table below shows both verdicts side by side (the claims

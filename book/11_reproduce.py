@@ -32,7 +32,8 @@
 # `make reproduce` trains the `paper` profile on a CUDA machine and the `cpu` profile elsewhere
 # (`PROFILE=cpu` overrides it, for `make notebooks` and `make verify` too); `make reproduce JOBS=2`
 # trains with two worker processes, of one thread each in the CPU profiles except for ResNet-18, whose
-# runs take two threads (faster per pair, and each run ends within a few hours); a `paper` run takes two.
+# runs take two threads (faster per pair on CIFAR-10, and each run ends within a few hours) and wait until two cores
+# are free, so no core runs two threads; a `paper` run takes two.
 # `make test` runs, in order: ruff, the unit tests, the release checks, `make smoke` (the seconds-long
 # `smoke` and `smoke-scarce` profiles into build/results, then every chapter on them), nbval on the
 # committed notebooks, and the book build. The `python -m msvp` commands below run in the

@@ -125,9 +125,11 @@ ch.precision()
 # Results differ between thread counts (the sums inside a step are split differently), so every run
 # of a cell uses the same count, recorded with the hardware. The grid's workers share this machine's
 # two cores: a pair of runs can train side by side on one thread each, or one after the other on two
-# threads each. **Rule.** A backbone takes the thread count that finishes a pair sooner, provided a
-# single run still ends within one working stretch of about 3 hours (a run's checkpoint need not
-# survive to the next stretch, and a run cut off there starts again). `bench/threads.py` times the
+# threads each. **Rule.** One count per backbone, decided on its slowest input, CIFAR-10, where most
+# of its compute goes: the count that finishes a pair sooner there, provided a single run still ends
+# within one working stretch of about 3 hours (a run's checkpoint need not survive to the next
+# stretch, and a run cut off there starts again). On the smaller inputs the other count can be a
+# little faster per pair; one count per backbone keeps the plan and the hardware label simple. `bench/threads.py` times the
 # three settings on the real training step, with a second run busy on the other core for "beside".
 # A cell keeps the thread count its first runs used: ViT-Tiny · CIFAR-10 had its baseline and add/full
 # pairs on 1 thread before this was measured, so its concat/full runs pair with them on 1 thread too.

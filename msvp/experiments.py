@@ -107,6 +107,11 @@ class Profile:
 
     def configs(self) -> list[RunConfig]:
         """Every run, in order (earlier parts first), each once."""
+        return [cfg for _, cfg in self.part_configs()]
+
+    def part_configs(self) -> list[tuple[str, RunConfig]]:
+        """(part name, run) for every run, in order, each once: a run that two parts plan (a baseline seed
+        both need) counts in the first."""
         out, seen = [], set()
         # seed-major: after each round the cells have complete pairs, so evidence accrues evenly
         for part in self.parts:
@@ -118,7 +123,7 @@ class Profile:
                         cfg = config_for(variant, dataset=dataset, backbone=backbone, seed=seed, **settings)
                         if cfg not in seen:
                             seen.add(cfg)
-                            out.append(cfg)
+                            out.append((part.name, cfg))
         return out
 
 

@@ -693,3 +693,10 @@ def test_ablation_baseline_row_also_gives_the_seeds_the_short_variants_paired_on
 def test_machine_label_reads_threads_from_older_hardware_strings():
     assert words.machine_label({"hardware": "AMD EPYC (2 threads)", "torch": "2.14.1+cu130"}) == \
         "AMD EPYC CPU, 2 threads; torch 2.14.1"
+
+
+def test_time_per_run_is_a_median_per_backbone():
+    """One median over 20-minute CNN runs and 4-hour ViT runs describes neither: one per backbone."""
+    df = pd.DataFrame({"backbone": ["cnn", "cnn", "cnn", "vit"], "wall_time_s": [1200.0, 1300.0, 1250.0, 15500.0]})
+    assert reproduce.per_backbone_median(df) == f"CNN {words.duration(1250.0)}; ViT-Tiny {words.duration(15500.0)}"
+    assert reproduce.per_backbone_median(df.iloc[:0]) == "–"

@@ -76,12 +76,13 @@ def test_the_added_image_is_the_mean_of_the_maps_not_the_largest_map():
 
 
 def test_agreement_reading_compares_backbones_and_says_what_it_cannot():
-    agree = {"CNN": (0.91, "Grad-CAM"), "ViT-Tiny": (0.64, "attention rollout")}
-    s = experiment.agreement_reading(agree)
-    assert s.startswith("The ViT-Tiny maps agree less (r = 0.64) than the CNN maps (r = 0.91)")
-    assert "seed 0 alone" in s and "not on one scale" in s
-    assert "not on one scale" not in experiment.agreement_reading({"CNN": (0.9, "Grad-CAM"),
-                                                                   "ResNet-18": (0.7, "Grad-CAM")})
+    """One method: the backbones are ranked; two methods: never ranked, each read on its own."""
+    s = experiment.agreement_reading({"CNN": (0.9, "Grad-CAM"), "ResNet-18": (0.7, "Grad-CAM")})
+    assert s.startswith("The ResNet-18 maps agree less (r = 0.70) than the CNN maps (r = 0.90)")
+    assert "seed 0 alone" in s and "not on one scale" not in s
+    two = experiment.agreement_reading({"CNN": (0.91, "Grad-CAM"), "ViT-Tiny": (0.64, "attention rollout")})
+    assert "not on one scale" in two and "agree less" not in two
+    assert "ViT-Tiny (attention rollout): MSVP against its baseline r = 0.64, with no second baseline" in two
     assert experiment.agreement_reading({"CNN": (0.91, "Grad-CAM")}) == ""
 
 
@@ -89,9 +90,10 @@ def test_agreement_reading_measures_against_two_baseline_seeds():
     # the yardstick: how alike two prompt-free runs' maps are; MSVP's maps are judged against it
     agree = {"CNN": (0.91, "Grad-CAM", 0.90), "ViT-Tiny": (0.64, "attention rollout", 0.47)}
     s = experiment.agreement_reading(agree)
-    assert "agree at r = 0.47" in s and "no more than a change of seed" in s and "seed 0 alone" not in s
-    moved = experiment.agreement_reading({"CNN": (0.91, "Grad-CAM", 0.90), "ViT-Tiny": (0.64, "rollout", 0.80)})
-    assert "moves the maps more than a change of seed" in moved
+    assert "two baselines (seeds 0 and 1) r = 0.47, so the prompt moves the maps no more than a change of seed" in s
+    assert "CNN (Grad-CAM): MSVP against its baseline r = 0.91, two baselines (seeds 0 and 1) r = 0.90" in s
+    moved = experiment.agreement_reading({"CNN": (0.9, "Grad-CAM"), "ResNet-18": (0.64, "Grad-CAM", 0.80)})
+    assert "agree at r = 0.80" in moved and "moves the maps more than a change of seed" in moved
 
 
 def _explained(variant, seed, maps, positions=(0, 1)):

@@ -137,3 +137,15 @@ def test_thread_row_follows_the_profile():
 
     text = protocol.cpu_threads()
     assert f"{BACKBONE_THREADS['resnet18']} (ResNet-18)" in text and "ViT-Tiny" in text and "CNN" in text
+
+
+def test_parts_table_counts_each_run_once():
+    """A baseline seed that two parts plan (bf16: main and baseline-more) counts once, so each profile's
+    parts add up to its number of runs."""
+    from msvp.experiments import PROFILES
+
+    t = protocol.parts_table()
+    for name, p in PROFILES.items():
+        assert t[t.profile == name].runs.sum() == len(p.configs()), name
+    bf16 = t[t.profile == "bf16"].set_index("part").runs
+    assert bf16["baseline-more"] < 3 * 5            # seeds 0-2 on two data sets are main's

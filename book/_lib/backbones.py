@@ -57,7 +57,7 @@ class BackbonesChapter(Page):
 
     def key_results(self) -> None:
         """Per backbone, the runs trained of those planned, both readings' paired differences over its
-        data sets, the convergence caveats, and the mean time a run took."""
+        data sets, the convergence caveats, and the median time a run took."""
         df, states, p = self.df, self.states, paired_rows(self.df)
         lines = []
         for b in [x for x in BACKBONE_ORDER if x in set(states.backbone) | set(df.backbone)]:
@@ -66,7 +66,7 @@ class BackbonesChapter(Page):
             parts += [reading_words(rows[rows.treatment == t], df) for t in READINGS if (rows.treatment == t).any()]
             parts += caveat_words(rows, df)
             if len(runs):
-                parts.append(f"{duration(runs.wall_time_s.mean())} per run on {hardware_label(runs)}")
+                parts.append(f"{duration(runs.wall_time_s.median())} per run (median) on {hardware_label(runs)}")
             lines.append("; ".join(parts) + ".")
         if self.profile != GPU_PROFILE and (gpu := gpu_line(self.results_dir)):
             lines.append(gpu)   # the page's GPU section, which holds the only ResNet-18 verdicts so far
@@ -156,7 +156,7 @@ def run_costs(df: pd.DataFrame) -> None:
         g = df[(df.dataset == d) & (df.backbone == b)]
         cost.append({"data set · backbone": f"{data_title(df, d)} · {backbone_title(b)}", "hardware": hardware_label(g),
                      "runs": len(g), "epochs": int(g.epochs.iloc[0]), "training images": int(g.n_train.iloc[0]),
-                     "time per run (mean)": duration(g.wall_time_s.mean()),
+                     "time per run (median)": duration(g.wall_time_s.median()),
                      "compute time, all runs": duration(g.wall_time_s.sum())})
     cost = pd.DataFrame(cost)
     if cost.hardware.nunique() == 1:

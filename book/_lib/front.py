@@ -205,7 +205,8 @@ class FrontPage(Page):
         t = results_table(self.profile, self.df)
         if len(t):
             table(t)
-        md(f"Test accuracy: mean ± standard deviation over the seeds run, in percent, after the last epoch (the "
+        md(f"Profile `{self.profile}`; {hardware_label(self.df)}. "
+           f"Test accuracy: mean ± standard deviation over the seeds run, in percent, after the last epoch (the "
            f"paper's metric). **MSVP − baseline**: the mean paired difference in percentage points with its "
            f"{LEVEL:.0%} interval. **add** is the official code's default fusion, **concat** the abstract's 1 × 1 "
            f"convolution. Each data set links to its chapter.")
