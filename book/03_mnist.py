@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -62,14 +64,6 @@ df = ch.df  # one row per finished run on this data set
 # prompt can gain more than the baseline's error, which the sections below print.
 
 # %% [markdown]
-# ## The setting
-#
-# The MNIST runs behind this page, the machine that trained them, and what is not run yet.
-
-# %% tags=["remove-input"]
-ch.setting()
-
-# %% [markdown]
 # ## What the numbers say on MNIST
 #
 # One computed sentence per backbone and reading of the fusion: the paired effect, its interval
@@ -77,6 +71,14 @@ ch.setting()
 
 # %% tags=["remove-input"]
 ch.answer()
+
+# %% [markdown]
+# ## The setting
+#
+# The MNIST runs behind this page, the machine that trained them, and what is not run yet.
+
+# %% tags=["remove-input"]
+ch.setting()
 
 # %% [markdown]
 # ## Accuracy per backbone and variant

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -60,15 +62,6 @@ df = ch.df  # one row per finished run on this data set
 # the baseline errs more?) and the confusion matrices, where the upper-body garments dominate.
 
 # %% [markdown]
-# ## The setting
-#
-# The Fashion-MNIST runs behind this page; the ablations of chapters 6 and 7 pair with these
-# same baselines.
-
-# %% tags=["remove-input"]
-ch.setting()
-
-# %% [markdown]
 # ## What the numbers say on Fashion-MNIST
 #
 # The sentences set the effect on Fashion-MNIST beside the one on MNIST: the abstract predicts a
@@ -76,6 +69,15 @@ ch.setting()
 
 # %% tags=["remove-input"]
 ch.answer()
+
+# %% [markdown]
+# ## The setting
+#
+# The Fashion-MNIST runs behind this page; the ablations of chapters 6 and 7 pair with these
+# same baselines.
+
+# %% tags=["remove-input"]
+ch.setting()
 
 # %% [markdown]
 # ## Accuracy per backbone and variant

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -63,15 +65,6 @@ df = ch.df  # one row per finished run on this data set
 # section *Would a longer budget change it?* below.
 
 # %% [markdown]
-# ## The setting
-#
-# The *Data* line below names the copy of CIFAR-10 the runs trained on and counts its images; every
-# number on this page comes from that copy.
-
-# %% tags=["remove-input"]
-ch.setting()
-
-# %% [markdown]
 # ## What the numbers say on CIFAR-10
 #
 # Read the convergence part first: ten epochs are a short budget for colour photographs.
@@ -81,6 +74,15 @@ ch.answer()
 
 # %% tags=["remove-input"]
 ch.strongest_case()
+
+# %% [markdown]
+# ## The setting
+#
+# The *Data* line below names the copy of CIFAR-10 the runs trained on and counts its images; every
+# number on this page comes from that copy.
+
+# %% tags=["remove-input"]
+ch.setting()
 
 # %% [markdown]
 # ## Accuracy per backbone and variant

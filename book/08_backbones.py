@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -54,6 +56,15 @@ ch = BackbonesChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = ch.df  # one row per finished run of the profile
 
 # %% [markdown]
+# ## Key results
+#
+# The answer first: each backbone in one line, computed from the runs and the profile's plan; the
+# sections below give the tables, the figure and the costs behind it.
+
+# %% tags=["remove-input"]
+ch.key_results()
+
+# %% [markdown]
 # ## Every cell
 
 # %% tags=["remove-input"]
@@ -94,14 +105,6 @@ if PROFILE != "paper":   # a page of the paper profile already shows these runs 
 
 # %% tags=["remove-input"]
 ch.costs()
-
-# %% [markdown]
-# ## Key results
-#
-# Each backbone in one line, computed from the runs and the profile's plan:
-
-# %% tags=["remove-input"]
-ch.key_results()
 
 # %% [markdown]
 # ## Exercises

@@ -460,8 +460,8 @@ def test_front_page_names_the_runs_the_pooled_gain_rests_on():
     # two backbones: the reader is told how many of the pairs are the ViT's (CIFAR-10 has 3 CNN, 2 ViT)
     mixed = pd.DataFrame({"dataset": ["mnist", "cifar10", "cifar10"], "backbone": ["cnn", "cnn", "vit"],
                           "n_pairs": [5, 3, 2]})
-    assert front.pooled_basis(mixed) == (" The pooled gain rests on 10 seed pairs (20 runs; 8 CNN and 2 ViT-Tiny) "
-                                         "of MSVP add/full and the baseline on MNIST and CIFAR-10.")
+    assert front.pooled_basis(mixed) == (" The pooled gain rests on 10 seed pairs: 8 pairs on CNN and 2 pairs on "
+                                         "ViT-Tiny (20 runs) of MSVP add/full and the baseline on MNIST and CIFAR-10.")
 
 
 def test_confusion_shift_compares_all_paired_seeds():

@@ -1,7 +1,8 @@
 """Every chapter's exercises run: the starting code of each, executed as a student meets it.
 
-The convention (every chapter of book/, the landing page and the glossary aside): the chapter closes
-with a Markdown cell headed ``## Key results`` and a code cell that computes them, then a Markdown
+The convention (every chapter of book/, the landing page and the glossary aside): the chapter has a
+Markdown cell headed ``## Key results`` and a code cell that computes them (near the end, or first
+where the chapter is itself a summary, as chapter 8 is), and closes with a Markdown
 cell headed ``## Exercises`` holding a numbered list of 2-4 exercises, each with one fenced
 ``python`` block: its starting code. That code may use the chapter's parameters (``PROFILE``,
 ``RESULTS_DIR``, ``DATA_ROOT``, ``DATASET``): the test runs the chapter's ``parameters`` cell first,

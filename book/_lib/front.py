@@ -73,9 +73,10 @@ def pooled_basis(judged: pd.DataFrame) -> str:
         return ""
     n = int(judged.n_pairs.sum())
     where = join([DATASETS[d].title for d in DATASET_ORDER if d in set(judged.dataset)])
-    per = ("; " + join([f"{int(g.n_pairs.sum())} {backbone_title(b)}" for b, g in judged.groupby("backbone", sort=False)])
+    per = (": " + join([f"{plural(int(g.n_pairs.sum()), 'pair')} on {backbone_title(b)}"
+                        for b, g in judged.groupby("backbone", sort=False)])
            if "backbone" in judged and judged.backbone.nunique() > 1 else "")
-    return (f" The pooled gain rests on {plural(n, 'seed pair')} ({2 * n} runs{per}) of MSVP add/full and the "
+    return (f" The pooled gain rests on {plural(n, 'seed pair')}{per} ({2 * n} runs) of MSVP add/full and the "
             f"baseline on {where}.")
 
 
