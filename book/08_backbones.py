@@ -58,7 +58,7 @@ df = ch.df  # one row per finished run of the profile
 # %% [markdown]
 # ## Key results
 #
-# The answer first: each backbone in one line, computed from the runs and the profile's plan; the
+# The answer first: each backbone in one line, computed from the runs and the {term}`profile`'s plan; the
 # sections below give the tables, the figure and the costs behind it.
 
 # %% tags=["remove-input"]

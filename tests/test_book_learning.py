@@ -130,6 +130,13 @@ def test_plain_answer_says_what_was_trained_changed_and_how_sure():
         assert word not in s, "the statistics come after the plain words"
 
 
+def test_plain_answer_gives_each_change_with_its_interval():
+    s = front.plain_answer("cpu", None, cells(lo_pp=[-0.1, -0.03, -0.5], hi_pp=[0.14, 0.29, float("nan")]),
+                           "not supported")
+    assert "+0.02 {term}`percentage points (pp) <percentage point>` [−0.10, +0.14] on MNIST" in s
+    assert "+0.13 pp [−0.03, +0.29] on Fashion-MNIST and −0.03 pp on CIFAR-10 (in brackets, each cell's 95% interval)" in s
+
+
 def test_plain_answer_groups_cells_by_verdict_and_names_each_caveat():
     s = front.plain_answer("cpu", None, cells(verdict=["equivalent"] * 3), "not supported")
     assert ("On all 3 data sets any difference is shown to be smaller than 0.5 pp, the size fixed in advance as too "

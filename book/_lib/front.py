@@ -148,18 +148,27 @@ def plain_answer(profile: str, df: pd.DataFrame, paired: pd.DataFrame, claim: st
     one = len(set(p.backbone)) == 1
     where = [DATASETS[d].title if one else cell_name(d, b) for d, b in zip(p.dataset, p.backbone)]
     if len(p) <= 3:
-        moved = join([f"{pp(x)} pp on {w}" for x, w in zip(p.diff_pp, where)])
+        moved = join([f"{pp(p.diff_pp[i])} pp{_ci(p, i)} on {w}" for i, w in enumerate(where)])
     else:   # a list of every cell would push the figure off the first screen
         lo, hi = p.diff_pp.idxmin(), p.diff_pp.idxmax()
         cell = lambda i: f"{where[i]}{', one pair' if p.n_pairs[i] == 1 else ''}"  # noqa: E731
-        moved = (f"amounts from {pp(p.diff_pp[lo])} pp ({cell(lo)}) to {pp(p.diff_pp[hi])} pp ({cell(hi)}) "
-                 f"across the {len(p)} cells")
+        moved = (f"amounts from {pp(p.diff_pp[lo])} pp{_ci(p, lo)} ({cell(lo)}) to {pp(p.diff_pp[hi])} pp"
+                 f"{_ci(p, hi)} ({cell(hi)}) across the {len(p)} cells")
     moved = moved.replace(" pp", " {term}`percentage points (pp) <percentage point>`", 1)
+    moved += f" (in brackets, each cell's {LEVEL:.0%} interval)" if "[" in moved else ""
     verdict = PLAIN_CLAIMS.get(claim, f"its verdict so far is *{claim}*")
     sure = _sure_sentence(where, p, "data set" if one else "cell")
     return (f"**In plain words.** We trained {trained_phrase(p)}; each pair of runs started from the same weights "
             f"and saw the same batches of images. Adding the prompt (as the official code does) changed the average "
             f"test accuracy by {moved}. {sure} So for the abstract's claim that MSVP improves accuracy, **{verdict}**.")
+
+
+def _ci(p: pd.DataFrame, i: int) -> str:
+    """' [−0.95, +0.22]': row ``i``'s verdict interval in pp, or '' where it has none (one pair)."""
+    if "lo_pp" not in p or "hi_pp" not in p:
+        return ""
+    lo, hi = p.lo_pp[i], p.hi_pp[i]
+    return f" [{pp(lo)}, {pp(hi)}]" if pd.notna(lo) and pd.notna(hi) else ""
 
 
 def concat_sentence(df: pd.DataFrame) -> str:
