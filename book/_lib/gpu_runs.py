@@ -36,7 +36,9 @@ class GpuRuns(Page):
                 f"plans are finished, on {hardware_label(self.df)}, {per_run(self.df)}. They used other hardware, "
                 f"another torch and another thread count than the CPU runs, so they are never paired with them: "
                 f"each verdict below comes from the GPU runs alone, by the rules of the "
-                f"[report card](10_report_card.ipynb).")
+                f"[report card](10_report_card.ipynb)." + (
+                    " Their bf16 arithmetic was checked against fp32 on the CPU's CNN only (the "
+                    "[protocol](protocol.ipynb) page), not on a GPU." if (self.df.precision == "bf16").any() else ""))
 
     def cells(self, figure: bool = True) -> None:
         """The intro, the progress per backbone, the results table and (optionally) the paired figure."""
