@@ -256,13 +256,14 @@ def _fmt_cells(d: pd.DataFrame, label) -> str:
 
 
 def contrast_terms(weights, datasets) -> str:
-    """'CIFAR-10 − MNIST; Fashion-MNIST weighs 0': what a contrast of gains adds and subtracts."""
+    """'CIFAR-10 − MNIST; Fashion-MNIST, in the middle, not counted': what a contrast of gains adds and
+    subtracts."""
     def term(w, d):
         return DATASETS[d].title if abs(w) == 1 else f"{abs(w):g} × {DATASETS[d].title}"
     ordered = sorted(zip(weights, datasets), key=lambda x: -x[0])
     s = " ".join(f"{'−' if w < 0 else '+'} {term(w, d)}" for w, d in ordered if w != 0).removeprefix("+ ")
     zero = [DATASETS[d].title for w, d in ordered if w == 0]
-    return s + (f"; {', '.join(zero)} weigh{'s' if len(zero) == 1 else ''} 0" if zero else "")
+    return s + (f"; {', '.join(zero)}, in the middle, not counted" if zero else "")
 
 
 def claim_harder_data(p: pd.DataFrame, backbone: str = "cnn", margin_pp: float = MARGIN_PP) -> tuple[str, str]:
