@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 from backbones import TRAIN_IMAGES, parts_for, step_seconds  # bench/backbones.py, beside this file
 
+from msvp.cores import machine_cores
 from msvp.data import MIRROR_ENV
 from msvp.environment import cpu_name
 
@@ -97,7 +98,7 @@ def main(argv=None) -> int:
     ctx = mp.get_context("spawn")
     load = os.getloadavg()
     rows = [row for b in a.backbones for d in a.inputs for row in bench_cell(b, d, a.rounds, ctx)]
-    df = pd.DataFrame(rows).assign(hardware=cpu_name(), torch=torch.__version__, cores=os.cpu_count(),
+    df = pd.DataFrame(rows).assign(hardware=cpu_name(), torch=torch.__version__, cores=machine_cores(),
                                    load_at_start=" ".join(f"{x:.2f}" for x in load),
                                    date=datetime.now(timezone.utc).date().isoformat())
     out = Path(a.out) / f"threads-pt{torch.__version__.split('+')[0].replace('.', '')}-cpu.csv"

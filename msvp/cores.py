@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,9 +17,6 @@ try:
     import fcntl
 except ImportError:            # Windows: no flock; runs then share the cores without coordination
     fcntl = None
-
-SLOT_DIR = Path(tempfile.gettempdir()) / "msvp-cores"
-
 
 def slot_folder(results_root: Path) -> Path:
     """Where the workers of one results folder on this machine keep their core locks."""
@@ -50,16 +46,16 @@ def _take(folder: Path, n: int, total: int) -> list:
 
 
 @contextmanager
-def cores(n: int, *, total: int | None = None, poll: float = 5.0, folder: Path | None = None, log=None):
-    """Hold ``n`` of the machine's ``total`` cores (capped at ``total``) while the block runs; wait,
-    polling every ``poll`` s, while too few are free. Waiters queue at a gate, so a run that needs
-    two cores is not passed over forever by 1-core runs."""
+def cores(n: int, *, folder: Path, total: int | None = None, poll: float = 5.0, log=None):
+    """Hold ``n`` of the machine's ``total`` cores (capped at ``total``), as counted by the lock files in
+    ``folder`` (``slot_folder``), while the block runs; wait, polling every ``poll`` s, while too few are
+    free. Waiters queue at a gate, so a run that needs two cores is not passed over forever by 1-core runs."""
     if fcntl is None:
         yield
         return
     total = total or machine_cores()
     n = max(1, min(n, total))
-    folder = Path(folder or SLOT_DIR)
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "gate.lock", "a") as gate:
         fcntl.flock(gate, fcntl.LOCK_EX)

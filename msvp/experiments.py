@@ -7,6 +7,7 @@ committed run current.
 """
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -235,9 +236,12 @@ COST_FIELDS = ("dataset", "backbone", "precision", "epochs", "train_subset", "th
 
 
 def cost_key(c) -> tuple:
-    """A run's values of COST_FIELDS, from a RunConfig, a record's config dict or a row of per-cell costs."""
-    get = c.get if isinstance(c, dict) else lambda f: getattr(c, f)
-    return tuple(get(f) for f in COST_FIELDS)
+    """A run's values of COST_FIELDS, from a RunConfig, a record's config dict or a row of per-cell costs;
+    a field an older record lacks takes RunConfig's default (what that run used)."""
+    if isinstance(c, dict):
+        defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+        return tuple(c.get(f, defaults[f]) for f in COST_FIELDS)
+    return tuple(getattr(c, f) for f in COST_FIELDS)
 
 
 def wall_time(costs: list[float], workers: int, shares: list[float] | None = None) -> float:

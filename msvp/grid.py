@@ -119,11 +119,24 @@ def run_name(job: Job, cfg: RunConfig) -> str:
     return f"{cfg.dataset}/{cfg.backbone}/{cfg.variant}{extra}"
 
 
+class OutOfTime(Exception):
+    """The run could not start soon enough to end within the grid's time budget."""
+
+
+def out_of_time(job: Job, cfg: RunConfig) -> bool:
+    """Whether a run started now is expected to end after the grid's deadline."""
+    return bool(job.deadline) and time.time() + expected_seconds(cfg, job.data_root, job.results,
+                                                                 job.profile) > job.deadline
+
+
 def train_one(job: Job, cfg: RunConfig, path: Path, log) -> dict:
-    """Train one claimed run; on the CPU, while holding as many of the machine's cores as it has threads."""
+    """Train one claimed run; on the CPU, while holding as many of the machine's cores as it has threads.
+    The deadline is checked again once the cores are free: waiting for them can take a whole run."""
     cpu = resolve_device(cfg).type == "cpu"
     held = cores(cfg.threads, folder=slot_folder(results_root(job.results)), log=log) if cpu else nullcontext()
     with held:
+        if out_of_time(job, cfg):
+            raise OutOfTime
         return run(cfg, out_path=path, checkpoint_path=checkpoint_path(path), data_root=job.data_root,
                    profile=job.profile, progress=job.progress, explain=job.explain)
 
@@ -133,7 +146,7 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
     summary = {"done": [], "failed": [], "left": [], "elsewhere": []}
     disable = (not sys.stderr.isatty()) if job.progress is None else not job.progress
     for cfg, path in tqdm(todo, desc=f"grid {job.profile}", disable=disable):
-        if job.deadline and time.time() + expected_seconds(cfg, job.data_root, job.results, job.profile) > job.deadline:
+        if out_of_time(job, cfg):
             summary["left"].append(path)
             continue
         claim = try_claim(path)
@@ -152,6 +165,11 @@ def work(job: Job, todo: list[tuple[RunConfig, Path]], log=LOG) -> dict:
             except TrainingDiverged as e:
                 log(f"diverged: {e}")
                 summary["failed"].append(path)
+                continue
+            except OutOfTime:
+                log(f"{run_name(job, cfg)}/seed{cfg.seed}: left for later, the cores were free too late "
+                    "to end it within the time budget")
+                summary["left"].append(path)
                 continue
         summary["done"].append(path)
         here = time.perf_counter() - t0

@@ -59,15 +59,12 @@ def warmup_seconds(cfg: RunConfig, data_root=None) -> float:
 
 
 def measured_seconds(cfg: RunConfig, results, profile: str) -> float | None:
-    """Median wall time of this profile's finished runs of the same cell, epochs, training-set size,
-    precision and thread count on this device class."""
+    """Median wall time of this profile's finished runs that cost alike (``experiments.cost_key``: data
+    set, backbone, precision, epochs, training-set size, threads) on this device class."""
     device = "cuda" if torch.cuda.is_available() and cfg.device != "cpu" else "cpu"
+    key = cost_key(cfg)
     times = [r["wall_time_s"] for r in _records(profile, results)
-             if r.get("status") == "done" and r["config"]["dataset"] == cfg.dataset
-             and r["config"]["backbone"] == cfg.backbone and r["config"]["epochs"] == cfg.epochs
-             and r["config"].get("train_subset") == cfg.train_subset
-             and r["config"].get("threads", 1) == cfg.threads
-             and r["config"].get("precision", "auto") == cfg.precision
+             if r.get("status") == "done" and cost_key(r["config"]) == key
              and (r.get("environment") or {}).get("device_class") == device and r.get("wall_time_s")]
     return statistics.median(times) if times else None
 

@@ -67,3 +67,36 @@ def test_grid_workers_hold_cores_for_cpu_runs(monkeypatch, tmp_path):
     monkeypatch.setattr(grid, "resolve_device", lambda cfg: __import__("torch").device("cuda"))
     grid.train_one(job, RunConfig(dataset="mnist", backbone="cnn", threads=2), tmp_path / "r.json", print)
     assert asked == [2]
+
+
+def test_a_run_that_got_its_cores_too_late_for_the_time_budget_is_left(monkeypatch, tmp_path):
+    """The deadline is checked before the claim and again once the cores are free: a run that waited
+    a whole other run for its cores would otherwise start after its time had gone."""
+    from msvp import grid
+    from msvp.config import RunConfig
+
+    clock = {"now": 1000.0}
+    trained = []
+
+    class Waits:                                     # holding the cores costs 50 s of waiting
+        def __init__(self, n, **kw):
+            pass
+
+        def __enter__(self):
+            clock["now"] += 50
+            return self
+
+        def __exit__(self, *exc):
+            return False
+    monkeypatch.setattr(grid, "cores", Waits)
+    monkeypatch.setattr(grid.time, "time", lambda: clock["now"])
+    monkeypatch.setattr(grid, "expected_seconds", lambda *a: 30.0)
+    monkeypatch.setattr(grid, "run", lambda cfg, **kw: trained.append(cfg) or {"test_acc": 0.5})
+    cfg = RunConfig(dataset="mnist", backbone="resnet18", threads=2, device="cpu")
+    late = grid.Job("smoke", tmp_path, str(tmp_path), False, False, 1000.0 + 60, False, False, 1000.0)
+    summary = grid.work(late, [(cfg, tmp_path / "r.json")], log=lambda m: None)
+    assert summary["left"] == [tmp_path / "r.json"] and not trained and not summary["done"]
+    clock["now"] = 1000.0
+    in_time = grid.Job("smoke", tmp_path, str(tmp_path), False, False, 1000.0 + 90, False, False, 1000.0)
+    summary = grid.work(in_time, [(cfg, tmp_path / "s.json")], log=lambda m: None)
+    assert summary["done"] == [tmp_path / "s.json"] and len(trained) == 1

@@ -31,6 +31,19 @@ def test_measured_time_is_per_precision_and_size(tmp_path):
     assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", threads=2), tmp_path, "cpu") is None
 
 
+
+def test_an_older_record_without_a_cost_field_counts_with_the_default_it_ran_on(tmp_path):
+    """Records written before `threads` and `precision` joined RunConfig ran on 1 thread, 'auto'."""
+    cfg = RunConfig(dataset="cifar10", backbone="cnn", seed=0)
+    path = result_path(tmp_path, "cpu", cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("threads", "precision")}
+    path.write_text(json.dumps({"config": old, "variant": cfg.variant, "status": "done",
+                                "wall_time_s": 900.0, "environment": {"device_class": "cpu"}}))
+    assert measured_seconds(cfg, tmp_path, "cpu") == 900.0
+    assert measured_seconds(RunConfig(dataset="cifar10", backbone="cnn", threads=2), tmp_path, "cpu") is None
+
+
 def test_per_cell_groups_runs_and_says_where_the_time_came_from(tmp_path, monkeypatch):
     from msvp import plan
     monkeypatch.setattr(plan, "warmup_seconds", lambda cfg, data_root="data": 600.0)
