@@ -604,6 +604,17 @@ def test_backbones_page_reads_its_numbers_without_repeating_them():
     assert "**ViT-Tiny**: CIFAR-10 · add: a point without a bar" in s
 
 
+def test_backbone_run_times_are_medians_per_data_set():
+    """One backbone's runs on CIFAR-10 take hours, on Fashion-MNIST an hour: one median over both
+    would describe neither."""
+    from _lib import backbones
+
+    runs = pd.DataFrame({"dataset": ["fashion_mnist", "cifar10", "cifar10", "fashion_mnist"],
+                         "wall_time_s": [4300.0, 15500.0, 16900.0, 4400.0]})
+    assert backbones.run_times(runs) == "72.5 min on Fashion-MNIST and 4.5 h on CIFAR-10"
+    assert backbones.run_times(runs[runs.dataset == "cifar10"]) == "4.5 h"
+
+
 def test_fusion_head_to_head_reads_every_cell_in_book_order():
     from _lib import ablation
 
