@@ -107,8 +107,7 @@ ch.verdicts()
 #    and the learning rate of the schedule's last epoch. The reason: under cosine annealing the
 #    learning rate falls to a small fraction of its start in the last epochs (the caveat prints the last
 #    epoch's rate), and validation accuracy nearly always rises
-#    there, so the rise measures the schedule as much as whether the comparison is sound. An earlier
-#    version of this book withheld such verdicts; that hid what the protocol shows. Whether a verdict
+#    there, so the rise measures the schedule as much as whether the comparison is sound. Whether a verdict
 #    would change with a longer budget is a separate question, answered by the long-budget check
 #    (its outcome is printed under the claims table).
 # 5. **Holm, one family per comparison.** A comparison is one treatment against one control (MSVP
@@ -122,9 +121,13 @@ ch.verdicts()
 #    verdicts.
 # 6. **Verdict.** *Improves* or *hurts* when the Holm-adjusted p is below 0.05; else *equivalent*
 #    when the Holm-adjusted TOST test puts the difference within ±0.5 pp (its p is printed beside the
-#    verdict, since the 95 % interval shown may reach past the margin); else *inconclusive*. A cell
-#    with fewer than two paired seeds reads *not enough pairs yet* (with its training progress where
-#    the profile plans more). The margin is discussed [below](margin).
+#    verdict, since the 95 % interval shown may reach past the margin) and the cell has at least three
+#    paired seeds; else *inconclusive*. Why three: with two, the seed part of the interval has one
+#    degree of freedom, and the 90 % interval that TOST reads is half as wide as the 95 % one (t
+#    quantiles 6.3 and 12.7), so two pairs could "show" an effect absent while the interval printed
+#    beside the verdict reaches far past the margin. A cell with fewer than two paired seeds reads
+#    *not enough pairs yet* (with its training progress where the profile plans more). The margin is
+#    discussed [below](margin).
 #
 # The functions that apply them, with links to their lines in the repository:
 

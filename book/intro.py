@@ -110,8 +110,8 @@ page.evidence()
 # Every claim is tested with several paired seeds: seed *k* of the baseline and of MSVP share the
 # backbone's initial weights, the batches and the augmentation, so their difference is the prompt's
 # effect. A {term}`verdict` is one of *improves*, *hurts*, *equivalent* (a TOST test, Holm-corrected,
-# puts the difference within ±0.5 percentage points) or *inconclusive*; a cell with fewer than two
-# paired seeds gets none. Where the baseline was still improving when training stopped, a
+# puts the difference within ±0.5 percentage points, with at least three paired seeds) or
+# *inconclusive*; a cell with fewer than two paired seeds gets none. Where the baseline was still improving when training stopped, a
 # {term}`convergence caveat` is printed beside the verdict.
 #
 # ## How to read it

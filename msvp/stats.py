@@ -12,8 +12,8 @@ docstring of the function that applies it, in words a chapter can quote:
 - McNemar per seed: ``mcnemar_p``;
 - the convergence caveat (printed beside a verdict, never instead of one): ``converged``;
 - the Holm families, one definition for the whole book: ``comparison_family``;
-- per-cell verdict with TOST equivalence and Holm correction: ``add_verdicts`` (``holm``,
-  ``cell_verdict``);
+- per-cell verdict with TOST equivalence (at least ``MIN_PAIRS_EQUIVALENT`` pairs) and Holm correction:
+  ``add_verdicts`` (``holm``, ``cell_verdict``);
 - claims about an ordering of effects: ``combine`` and ``contrast_verdict``;
 - pooled effect across cells: ``fixed_effect`` (decides the headline) beside ``pooled_effect``
   (random effects).
@@ -56,6 +56,12 @@ POWER = 0.8
 
 NOT_ENOUGH_PAIRS = "not enough pairs yet"
 """The verdict of a cell with fewer than 2 seed pairs: no interval, so no rule can apply."""
+
+MIN_PAIRS_EQUIVALENT = 3
+"""Fewest seed pairs for 'equivalent'. With 2 pairs the seed part of an interval has 1 degree of freedom:
+the 90 % interval that TOST reads is half as wide as the 95 % one (t quantiles 6.3 and 12.7), so TOST
+could call a cell equivalent while the 95 % interval printed beside it reaches far past the margin.
+Equivalence is a claim that an effect is absent; it waits for a third pair."""
 
 N_BOOT = 2000
 """Bootstrap resamples for the image-level standard error: Monte-Carlo error of the SE ≈ 1/√(2B) ≈ 1.6 %."""
@@ -314,15 +320,16 @@ def holm(pvalues) -> np.ndarray:
 def cell_verdict(p_holm: float, p_tost_holm: float, mean: float, n_pairs: int = 2, alpha: float = 1 - LEVEL) -> str:
     """Rule, per cell: 'not enough pairs yet' with fewer than two paired seeds (no interval);
     'improves' or 'hurts' if the Holm-adjusted two-sided p is below alpha (the sign of the mean
-    decides); else 'equivalent' if the Holm-adjusted TOST p is below alpha (for a family of one, the
-    90 % interval lies inside ±m; Holm widens that interval with more cells); else 'inconclusive'.
+    decides); else 'equivalent' if the cell has at least MIN_PAIRS_EQUIVALENT pairs and its
+    Holm-adjusted TOST p is below alpha (for a family of one, the 90 % interval lies inside ±m; Holm
+    widens that interval with more cells); else 'inconclusive'.
     A baseline that is still improving does not change the verdict: its caveat is printed beside it
     (``converged``)."""
     if n_pairs < 2:
         return NOT_ENOUGH_PAIRS
     if p_holm < alpha:
         return "improves" if mean > 0 else "hurts"
-    if p_tost_holm < alpha:
+    if n_pairs >= MIN_PAIRS_EQUIVALENT and p_tost_holm < alpha:
         return "equivalent"
     return "inconclusive"
 
@@ -330,13 +337,14 @@ def cell_verdict(p_holm: float, p_tost_holm: float, mean: float, n_pairs: int = 
 def add_verdicts(p: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
     """Holm-adjust the p-values over the rows of ``p`` (one family, see ``comparison_family``) and
     give each row its verdict. Cells with fewer than two pairs have no p-value and stay out of the
-    family; cells whose baseline is still improving stay in it."""
+    family; cells with fewer than MIN_PAIRS_EQUIVALENT pairs, which cannot be called equivalent, stay
+    out of the TOST family; cells whose baseline is still improving stay in both."""
     p = p.copy()
     n_pairs = p["n_pairs"].to_numpy(dtype=float) if "n_pairs" in p else np.full(len(p), 2.0)
     few = n_pairs < 2
     p["p_holm"] = holm(np.where(few, np.nan, p.p_value.to_numpy(dtype=float)))
     p["holm_m"] = int(p.p_holm.notna().sum())  # family size, kept when a chapter shows a subset of rows
-    p["p_tost_holm"] = holm(np.where(few, np.nan, p.p_tost.to_numpy(dtype=float)))
+    p["p_tost_holm"] = holm(np.where(n_pairs < MIN_PAIRS_EQUIVALENT, np.nan, p.p_tost.to_numpy(dtype=float)))
     p["verdict"] = [cell_verdict(r.p_holm, r.p_tost_holm, r.diff_pp, n, 1 - level)
                     for r, n in zip(p.itertuples(), n_pairs)]
     return p

@@ -419,7 +419,7 @@ def test_equivalent_shows_the_test_that_decided_it():
     """Beside a 95 % interval that may reach past ±0.5 pp, 'equivalent' names the Holm-adjusted TOST p."""
     assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.0123, hi_pp=0.4)) == \
         "equivalent (within ±0.5 pp, Holm TOST p = 0.012)"
-    # 2 pairs on the GPU: 95 % interval [−0.81, +0.84] pp beside 'equivalent'; the label says why
+    # few pairs: the 95 % interval [−0.81, +0.84] pp reaches past ±0.5 beside 'equivalent'; the label says why
     assert words.verdict_label(row(verdict="equivalent", p_tost_holm=0.047, lo_pp=-0.81, hi_pp=0.84)) == \
         "equivalent (within ±0.5 pp by TOST, which reads a 90 % interval, Holm TOST p = 0.047)"
 

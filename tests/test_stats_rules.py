@@ -187,7 +187,9 @@ def test_holm_by_hand():
     (0.01, 1.0, 0.8, 3, "improves"), (0.01, 1.0, -0.8, 3, "hurts"),
     (0.01, 0.01, 0.2, 3, "improves"),  # a real but small gain is still a gain
     (0.20, 0.01, 0.1, 3, "equivalent"), (0.20, 0.20, 0.1, 3, "inconclusive"),
-    (math.nan, math.nan, 0.3, 3, "inconclusive"), (0.001, 1.0, 2.0, 1, "not enough pairs yet")])
+    (math.nan, math.nan, 0.3, 3, "inconclusive"), (0.001, 1.0, 2.0, 1, "not enough pairs yet"),
+    (0.20, 0.001, 0.1, 2, "inconclusive"),   # equivalence, a claim of absence, needs a third pair
+    (0.01, 1.0, 0.8, 2, "improves")])
 def test_cell_verdict(p_holm, p_tost, mean, n_pairs, expected):
     assert cell_verdict(p_holm, p_tost, mean, n_pairs) == expected
 
@@ -203,6 +205,26 @@ def test_holm_family_decides_the_verdicts():
     v = add_verdicts(p)
     assert v.p_holm.tolist() == pytest.approx([0.02, 0.04, math.nan], nan_ok=True)
     assert list(v.verdict) == ["improves", "improves", "not enough pairs yet"] and (v.holm_m == 2).all()
+
+
+
+def test_two_pair_cells_leave_the_tost_family_and_say_why_they_are_not_equivalent():
+    """With 2 pairs the 90 % interval TOST reads is half the 95 % one (1 df), so a 2-pair cell is never
+    'equivalent'; it leaves the TOST family (the 3-pair cells are corrected among themselves) and its
+    label says what it lacks."""
+    p = pd.DataFrame({"p_value": [0.5, 0.6, 0.7], "p_tost": [0.02, 0.001, 0.03], "diff_pp": [0.1, 0.0, 0.1],
+                      "n_pairs": [3, 2, 3], "lo_pp": [-0.2, -0.8, -0.3], "hi_pp": [0.4, 0.8, 0.45],
+                      "converged": [True] * 3})
+    v = add_verdicts(p)
+    assert v.p_tost_holm.tolist() == pytest.approx([0.04, math.nan, 0.04], nan_ok=True)
+    assert list(v.verdict) == ["equivalent", "inconclusive", "equivalent"]
+    assert words.verdict_label(v.iloc[1]) == ("inconclusive (TOST alone puts it within ±0.5 pp, but equivalence "
+                                              "needs 3 pairs; this cell has 2)")
+    # 3 pairs, 95 % interval inside the band, yet Holm-corrected TOST fails: the label says so
+    inside = v.iloc[0].copy()
+    inside["verdict"], inside["p_tost_holm"] = "inconclusive", 0.06
+    assert words.verdict_label(inside) == ("inconclusive (its 95 % interval lies within ±0.5 pp, but not by "
+                                           "enough for TOST after the Holm correction: p = 0.06)")
 
 
 def test_the_convergence_caveat_does_not_block_a_verdict():

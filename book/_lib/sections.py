@@ -8,7 +8,7 @@ import pandas as pd
 from msvp.datasets import DATASETS
 from msvp.experiments import get_profile
 from msvp.results import skipped_line
-from msvp.stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP, NOT_ENOUGH_PAIRS, fmt_pct
+from msvp.stats import CONVERGENCE_TOL_PP, LEVEL, MARGIN_PP, MIN_PAIRS_EQUIVALENT, NOT_ENOUGH_PAIRS, fmt_pct
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verdicts import (
     paired_table,
@@ -96,8 +96,8 @@ def rules_md() -> str:
         f"second where every run stored its per-image results. **McNemar's test** per seed is shown as a "
         f"diagnostic only. **Improves** or **hurts**: the p-value, Holm-corrected over every cell where the "
         f"same comparison ran (one family per comparison, on every page), is below {1 - LEVEL:.2f}. "
-        f"**Equivalent**: the TOST test, Holm-corrected like the p-value, "
-        f"shows the difference lies within ±{MARGIN_PP:g} pp; for a single cell that means its "
+        f"**Equivalent**: with at least {MIN_PAIRS_EQUIVALENT} paired seeds, the TOST test, Holm-corrected "
+        f"like the p-value, shows the difference lies within ±{MARGIN_PP:g} pp; for a single cell that means its "
         f"{2 * LEVEL - 1:.0%} interval lies inside ±{MARGIN_PP:g} pp; with more cells in the comparison, Holm "
         f"asks more (with two cells, the clearer one must pass at a {LEVEL:.0%} interval before the other "
         f"is tested at {2 * LEVEL - 1:.0%}). "

@@ -9,7 +9,7 @@ import pandas as pd
 
 from msvp.data import provenance_label
 from msvp.datasets import DATASETS
-from msvp.stats import LEVEL, MARGIN_PP, NOT_ENOUGH_PAIRS, signed
+from msvp.stats import LEVEL, MARGIN_PP, MIN_PAIRS_EQUIVALENT, NOT_ENOUGH_PAIRS, signed
 from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verdicts import still_improving
 
@@ -59,6 +59,14 @@ def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
         wider = "" if _interval_within(row, margin_pp) else " by TOST, which reads a 90 % interval"
         p_text = f", Holm TOST p = {p_tost:.2g}" if np.isfinite(p_tost) else ""
         text = f"equivalent (within ±{margin_pp:g} pp{wider}{p_text})"
+    elif row.verdict == "inconclusive" and row.n_pairs < MIN_PAIRS_EQUIVALENT and _tost_alone(row):
+        # TOST alone would pass, but 2 pairs are too few to call an effect absent (stats.MIN_PAIRS_EQUIVALENT)
+        text = (f"inconclusive (TOST alone puts it within ±{margin_pp:g} pp, but equivalence needs "
+                f"{MIN_PAIRS_EQUIVALENT} pairs; this cell has {int(row.n_pairs)})")
+    elif row.verdict == "inconclusive" and _interval_within(row, margin_pp):
+        # the interval sits in the band, yet TOST after Holm's correction over the family does not pass
+        text = (f"inconclusive (its 95 % interval lies within ±{margin_pp:g} pp, but not by enough for TOST "
+                f"after the Holm correction: p = {float(getattr(row, 'p_tost_holm', np.nan)):.2g})")
     elif row.verdict == "inconclusive" and _interval_excludes_zero(row):
         # the interval beside it is not corrected for the family; the verdict is, so say why they differ
         text = (f"inconclusive (the unadjusted 95 % interval excludes 0, but the difference does not survive "
@@ -68,6 +76,11 @@ def verdict_label(row, margin_pp: float = MARGIN_PP) -> str:
         text = f"{row.verdict}, by less than the margin (its 95 % interval lies within ±{margin_pp:g} pp)"
     caveat = caveat_text(row)
     return f"{text}; {caveat}" if caveat else text
+
+
+def _tost_alone(row, alpha: float = 1 - LEVEL) -> bool:
+    """Whether the cell's own TOST p, before any Holm correction, is below alpha."""
+    return float(getattr(row, "p_tost", np.nan)) < alpha
 
 
 def _interval_within(row, margin_pp: float) -> bool:
