@@ -90,9 +90,9 @@ ch.results()
 # %% [markdown]
 # ## On a GPU
 #
-# The same cells from the `paper` profile's runs on one GPU: until the CPU has trained those
-# backbones, the only ResNet-18 evidence here, and the only ViT-Tiny evidence beyond CIFAR-10. They are
-# judged on their own, never paired with a CPU run.
+# The same cells from the `paper` profile's runs on one GPU, for the ResNet-18 and ViT-Tiny cells the
+# CPU has not finished yet. They are judged on their own, never paired with a CPU run (other hardware,
+# another torch, bf16).
 
 # %% tags=["remove-input"]
 from _lib.gpu_runs import GpuRuns

@@ -149,9 +149,24 @@ def test_plain_answer_summarises_many_cells_and_copes_with_none():
                  converged=[None] * 9)
     s = front.plain_answer("smoke", None, nine, "not enough pairs yet")
     assert "a CNN, a ResNet-18 and a ViT-Tiny" in s and "once with and once without" in s
-    assert ("amounts from −0.20 {term}`percentage points (pp) <percentage point>` (Fashion-MNIST · CNN, one pair) "
-            "to +0.30 pp (CIFAR-10 · CNN, one pair) across the 9 cells") in s and "In every cell there are too few runs" in s
+    assert ("amounts from −0.20 {term}`percentage points (pp) <percentage point>` (Fashion-MNIST · CNN) "
+            "to +0.30 pp (CIFAR-10 · CNN) across the 9 cells, each from one pair so far") in s
+    assert "In every cell there are too few runs" in s
     assert "no answer yet" in front.plain_answer("cpu", None, nine.iloc[:0], "not run here")
+
+
+def test_plain_answer_never_ends_its_range_on_a_one_pair_cell():
+    """A one-pair value has no interval: it is named apart, not as an end of the range of the others."""
+    five = cells(dataset=["mnist", "fashion_mnist", "cifar10", "fashion_mnist", "cifar10"],
+                 backbone=["cnn"] * 3 + ["vit"] * 2, diff_pp=[0.02, 0.13, -0.03, -0.43, -0.37],
+                 n_pairs=[5, 5, 5, 1, 3], verdict=["equivalent"] * 3 + ["not enough pairs yet", "inconclusive"],
+                 converged=[True] * 5, lo_pp=[-0.1, -0.03, -0.3, float("nan"), -0.95],
+                 hi_pp=[0.1, 0.29, 0.3, float("nan"), 0.22])
+    s = front.plain_answer("cpu", None, five, "not supported")
+    assert ("amounts from −0.37 {term}`percentage points (pp) <percentage point>` [−0.95, +0.22] (CIFAR-10 · "
+            "ViT-Tiny) to +0.13 pp [−0.03, +0.29] (Fashion-MNIST · CNN) across the 4 cells with two or more pairs "
+            "(in brackets, each cell's 95% interval); and by −0.43 pp on Fashion-MNIST · ViT-Tiny, from one pair "
+            "so far.") in s
 
 
 def test_report_card_gives_each_claim_in_plain_words():

@@ -594,6 +594,10 @@ def test_backbones_page_reads_its_numbers_without_repeating_them():
     assert backbones.reading_words(two, runs).startswith("MSVP concat − baseline from −0.45 pp on CIFAR-10 (offline "
                                                          "copy) to +0.17 pp on Fashion-MNIST over 2 data sets")
     assert backbones.reading_words(two, runs).endswith("over 2 data sets (both inconclusive)")
+    both = pd.concat([two.assign(treatment="msvp-add-full"), one.assign(dataset="mnist")], ignore_index=True)
+    assert backbones.reading_words(both, runs) == (
+        "MSVP add − baseline from −0.45 pp on CIFAR-10 (offline copy) to +0.17 pp on Fashion-MNIST over 2 data sets "
+        "(both inconclusive); −0.10 pp on MNIST from 1 pair (not enough pairs yet)")
     mixed = two.assign(verdict=["equivalent", "inconclusive"])
     assert backbones.reading_words(mixed, runs).endswith("(1 equivalent, 1 inconclusive)")
     bars = two.assign(backbone="cnn", lo_pp=[-0.03, -0.87], hi_pp=[0.37, -0.02], diff_std_pp=[0.1, 0.2])

@@ -94,6 +94,11 @@ def reading_words(rows: pd.DataFrame, runs: pd.DataFrame) -> str:
     (offline copy) to +0.17 pp on Fashion-MNIST over 3 data sets (1 equivalent, 2 inconclusive)', or,
     where one value stands for all, '−0.10 pp on CIFAR-10 (offline copy), from 1 pair: ...'."""
     name = f"MSVP {fusion_of(rows.treatment.iloc[0])} − baseline"
+    single = rows[rows.n_pairs < 2]
+    if 0 < len(single) < len(rows):   # a one-pair value is no end of a range of cells with intervals
+        rest = "; ".join(f"{pp(r.diff_pp)} pp on {data_title(runs, r.dataset)} from 1 pair ({r.verdict})"
+                         for r in single.itertuples())
+        return f"{reading_words(rows[rows.n_pairs >= 2], runs)}; {rest}"
     lo, hi = rows.loc[rows.diff_pp.astype(float).idxmin()], rows.loc[rows.diff_pp.astype(float).idxmax()]
     counts = rows.verdict.astype(str).value_counts()
     every = "both" if len(rows) == 2 else f"all {len(rows)}"
