@@ -57,17 +57,15 @@ ch = ExperimentChapter(PROFILE, RESULTS_DIR, DATASET, DATA_ROOT)
 df = ch.df  # one row per finished run on this data set
 
 # %% [markdown]
-# As in [chapter 3](03_mnist.ipynb), each section is computed from the runs. On CIFAR-10 read the
-# convergence sentences first: ten epochs are a short budget for colour photographs. A baseline that
-# is still improving gets its verdict at the paper's protocol with a
+# As in [chapter 3](03_mnist.ipynb), each section is computed from the runs. Ten epochs are a short
+# budget for colour photographs, so on CIFAR-10 each verdict comes with its convergence sentence: a
+# baseline that is still improving gets its verdict at the paper's protocol with a
 # {term}`convergence caveat <convergence caveat>` beside it (the rule is in
 # [chapter 10](10_report_card.ipynb)); whether a longer budget changes it is the question of the
 # section *Would a longer budget change it?* below.
 
 # %% [markdown]
 # ## What the numbers say on CIFAR-10
-#
-# Read the convergence part first: ten epochs are a short budget for colour photographs.
 
 # %% tags=["remove-input"]
 ch.answer()

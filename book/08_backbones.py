@@ -84,8 +84,7 @@ ch.results()
 # {cite}`dosovitskiy2021vit`. So a low accuracy is what this protocol gives a ViT-Tiny rather than a
 # sign of a fault here (the paper's own ViT numbers could not be read to compare; the GPU runs below
 # are on other hardware and another torch, so their accuracies are not paired with these); its
-# {term}`convergence caveat` shows
-# it was still learning when training stopped.
+# {term}`convergence caveat` shows its validation accuracy still rising as the schedule ended.
 
 # %% [markdown]
 # ## On a GPU

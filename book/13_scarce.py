@@ -20,8 +20,7 @@
 # give the CNN's verdicts at that protocol, and the full-split rows of the table below repeat them. This chapter
 # asks the next question: **does MSVP help when the CNN sees 1 % or 10 % of the training images?**
 #
-# **What you will learn** (the curve and the gains per size appear once the runs of the `scarce`
-# {term}`profile` are in; the first line below says whether they are)
+# **What you will learn** (from the runs of the `scarce` {term}`profile` finished so far)
 # - how the CNN's accuracy grows with the number of training images, with and without MSVP;
 # - whether MSVP's paired gain changes with the training-set size, under the report card's rules;
 # - how a learning curve is built so that its points can be compared: nested subsets, the same
@@ -55,7 +54,7 @@ ch = ScarceChapter(PROFILE, RESULTS_DIR, DATA_ROOT)
 df = ch.scarce.df  # one row per finished run of the scarce profile
 
 # %% [markdown]
-# The answer, per data set, computed from the runs:
+# The answer so far, per data set, computed from the runs:
 
 # %% tags=["remove-input"]
 ch.answer()

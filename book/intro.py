@@ -68,7 +68,7 @@ page.cells()
 from _lib.gpu_runs import GpuRuns
 
 if PROFILE != "paper":   # a page of the paper profile already shows these runs above
-    GpuRuns(RESULTS_DIR, DATA_ROOT).cells(figure=False)
+    GpuRuns(RESULTS_DIR, DATA_ROOT).cells(figure=False, words=False)   # the answer above reads them
 
 # %% [markdown]
 # ## The statistics behind the answer
@@ -77,9 +77,9 @@ if PROFILE != "paper":   # a page of the paper profile already shows these runs 
 # which tests. Each rule is explained in [chapter 10](10_report_card.ipynb) and each term in the
 # {doc}`glossary`: the verdicts use {term}`paired seeds`, the {term}`seed × image interval`, an
 # {term}`equivalence margin` tested by {term}`TOST`, and {term}`Holm`'s correction over every cell
-# of the {term}`profile` where a comparison ran. The headline is the *fixed-effect* mean: the cells'
-# gains averaged with equal weights, a claim about the cells that were run. The *random-effects* mean
-# beside it asks what a data set or backbone not run here would gain, and the *between-cell SD* is
+# of the {term}`profile` where a comparison ran. The headline is the {term}`fixed-effect mean`: the
+# cells' gains averaged with equal weights, a claim about the cells that were run. The
+# {term}`random-effects mean` beside it asks what a data set or backbone not run here would gain, and the *between-cell SD* is
 # its estimate of how far the cells' true gains differ.
 
 # %% tags=["remove-input"]

@@ -715,3 +715,18 @@ def test_time_per_run_is_a_median_per_backbone():
     df = pd.DataFrame({"backbone": ["cnn", "cnn", "cnn", "vit"], "wall_time_s": [1200.0, 1300.0, 1250.0, 15500.0]})
     assert reproduce.per_backbone_median(df) == f"CNN {words.duration(1250.0)}; ViT-Tiny {words.duration(15500.0)}"
     assert reproduce.per_backbone_median(df.iloc[:0]) == "–"
+
+
+def test_scarce_contrast_names_a_precision_that_differs_between_its_sides():
+    """Chapter 13's contrast (gain on a subset minus gain on the full split) compares bf16 subset runs with
+    fp32 full-split runs: the sentence says so; with one precision on both sides it says nothing."""
+    from _lib import scarce
+
+    runs = pd.DataFrame({"dataset": ["fashion_mnist"] * 3, "train_subset": [540, 5400, None],
+                         "precision": ["bf16", "bf16", "fp32"], "device_class": ["cpu"] * 3, "threads": [1, 1, 1]})
+    note = scarce.precision_note(runs, "fashion_mnist")
+    assert note.startswith(" The subsets trained in bf16 autocast and the full split in fp32: each gain is paired")
+    assert scarce.precision_note(runs.assign(precision="bf16"), "fashion_mnist") == ""
+    assert scarce.precision_note(runs, "cifar10") == ""
+    assert scarce.device_words(runs) == "CPU, 1 thread per run"
+    assert scarce.device_words(runs.assign(threads=[1, 2, 2])) == "CPU, 1 and 2 threads per run"

@@ -40,8 +40,9 @@ class GpuRuns(Page):
                     " Their bf16 arithmetic was checked against fp32 on the CPU's CNN only (the "
                     "[protocol](protocol.ipynb) page), not on a GPU." if (self.df.precision == "bf16").any() else ""))
 
-    def cells(self, figure: bool = True) -> None:
-        """The intro, the progress per backbone, the results table and (optionally) the paired figure."""
+    def cells(self, figure: bool = True, words: bool = True) -> None:
+        """The intro, the progress per backbone, the results table and (optionally) the paired figure and
+        the sentence that reads it (the landing page gives that sentence in its answer already)."""
         md(self.intro())
         if not self.done:
             return
@@ -49,7 +50,8 @@ class GpuRuns(Page):
         table(results_table(self.profile, self.df))
         if figure:
             show_paired_figure(self.paired, f"MSVP − baseline on one GPU, profile {self.profile}")
-        md(pairs_words(self.paired))
+        if words:
+            md(pairs_words(self.paired))
 
 
 def per_run(df: pd.DataFrame) -> str:

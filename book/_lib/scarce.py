@@ -18,7 +18,7 @@ from .figures import finish
 from .names import VARIANT_COLORS, label
 from .sections import status_md
 from .view import View
-from .words import caveat_text, data_title, delta_text, hardware_label, plain_verdict, plural, verdict_label
+from .words import caveat_text, data_title, delta_text, hardware_label, join, plain_verdict, plural, verdict_label
 
 DATASETS = ("fashion_mnist", "cifar10")
 SCARCE_PROFILE = {"smoke": "smoke-scarce"}
@@ -43,10 +43,10 @@ class ScarceChapter(Page):
                               or [self.df])
 
     def answer(self) -> None:
-        """The chapter's answer first: how many of the learning curve's runs are in, then one computed
-        sentence per data set."""
-        md(progress_line(self.scarce_name, self.scarce.states) + "\n\n"
-           + "\n".join(f"- {answer_line(self.gains, self.runs, d)}" for d in DATASETS))
+        """The chapter's answer first, one computed sentence per data set; then how many of the learning
+        curve's runs it rests on."""
+        md("\n".join(f"- {answer_line(self.gains, self.runs, d)}" for d in DATASETS) + "\n\n"
+           + progress_line(self.scarce_name, self.scarce.states))
 
     def status(self) -> None:
         md(status_md(self.scarce_name, self.scarce.df, self.scarce.states,
@@ -57,7 +57,9 @@ class ScarceChapter(Page):
             md("No runs yet: the figure appears when the first pair of a size has landed.")
             return
         figure(plot_learning_curve(self.curve, self.gains, self.runs,
-                                   "The CNN's accuracy and MSVP's gain against training-set size"))
+                                   f"The CNN's accuracy and MSVP's gain against training-set size\n(subsets: profile "
+                                   f"{self.scarce_name}; full split: profile {self.profile}; "
+                                   f"{device_words(self.runs)})"))
 
     def gain_table(self) -> None:
         if self.gains.empty:
@@ -73,6 +75,17 @@ class ScarceChapter(Page):
         done = int((self.scarce.states.state == "done").sum())
         lines.append(f"{done} of {len(self.scarce.states)} planned runs of the `{self.scarce_name}` profile are in.")
         key_results(lines)
+
+
+def device_words(runs: pd.DataFrame) -> str:
+    """'CPU, 1 thread per run': the device class and thread counts behind a figure, short enough for
+    its title (the table under it names the machine and torch)."""
+    if runs.empty or "device_class" not in runs:
+        return "–"
+    dev = join(sorted({str(d).upper() for d in runs.device_class.dropna()}))
+    threads = sorted({int(t) for t in runs.threads.dropna()}) if "threads" in runs else []
+    return dev + (f", {join([str(t) for t in threads])} thread{'s' if threads[-1] != 1 else ''} per run"
+                  if threads else "")
 
 
 def progress_line(name: str, states: pd.DataFrame) -> str:
@@ -128,7 +141,25 @@ def answer_line(gains: pd.DataFrame, runs: pd.DataFrame, dataset: str) -> str:
         return f"**{title}**: not run yet, so no answer for this data set."
     parts = [f"with {size_words(r)} {gain_words(r)}" for r in g.itertuples()]
     return (f"**{title}**, MSVP add/full − baseline: " + "; ".join(parts) + ". "
-            + contrast_words(gains, dataset, subset_runs(runs, dataset)))
+            + contrast_words(gains, dataset, subset_runs(runs, dataset)) + precision_note(runs, dataset))
+
+
+def precision_note(runs: pd.DataFrame, dataset: str) -> str:
+    """' The subsets trained in bf16 autocast and the full split in fp32: ...' where the two sides of the
+    scarcity contrast used different arithmetic (each gain is paired within one precision; their
+    difference is not), else ''."""
+    if runs.empty or "precision" not in runs or "train_subset" not in runs:
+        return ""
+    rows = runs[runs.dataset == dataset]
+    sub = set(rows[rows.train_subset.notna()].precision.astype(str))
+    full = set(rows[rows.train_subset.isna()].precision.astype(str))
+    if not sub or not full or sub == full:
+        return ""
+    name = {"bf16": "bf16 autocast", "fp32": "fp32"}
+    return (f" The subsets trained in {join([name.get(x, x) for x in sorted(sub)])} and the full split in "
+            f"{join([name.get(x, x) for x in sorted(full)])}: each gain is paired within one precision, but their "
+            f"difference also holds whatever the precision changes (the [protocol](protocol.ipynb) page measures "
+            f"that for the CNN's gain).")
 
 
 def subset_runs(runs: pd.DataFrame, dataset: str) -> int:
@@ -163,7 +194,8 @@ def contrast_words(gains: pd.DataFrame, dataset: str, n_subset_runs: int = 0) ->
     small, full, est, verdict = c
     lo, hi = est.interval()
     return (f"Gain with {small.n_train:,} images minus gain with the full split: {pp(est.mean)} pp "
-            f"[{pp(lo)}, {pp(hi)}], so the claim that MSVP helps more where data are scarce is **{verdict}** here.")
+            f"[{pp(lo)}, {pp(hi)}]: to the question whether MSVP helps more where data are scarce (not a claim of "
+            f"the paper), the answer here is **{verdict}**.")
 
 
 def gain_rows(gains: pd.DataFrame, curve: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -202,7 +234,8 @@ def accuracy_panel(ax, c: pd.DataFrame, title: str) -> None:
     for v in (lc.CONTROL, lc.TREATMENT):
         s = c[c.variant == v].sort_values("n_train")
         err = np.vstack([s.acc_pct - s.lo_pct, s.hi_pct - s.acc_pct]).clip(min=0)
-        ax.errorbar(s.n_train, s.acc_pct, yerr=np.nan_to_num(err), marker="o", capsize=3,
+        # points only: a line would join 540 to 54,000 images across a size not trained yet
+        ax.errorbar(s.n_train, s.acc_pct, yerr=np.nan_to_num(err), marker="o", capsize=3, ls="none",
                     color=VARIANT_COLORS[v], label=label(v))
     size_axis(ax, c.n_train)
     ax.set_title(title)

@@ -87,8 +87,9 @@ def _baseline(df: pd.DataFrame, cell: pd.DataFrame) -> str:
     if done is False and np.isfinite(rise):
         over = "mean over seeds" if len(base) > 1 else "one seed so far"
         s += (f"; its validation accuracy ({over}) still rose {rise:.2f} pp over the last two epochs, more "
-              f"than the {CONVERGENCE_TOL_PP:g} pp of the convergence rule, so the transformer is still learning when "
-              f"the paper's budget ends and a gain here would be a gain in how fast it learns")
+              f"than the {CONVERGENCE_TOL_PP:g} pp of the convergence rule. Part of such a rise is the schedule's "
+              f"last, small learning rates (the report card's caveat); whether MSVP's effect on this backbone would "
+              f"differ after a longer budget is not tested here")
     elif done:
         s += f"; its validation accuracy changed by {pp(rise)} pp over the last two epochs: it had levelled off"
     return s + "."
