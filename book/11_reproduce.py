@@ -31,9 +31,9 @@
 #
 # `make reproduce` trains the `paper` profile on a CUDA machine and the `cpu` profile elsewhere
 # (`PROFILE=cpu` overrides it, for `make notebooks` and `make verify` too); `make reproduce JOBS=2`
-# trains with two worker processes, of one thread each in the CPU profiles except for ResNet-18, whose
-# runs take two threads (faster per pair on CIFAR-10, and each run ends within a few hours) and wait until two cores
-# are free, so no core runs two threads; a `paper` run takes two.
+# trains with two worker processes. In the CPU profiles a run uses one thread, except ResNet-18 runs,
+# which use two (a pair ends sooner on CIFAR-10) and start only when two cores are free. Runs of the
+# `paper` profile use two threads each.
 # `make test` runs, in order: ruff, the unit tests, the release checks, `make smoke` (the seconds-long
 # `smoke` and `smoke-scarce` profiles into build/results, then every chapter on them), nbval on the
 # committed notebooks, and the book build. The `python -m msvp` commands below run in the
@@ -116,14 +116,15 @@ ch.verify()
 # ```
 #
 # The script uses `.venv/bin/python` when it exists (`PYTHON=` overrides it) and prints the wall
-# time. On a SLURM cluster, a job array of grid workers shares one results folder (each run
-# is claimed by exactly one live worker; resubmitting resumes). The second way submits through
-# submitit, which `make install` installs; elsewhere install it with `pip install 'msvp[cluster]'`
-# (from a clone: `pip install -e '.[cluster]'`):
+# time. On a SLURM cluster there are two ways, and in both the workers share one results folder
+# (each run is claimed by exactly one live worker; resubmitting resumes): a job array of grid
+# workers (`sbatch`), or `grid --executor slurm`, which submits them through submitit (`make install`
+# installs it; elsewhere `pip install 'msvp[cluster]'`, from a clone `pip install -e '.[cluster]'`):
 #
 # ```bash
+# # 1. a job array of 8 grid workers:
 # sbatch --array=0-7 tools/slurm/grid_array.sbatch paper
-# # the same, via submitit (the cluster extra):
+# # 2. the same, via submitit (the cluster extra):
 # python -m msvp grid --profile paper --executor slurm --jobs 8
 # ```
 #

@@ -359,10 +359,10 @@ def test_chapter_11_table_reads_the_saved_estimates(tmp_path):
                                        "source": "warm-up"})["runs"] += 1
     bare = reproduce.profile_runs_table(tmp_path, workers=1).set_index("profile")
     n = len(get_profile("long").configs())
-    assert bare.loc["long", "time left, one worker"] == "–" and bare.attrs["unknown"]["long"] == n
+    assert bare.loc["long", "time left"] == "–" and bare.attrs["unknown"]["long"] == n
     save_estimates(tmp_path, "long", list(cells.values()), "AMD EPYC (1 thread)")
     t = reproduce.profile_runs_table(tmp_path, workers=1)
-    assert t.set_index("profile").loc["long", "time left, one worker"] == words.duration(n * 3600)
+    assert t.set_index("profile").loc["long", "time left"] == words.duration(n * 3600) + " on one worker"
     assert t.attrs["saved"] == {"long": n} and "long" not in t.attrs["unknown"]
 
 
@@ -666,20 +666,28 @@ def test_ci_only_profiles_are_said_to_be_never_committed(tmp_path):
     rows = t.set_index("profile")
     assert rows.loc["smoke", "hardware"] == "none committed: CI only" and rows.loc["cpu", "hardware"] == "not run yet"
     assert t.attrs["ci"] == ["smoke", "smoke-scarce"] and "smoke" not in t.attrs["unknown"]
-    line = reproduce.profile_line(t.to_dict("records")[0], "2 workers")
+    line = reproduce.profile_line(t.to_dict("records")[0])
     assert line == ("`smoke`: CI only — `make smoke` (part of `make test`) trains its 33 runs into build/results; "
                     "they are never committed.")
     assert reproduce.profile_line({"profile": "smoke", "done": 33, "planned runs": 33,
-                                   "time left, 2 workers": "none left"}, "2 workers").endswith("33 planned runs done; all done.")
+                                   "time left": "none left"}).endswith("33 planned runs done; all done.")
 
 
 def test_a_profile_with_runs_left_is_never_called_all_done():
-    on = "2 workers"
-    assert reproduce.left_phrase({"done": 0, "planned runs": 33, "time left, " + on: "–"}, on).startswith(
+    assert reproduce.left_phrase({"done": 0, "planned runs": 33, "time left": "–"}).startswith(
         "; the time the rest needs is not measured yet")
-    assert reproduce.left_phrase({"done": 21, "planned runs": 21, "time left, " + on: "none left"}, on) == "; all done"
-    assert reproduce.left_phrase({"done": 30, "planned runs": 90, "time left, " + on: "1.7 h"}, on) == (
+    assert reproduce.left_phrase({"done": 21, "planned runs": 21, "time left": "none left"}) == "; all done"
+    assert reproduce.left_phrase({"done": 30, "planned runs": 90, "time left": "1.7 h on 2 workers"}) == (
         "; the rest would take 1.7 h on 2 workers")
+
+
+def test_the_gpu_profile_time_left_is_for_the_gpu_recipes_workers():
+    """tools/gpu_paper.sh runs 6 workers on one GPU: the `paper` row is costed for them, whatever the
+    page's CPU worker count."""
+    assert reproduce.profile_workers("paper", 2) == 6 and reproduce.profile_workers("cpu", 2) == 2
+    import re
+    script = (ROOT_RESULTS.parent / "tools" / "gpu_paper.sh").read_text()
+    assert re.search(r"JOBS=\$\{JOBS:-(\d+)\}", script).group(1) == str(reproduce.GPU_WORKERS)
 
 
 def test_harder_data_is_judged_on_the_cnn_else_the_convolutional_backbone_with_runs():

@@ -15,6 +15,7 @@ from msvp.stats import signed as pp  # '+0.12', '−0.05'
 from msvp.verify import load_report, seed_spread_pp, still_current
 
 from .chapter import Page, key_results, md, table
+from .gpu_runs import GPU_PROFILE
 from .names import (
     BACKBONE_ORDER,
     backbone_title,
@@ -53,23 +54,35 @@ def per_backbone_median(df: pd.DataFrame) -> str:
                      for b in BACKBONE_ORDER if (df.backbone == b).any())
 
 
+GPU_WORKERS = 6
+"""Workers sharing one GPU in tools/gpu_paper.sh (its default JOBS): the `paper` profile's time left is
+given for them, whatever the page's CPU worker count."""
+
+
+def profile_workers(profile: str, workers: int) -> int:
+    """The workers a profile's time left is given for: the GPU recipe's for `paper`, else the page's."""
+    return GPU_WORKERS if profile == GPU_PROFILE else workers
+
+
 def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
     """Per profile: runs planned and done, wall time per run (recorded), the wall time the runs still
-    to train would take on ``workers`` workers taking them in plan order (costed as `grid --plan` does:
-    ``time_left``), hardware."""
-    rows, left_col, how, ci = [], f"time left, {workers_label(workers)}", {}, []
+    to train would take on its workers (``profile_workers``) taking them in plan order (costed as
+    `grid --plan` does: ``time_left``), hardware."""
+    rows, left_col, how, ci = [], LEFT, {}, []
     for name in PROFILES:
         view = View(name, results_dir)
         df, states = view.df, view.states
         row = {"profile": name, "planned runs": len(states), "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
         todo = todo_configs(view)
-        left, how[name] = view_time_left(view, todo, workers)
+        on = workers_label(profile_workers(name, workers))
+        left, how[name] = view_time_left(view, todo, profile_workers(name, workers))
         w = df.wall_time_s.astype(float)
         ci += [name] if uncommitted(name, len(df)) else []
         row.update({"time per run (median)": per_backbone_median(df), "compute time of finished runs":
                     duration(w.sum()) if len(w) else "–",
-                    left_col: "–" if name in ci else duration(left) if todo else "none left",
+                    left_col: "–" if name in ci else f"{duration(left)} on {on}" if todo and math.isfinite(left)
+                    else "–" if todo else "none left",
                     "hardware": hardware_label(df) if len(df) else
                     "none committed: CI only" if name in ci else "not run yet"})
         rows.append(row)
@@ -183,9 +196,10 @@ class ReproduceChapter(Page):
     def runs(self, workers: int = 1) -> None:
         t = profile_runs_table(self.results_dir, workers)
         table(t)
-        notes = [f"Time left is for {workers_label(workers)} taking the runs in plan order, as `make reproduce "
-                 f"JOBS={workers}` would train them; another `JOBS=` gives another time (`python -m msvp grid "
-                 "--profile <name> --jobs N --plan` prints it)."]
+        notes = [f"Time left is for the workers it names taking the runs in plan order: {workers_label(workers)} "
+                 f"for the CPU profiles, as `make reproduce JOBS={workers}` would train them, and the {GPU_WORKERS} "
+                 f"that `tools/gpu_paper.sh` runs on one GPU for `{GPU_PROFILE}`; another `JOBS=` gives another time "
+                 "(`python -m msvp grid --profile <name> --jobs N --plan` prints it)."]
         ci = t.attrs["ci"]
         if ci:
             one = len(ci) == 1
@@ -213,28 +227,31 @@ class ReproduceChapter(Page):
 
     def key_results(self, workers: int = 1) -> None:
         """Per profile, runs done of planned and the time the rest would take; the verify outcome."""
-        t, on = profile_runs_table(self.results_dir, workers), workers_label(workers)
-        lines = [profile_line(r, on) for r in t.to_dict("records") if r["planned runs"]]
+        t = profile_runs_table(self.results_dir, workers)
+        lines = [profile_line(r) for r in t.to_dict("records") if r["planned runs"]]
         _, when = verify_table(Path(self.results_dir) / "verify" / f"{self.profile}.json")
         key_results(lines + [f"`make verify` ({self.profile}): {when}."])
 
 
-def profile_line(row: dict, on: str) -> str:
+def profile_line(row: dict) -> str:
     """'`cpu`: 70 of 108 planned runs done; the rest would take 66.3 h on 2 workers.', or for a CI-only
     profile with nothing here, that `make smoke` trains its runs and never commits them."""
     name, planned = row["profile"], row["planned runs"]
     if uncommitted(name, row["done"]):
         return (f"`{name}`: CI only — `make smoke` (part of `make test`) trains its {planned:,} runs into "
                 "build/results; they are never committed.")
-    return f"`{name}`: {row['done']:,} of {planned:,} planned runs done{left_phrase(row, on)}."
+    return f"`{name}`: {row['done']:,} of {planned:,} planned runs done{left_phrase(row)}."
 
 
-def left_phrase(row: dict, on: str) -> str:
+LEFT = "time left"
+
+
+def left_phrase(row: dict) -> str:
     """'; all done' only when every planned run is; else the time the rest would take, or that nothing
     has measured it yet (a profile with no finished run and no saved estimate shows '–')."""
-    left = row["time left, " + on]
+    left = row[LEFT]
     if row["done"] >= row["planned runs"]:
         return "; all done"
-    if left in ("–", "0 s", "none left"):
+    if left in ("–", "none left") or left.startswith("0 s"):
         return "; the time the rest needs is not measured yet (`grid --plan` measures it)"
-    return f"; the rest would take {left} on {on}"
+    return f"; the rest would take {left}"
