@@ -151,9 +151,10 @@ def plain_answer(profile: str, df: pd.DataFrame, paired: pd.DataFrame, claim: st
     moved = moved.replace(" pp", " {term}`percentage points (pp) <percentage point>`", 1)
     verdict = PLAIN_CLAIMS.get(claim, f"its verdict so far is *{claim}*")
     sure = _sure_sentence(where, p, "data set" if one else "cell")
-    return (f"**In plain words.** We trained {trained_phrase(p)}; each pair of runs started from the same weights "
-            f"and saw the same batches of images. Adding the prompt (as the official code does) changed the average "
-            f"test accuracy by {moved}. {sure} So for the abstract's claim that MSVP improves accuracy, **{verdict}**.")
+    return (f"**In plain words.** For the abstract's claim that MSVP improves accuracy, **{verdict}**. We trained "
+            f"{trained_phrase(p)}; each pair of runs started from the same weights and saw the same batches of "
+            f"images. Adding the prompt (as the official code does) changed the average test accuracy by {moved}. "
+            f"{sure}")
 
 
 def moved_phrase(p: pd.DataFrame, where: list[str]) -> str:
