@@ -64,25 +64,35 @@ def profile_workers(profile: str, workers: int) -> int:
     return GPU_WORKERS if profile == GPU_PROFILE else workers
 
 
+LEFT = "time left"
+"""The column of ``profile_runs_table`` with the time the runs still to train would take."""
+
+
+def left_text(left: float, todo: list, workers: int) -> str:
+    """'40.6 h on 2 workers'; 'none left' with nothing to train; '–' where no time could be costed."""
+    if not todo:
+        return "none left"
+    return f"{duration(left)} on {workers_label(workers)}" if math.isfinite(left) else "–"
+
+
 def profile_runs_table(results_dir, workers: int = 1) -> pd.DataFrame:
     """Per profile: runs planned and done, wall time per run (recorded), the wall time the runs still
     to train would take on its workers (``profile_workers``) taking them in plan order (costed as
     `grid --plan` does: ``time_left``), hardware."""
-    rows, left_col, how, ci = [], LEFT, {}, []
+    rows, how, ci = [], {}, []
     for name in PROFILES:
         view = View(name, results_dir)
         df, states = view.df, view.states
         row = {"profile": name, "planned runs": len(states), "done": len(df),
                "diverged": len(df.attrs.get("diverged", []))}
         todo = todo_configs(view)
-        on = workers_label(profile_workers(name, workers))
-        left, how[name] = view_time_left(view, todo, profile_workers(name, workers))
+        n_workers = profile_workers(name, workers)
+        left, how[name] = view_time_left(view, todo, n_workers)
         w = df.wall_time_s.astype(float)
         ci += [name] if uncommitted(name, len(df)) else []
         row.update({"time per run (median)": per_backbone_median(df), "compute time of finished runs":
                     duration(w.sum()) if len(w) else "–",
-                    left_col: "–" if name in ci else f"{duration(left)} on {on}" if todo and math.isfinite(left)
-                    else "–" if todo else "none left",
+                    LEFT: "–" if name in ci else left_text(left, todo, n_workers),
                     "hardware": hardware_label(df) if len(df) else
                     "none committed: CI only" if name in ci else "not run yet"})
         rows.append(row)
@@ -241,9 +251,6 @@ def profile_line(row: dict) -> str:
         return (f"`{name}`: CI only — `make smoke` (part of `make test`) trains its {planned:,} runs into "
                 "build/results; they are never committed.")
     return f"`{name}`: {row['done']:,} of {planned:,} planned runs done{left_phrase(row)}."
-
-
-LEFT = "time left"
 
 
 def left_phrase(row: dict) -> str:

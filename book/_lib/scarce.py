@@ -18,7 +18,17 @@ from .figures import finish
 from .names import VARIANT_COLORS, label
 from .sections import status_md
 from .view import View
-from .words import caveat_text, data_title, delta_text, hardware_label, join, plain_verdict, plural, verdict_label
+from .words import (
+    PRECISION_WORDS,
+    caveat_text,
+    data_title,
+    delta_text,
+    hardware_label,
+    join,
+    plain_verdict,
+    plural,
+    verdict_label,
+)
 
 DATASETS = ("fashion_mnist", "cifar10")
 SCARCE_PROFILE = {"smoke": "smoke-scarce"}
@@ -155,11 +165,10 @@ def precision_note(runs: pd.DataFrame, dataset: str) -> str:
     full = set(rows[rows.train_subset.isna()].precision.astype(str))
     if not sub or not full or sub == full:
         return ""
-    name = {"bf16": "bf16 autocast", "fp32": "fp32"}
-    return (f" The subsets trained in {join([name.get(x, x) for x in sorted(sub)])} and the full split in "
-            f"{join([name.get(x, x) for x in sorted(full)])}: each gain is paired within one precision, but their "
-            f"difference also holds whatever the precision changes (the [protocol](protocol.ipynb) page measures "
-            f"that for the CNN's gain).")
+    words = lambda ps: join([PRECISION_WORDS.get(x, x) for x in sorted(ps)])  # noqa: E731
+    return (f" The subsets trained in {words(sub)} and the full split in {words(full)}: each gain is paired "
+            f"within one precision, but their difference also holds whatever the precision changes (the "
+            f"[protocol](protocol.ipynb) page measures that for the CNN's gain).")
 
 
 def subset_runs(runs: pd.DataFrame, dataset: str) -> int:

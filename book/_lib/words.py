@@ -186,9 +186,13 @@ def hardware_label(df: pd.DataFrame) -> str:
     return "; ".join(parts) + (f"; torch {torch_versions}" if torch_versions else "")
 
 
+PRECISION_WORDS = {"bf16": "bf16 autocast", "fp32": "fp32"}
+"""A run's recorded arithmetic in the book's words."""
+
+
 def _precisions(runs: pd.DataFrame) -> str:
     """', bf16 autocast' for one precision; ': fp32 (CNN), bf16 autocast (ViT-Tiny)' for several."""
-    words = {"bf16": "bf16 autocast", "fp32": "fp32"}
+    words = PRECISION_WORDS
     known = runs[runs.precision.astype(str).isin(words)] if "precision" in runs else runs.iloc[:0]
     nets = {p: sorted(set(g.backbone), key=lambda b: rank(BACKBONE_ORDER, b))
             for p, g in known.groupby(known.precision.astype(str))}
