@@ -240,11 +240,12 @@ def plot_learning_curve(curve: pd.DataFrame, gains: pd.DataFrame, runs: pd.DataF
 
 
 def accuracy_panel(ax, c: pd.DataFrame, title: str) -> None:
-    for v in (lc.CONTROL, lc.TREATMENT):
+    for v, shift in ((lc.CONTROL, 0.94), (lc.TREATMENT, 1.06)):
         s = c[c.variant == v].sort_values("n_train")
         err = np.vstack([s.acc_pct - s.lo_pct, s.hi_pct - s.acc_pct]).clip(min=0)
-        # points only: a line would join 540 to 54,000 images across a size not trained yet
-        ax.errorbar(s.n_train, s.acc_pct, yerr=np.nan_to_num(err), marker="o", capsize=3, ls="none",
+        # points only: a line would join 540 to 54,000 images across a size not trained yet; the two
+        # arms sit a few % apart on the log axis, else the second would hide the first
+        ax.errorbar(s.n_train * shift, s.acc_pct, yerr=np.nan_to_num(err), marker="o", capsize=3, ls="none",
                     color=VARIANT_COLORS[v], label=label(v))
     size_axis(ax, c.n_train)
     ax.set_title(title)
@@ -276,3 +277,5 @@ def size_axis(ax, sizes) -> None:
             ticks.append(n)
     ax.set_xticks(ticks, [f"{n:,}" for n in ticks])
     ax.xaxis.set_minor_locator(NullLocator())
+    if ticks:   # the same room around every size, one size or several, so dodged points stay near it
+        ax.set_xlim(ticks[0] / 1.6, max(int(n) for n in sizes) * 1.6)
